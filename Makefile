@@ -1,0 +1,70 @@
+# Two commands matter: `make dev` (the whole local stack) and `make test` (every test).
+# Each installs what it needs itself; see README.md.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell scripts/find-python.sh)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: dev test lint typecheck unit bench install requirements package fmt clean
+
+## Install the Python environment (venv + project in editable mode with dev extras).
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+## Install firebase-tools (the Auth emulator) from package-lock.json.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMP) $(NPM_STAMP)
+
+## The whole local stack in the foreground; Ctrl-C stops everything it started.
+dev: install
+	$(PY) -m devstack up
+
+## Every test: lint, types, unit, integration (emulators + PostgreSQL) and end to end.
+test: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+fmt: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+	terraform fmt -recursive infra
+
+## Benchmarks; figures go to docs/BENCHMARKS.md.
+bench: install
+	$(PY) -m benchmarks
+
+## Regenerate functions/requirements.txt (deploy) and the Terraform registry input.
+requirements: $(STAMP)
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --output-file functions/requirements.txt pyproject.toml
+	$(PY) -m devstack render-registry
+
+## Assemble the deployable source (functions/ + shared/) under build/functions-source.
+package:
+	rm -rf build/functions-source && mkdir -p build/functions-source
+	cp -r functions shared build/functions-source/
+	cp functions/main.py functions/requirements.txt build/functions-source/
+	find build/functions-source -name __pycache__ -prune -exec rm -rf {} +
+
+clean:
+	rm -rf $(VENV) node_modules .local build .mypy_cache .ruff_cache .pytest_cache

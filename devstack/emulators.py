@@ -1,0 +1,112 @@
+"""Google's emulators for the local stack: Firestore and Pub/Sub (gcloud), Auth (firebase-tools).
+
+Each `*_process` returns a `ManagedProcess` plus the readiness check the stack waits on. The
+Firestore and Pub/Sub emulators are started through the scripts the Cloud SDK ships (faster than
+the `gcloud emulators` wrappers, and with no wrapper process to orphan the java child).
+firebase-tools' own Firestore and Pub/Sub emulators would download jars and need a newer Java,
+so from firebase-tools only the Auth emulator is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from devstack.process import ManagedProcess, StackError, free_port, http_ok, tcp_open
+
+
+@cache
+def sdk_root() -> Path:
+    """The Cloud SDK installation holding the emulators."""
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        raise StackError("gcloud (Google Cloud SDK) is not on PATH; see README 'Requirements'")
+    candidate = Path(os.path.realpath(gcloud)).parent.parent
+    if (candidate / "platform").is_dir():
+        return candidate
+    out = subprocess.run(
+        [gcloud, "info", "--format=value(installation.sdk_root)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(out.stdout.strip())
+
+
+def firestore_process(
+    port: int, rules: Path, project_id: str, log_dir: Path
+) -> tuple[ManagedProcess, Callable[[], bool]]:
+    script = sdk_root() / "platform" / "cloud-firestore-emulator" / "cloud_firestore_emulator"
+    if not script.exists():
+        raise StackError(
+            f"Firestore emulator not installed ({script}); install the Cloud SDK component "
+            "'cloud-firestore-emulator'"
+        )
+    argv = [
+        str(script),
+        "start",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        f"--rules={rules}",
+        f"--project_id={project_id}",
+    ]
+    proc = ManagedProcess("firestore", argv, log_dir=log_dir)
+    return proc, lambda: http_ok(f"http://127.0.0.1:{port}/")
+
+
+def pubsub_process(port: int, log_dir: Path) -> tuple[ManagedProcess, Callable[[], bool]]:
+    script = sdk_root() / "platform" / "pubsub-emulator" / "bin" / "cloud-pubsub-emulator"
+    if not script.exists():
+        raise StackError(
+            f"Pub/Sub emulator not installed ({script}); install the Cloud SDK component "
+            "'pubsub-emulator'"
+        )
+    argv = [str(script), "--host=127.0.0.1", f"--port={port}"]
+    proc = ManagedProcess("pubsub", argv, log_dir=log_dir)
+    return proc, lambda: tcp_open(port) and http_ok(f"http://127.0.0.1:{port}/")
+
+
+def auth_process(
+    root: Path, port: int, project_id: str, work_dir: Path, log_dir: Path
+) -> tuple[ManagedProcess, Callable[[], bool]]:
+    """The Firebase Auth emulator, configured by a generated firebase.json on `port`."""
+    firebase = root / "node_modules" / ".bin" / "firebase"
+    if not firebase.exists():
+        raise StackError("firebase-tools is not installed; run `make install` (npm ci)")
+    if shutil.which("node") is None:
+        raise StackError("node is not on PATH; the Auth emulator needs Node.js 20+")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    config = {
+        "emulators": {
+            "singleProjectMode": True,
+            "auth": {"host": "127.0.0.1", "port": port},
+            "ui": {"enabled": False},
+            "hub": {"host": "127.0.0.1", "port": free_port()},
+            "logging": {"host": "127.0.0.1", "port": free_port()},
+        }
+    }
+    config_path = work_dir / "firebase.auth.json"
+    config_path.write_text(json.dumps(config))
+    env = dict(os.environ)
+    # Offline machines: never let firebase-tools phone home or ask questions.
+    env.update(
+        {"CI": "true", "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true", "NO_UPDATE_NOTIFIER": "1"}
+    )
+    env["HOME"] = str(work_dir)  # keeps its config store out of the user's home
+    argv = [
+        str(firebase),
+        "emulators:start",
+        "--only",
+        "auth",
+        "--project",
+        project_id,
+        "--config",
+        str(config_path),
+    ]
+    proc = ManagedProcess("auth", argv, log_dir=log_dir, env=env, cwd=work_dir)
+    return proc, lambda: http_ok(f"http://127.0.0.1:{port}/")

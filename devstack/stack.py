@@ -1,0 +1,332 @@
+"""The whole local stack: start, wire, describe and stop every part.
+
+`make dev` runs `python -m devstack up` (fixed ports from firebase.json and the defaults below,
+state under `.local/`, descriptor at `.local/stack.json`); tests build a `Stack` on free ports
+in a directory of their own, so a running `make dev` never clashes with `make test`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from devstack import emulators
+from devstack.process import (
+    ManagedProcess,
+    StackError,
+    free_port,
+    http_ok,
+    port_is_free,
+    wait_until,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PROJECT = "demo-focus"
+DEFAULT_REGION = "europe-west1"
+# Ports of the parts firebase.json has no key for (local defaults, overridable by env).
+DEFAULT_EXTRA_PORTS = {"postgres": 54329, "fcm": 9299, "tasks": 9399}
+TASK_SECRET_HEADER = "X-Focus-Task-Secret"  # noqa: S105 - a header name, not a secret
+
+
+@dataclasses.dataclass(frozen=True)
+class Ports:
+    firestore: int
+    auth: int
+    pubsub: int
+    functions: int
+    postgres: int
+    fcm: int
+    tasks: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(**{f.name: free_port() for f in dataclasses.fields(cls)})
+
+    @classmethod
+    def from_firebase_json(cls, root: Path = ROOT) -> Ports:
+        """firebase.json's emulator ports, the defaults above for the rest; env overrides."""
+        config = json.loads((root / "firebase.json").read_text())["emulators"]
+        ports = {name: int(config[name]["port"]) for name in ("firestore", "auth", "pubsub")}
+        ports["functions"] = int(config["functions"]["port"])
+        ports.update(DEFAULT_EXTRA_PORTS)
+        for name in list(ports):
+            override = os.environ.get(f"FOCUS_DEV_{name.upper()}_PORT")
+            if override:
+                ports[name] = int(override)
+        return cls(**ports)
+
+
+@dataclasses.dataclass
+class StackConfig:
+    state_dir: Path
+    ports: Ports
+    project_id: str = DEFAULT_PROJECT
+    region: str = DEFAULT_REGION
+    root: Path = ROOT
+    descriptor_path: Path | None = None
+    wipe_postgres: bool = False
+
+
+class Stack:
+    """Start with `start()`, stop with `stop()` (also on any start failure)."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.ports = config.ports
+        self.task_secret = secrets.token_urlsafe(24)
+        self.log_dir = config.state_dir / "logs"
+        self._procs: list[ManagedProcess] = []
+        self._postgres: Any = None
+
+    # -- addresses --------------------------------------------------------------------------
+    @property
+    def functions_base_url(self) -> str:
+        c = self.config
+        return f"http://127.0.0.1:{self.ports.functions}/{c.project_id}/{c.region}"
+
+    @property
+    def fcm_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.fcm}"
+
+    @property
+    def postgres_dsn(self) -> str:
+        return str(self._postgres.dsn) if self._postgres is not None else ""
+
+    def env(self) -> dict[str, str]:
+        """Environment for a process that talks to this stack (the functions, tests, focusctl)."""
+        c = self.config
+        return {
+            "FOCUS_ENV": "local",
+            "FOCUS_PROJECT_ID": c.project_id,
+            "GOOGLE_CLOUD_PROJECT": c.project_id,
+            "FOCUS_REGION": c.region,
+            "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.ports.firestore}",
+            "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{self.ports.auth}",
+            "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{self.ports.pubsub}",
+            "FOCUS_FCM_URL": self.fcm_url,
+            "FOCUS_TASKS_EMULATOR_HOST": f"127.0.0.1:{self.ports.tasks}",
+            "FOCUS_FUNCTIONS_BASE_URL": self.functions_base_url,
+            "FOCUS_TASK_SHARED_SECRET": self.task_secret,
+            "FOCUS_POSTGRES_DSN": self.postgres_dsn,
+        }
+
+    def descriptor(self) -> dict[str, str]:
+        """`.local/stack.json` as API.md describes it."""
+        return {
+            "projectId": self.config.project_id,
+            "region": self.config.region,
+            "functionsBaseUrl": self.functions_base_url,
+            "firestoreHost": f"127.0.0.1:{self.ports.firestore}",
+            "authHost": f"127.0.0.1:{self.ports.auth}",
+            "pubsubHost": f"127.0.0.1:{self.ports.pubsub}",
+            "postgresDsn": self.postgres_dsn,
+            "fcmUrl": self.fcm_url,
+        }
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self, on_progress: Callable[[str], None] = lambda _msg: None) -> None:
+        try:
+            self._start(on_progress)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _check_ports(self) -> None:
+        taken = [
+            f"{name} ({port})"
+            for name, port in dataclasses.asdict(self.ports).items()
+            if not port_is_free(port)
+        ]
+        if taken:
+            raise StackError(
+                "port(s) already in use: "
+                + ", ".join(taken)
+                + ". Stop what holds them (another `make dev`?) or override with "
+                "FOCUS_DEV_<PART>_PORT."
+            )
+
+    def _start(self, on_progress: Callable[[str], None]) -> None:
+        from devstack import fcm_standin, tasks_emulator
+        from devstack.postgres import PostgresCluster
+
+        c = self.config
+        self._check_ports()
+        c.state_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+        tasks_python = tasks_emulator.ensure_installed(c.root)
+        waits: list[tuple[ManagedProcess, Callable[[], bool], float]] = []
+
+        def launch(proc: ManagedProcess, ready: Callable[[], bool], timeout: float) -> None:
+            proc.start()
+            self._procs.append(proc)
+            waits.append((proc, ready, timeout))
+
+        launch(
+            *emulators.firestore_process(
+                self.ports.firestore, c.root / "firestore.rules", c.project_id, self.log_dir
+            ),
+            60,
+        )
+        launch(*emulators.pubsub_process(self.ports.pubsub, self.log_dir), 60)
+        launch(
+            *emulators.auth_process(
+                c.root, self.ports.auth, c.project_id, c.state_dir / "auth", self.log_dir
+            ),
+            90,
+        )
+        fcm = ManagedProcess(
+            "fcm", fcm_standin.command(sys.executable, self.ports.fcm), log_dir=self.log_dir
+        )
+        launch(fcm, lambda: http_ok(f"{self.fcm_url}/healthz"), 30)
+        tasks = ManagedProcess(
+            "tasks", tasks_emulator.command(tasks_python, self.ports.tasks), log_dir=self.log_dir
+        )
+        launch(tasks, lambda: _tcp(self.ports.tasks), 30)
+
+        pg_thread, pg_errors = self._start_postgres_in_background(PostgresCluster)
+        for proc, ready, timeout in waits:
+
+            def check(proc: ManagedProcess = proc, ready: Callable[[], bool] = ready) -> bool:
+                proc.ensure_running()
+                return ready()
+
+            wait_until(check, timeout=timeout, what=proc.name)
+            on_progress(f"{proc.name} ready")
+        pg_thread.join()
+        if pg_errors:
+            raise StackError(f"postgres: {pg_errors[0]}") from pg_errors[0]
+        on_progress("postgres ready (migrated to head)")
+
+        os.environ.update(self.env())  # the wiring below uses the same clients as the code
+        from devstack.wiring import wire_pubsub, wire_tasks
+
+        wire_tasks(self)
+        self._start_functions()
+        wire_pubsub(self)
+        on_progress("functions ready")
+        if c.descriptor_path is not None:
+            c.descriptor_path.parent.mkdir(parents=True, exist_ok=True)
+            c.descriptor_path.write_text(json.dumps(self.descriptor(), indent=2) + "\n")
+
+    def _start_postgres_in_background(
+        self, cluster_class: Any
+    ) -> tuple[threading.Thread, list[BaseException]]:
+        """PostgreSQL (initdb + migrations) starts while the emulators boot."""
+        c = self.config
+        self._postgres = cluster_class(c.state_dir / "postgres", self.ports.postgres, self.log_dir)
+        errors: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                self._postgres.start(wipe=c.wipe_postgres)
+                from shared.mirror.sql_schema import upgrade_to_head
+
+                upgrade_to_head(self._postgres.dsn)
+            except BaseException as err:  # surfaced by the caller, in the main thread
+                errors.append(err)
+
+        thread = threading.Thread(target=start, name="postgres-start")
+        thread.start()
+        return thread, errors
+
+    def _start_functions(self) -> None:
+        c = self.config
+        functions_env = {**os.environ, **self.env(), "PYTHONPATH": str(c.root)}
+        server = ManagedProcess(
+            "functions",
+            [
+                sys.executable,
+                "-m",
+                "devstack.functions_server",
+                f"--port={self.ports.functions}",
+                f"--project={c.project_id}",
+                f"--region={c.region}",
+            ],
+            log_dir=self.log_dir,
+            env=functions_env,
+            cwd=c.root,
+        )
+        server.start()
+        self._procs.append(server)
+
+        def functions_ready() -> bool:
+            server.ensure_running()
+            return http_ok(f"http://127.0.0.1:{self.ports.functions}/healthz")
+
+        wait_until(functions_ready, timeout=60, what="functions")
+
+    def check_alive(self) -> None:
+        for proc in self._procs:
+            proc.ensure_running()
+
+    def stop(self) -> None:
+        for proc in reversed(self._procs):
+            proc.stop()
+        self._procs.clear()
+        if self._postgres is not None:
+            self._postgres.stop()
+        if self.config.descriptor_path is not None:
+            self.config.descriptor_path.unlink(missing_ok=True)
+
+
+def _tcp(port: int) -> bool:
+    from devstack.process import tcp_open
+
+    return tcp_open(port)
+
+
+def dev_config() -> StackConfig:
+    return StackConfig(
+        state_dir=ROOT / ".local" / "dev",
+        ports=Ports.from_firebase_json(),
+        descriptor_path=ROOT / ".local" / "stack.json",
+    )
+
+
+def run_foreground(config: StackConfig) -> int:
+    """Start the stack, print where things are, wait for Ctrl-C, stop everything."""
+    import signal
+
+    stack = Stack(config)
+    stopping = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.monotonic()
+    try:
+        stack.start(on_progress=lambda msg: _say(f"  {msg}"))
+    except StackError as err:
+        _say(f"error: {err}")
+        return 1
+    _say(f"Local stack up in {time.monotonic() - started:.1f} s. Ctrl-C stops it.")
+    _say(json.dumps(stack.descriptor(), indent=2))
+    _say(f"Logs: {stack.log_dir}")
+    code = 0
+    try:
+        while not stopping.wait(1.0):
+            stack.check_alive()
+    except StackError as err:
+        _say(f"error: {err}")
+        code = 1
+    finally:
+        _say("Stopping...")
+        stack.stop()
+        _say("Stopped.")
+    return code
+
+
+def _say(message: str) -> None:
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,1 @@
+"""focusctl: the one operator CLI of the focus backend."""

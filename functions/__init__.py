@@ -1,0 +1,1 @@
+"""Deploy unit: thin entry points only; `main` exposes every function."""

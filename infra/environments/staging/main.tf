@@ -1,0 +1,32 @@
+# Staging: the same stack as prod, sized down (one zone, a small SQL tier), same safety.
+
+provider "google" {
+  project = var.project_id
+  region  = var.region
+}
+
+provider "google-beta" {
+  project = var.project_id
+  region  = var.region
+}
+
+module "stack" {
+  source = "../../modules/stack"
+
+  environment    = "staging"
+  project_id     = var.project_id
+  region         = var.region
+  functions      = var.functions
+  topics         = var.topics
+  queues         = var.queues
+  scheduled_jobs = var.scheduled_jobs
+
+  sql = {
+    tier              = "db-custom-1-3840"
+    availability_type = "ZONAL"
+    disk_size_gb      = 20
+    max_connections   = 200
+  }
+
+  alert_notification_channels = var.alert_notification_channels
+}

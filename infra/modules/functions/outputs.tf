@@ -1,0 +1,34 @@
+output "service_account_emails" {
+  description = "Function name => runtime service account email."
+  value       = { for name, sa in google_service_account.fn : name => sa.email }
+}
+
+output "uris" {
+  description = "Function name => URL of its Cloud Run service."
+  value       = { for name, fn in google_cloudfunctions2_function.fn : name => fn.service_config[0].uri }
+}
+
+output "http_function_urls" {
+  description = "http function name => deterministic run.app URL (what FOCUS_HTTP_FUNCTION_URLS holds)."
+  value       = local.http_function_urls
+}
+
+output "tasks_invoker_email" {
+  description = "The identity Cloud Tasks calls http functions with."
+  value       = google_service_account.tasks_invoker.email
+}
+
+output "pubsub_pusher_email" {
+  description = "The identity Pub/Sub push subscriptions call pubsub functions with."
+  value       = google_service_account.pubsub_pusher.email
+}
+
+output "pubsub_pusher_id" {
+  description = "Resource name of the pusher account (for IAM on it)."
+  value       = google_service_account.pubsub_pusher.name
+}
+
+output "source_object" {
+  description = "The deployed source archive."
+  value       = "gs://${google_storage_bucket.source.name}/${google_storage_bucket_object.source.name}"
+}

@@ -1,0 +1,136 @@
+# The whole backend of one environment, wired from the registry. Environments differ only in
+# the sizing they pass in.
+
+locals {
+  labels = {
+    app         = "focus"
+    environment = var.environment
+  }
+
+  sql_functions = {
+    for name, fn in var.functions : name => fn if contains(fn.roles, "roles/cloudsql.instanceUser")
+  }
+
+  # Connections the functions may open at their peak, next to what is kept back for the
+  # migrator, operators and Cloud SQL itself.
+  sql_peak_connections     = sum(concat([0], [for fn in values(local.sql_functions) : fn.max_instances * fn.concurrency]))
+  sql_reserved_connections = 20
+}
+
+module "project" {
+  source = "../project"
+
+  project_id = var.project_id
+}
+
+module "network" {
+  source = "../network"
+
+  project_id            = var.project_id
+  region                = var.region
+  functions_subnet_cidr = var.functions_subnet_cidr
+
+  depends_on = [module.project]
+}
+
+module "firestore" {
+  source = "../firestore"
+
+  project_id = var.project_id
+  location   = coalesce(var.firestore_location, var.region)
+
+  depends_on = [module.project]
+}
+
+module "cloudsql" {
+  source = "../cloudsql"
+
+  project_id                  = var.project_id
+  region                      = var.region
+  instance_name               = "focus-${var.environment}"
+  network_id                  = module.network.network_id
+  private_services_connection = module.network.private_services_connection
+  tier                        = var.sql.tier
+  availability_type           = var.sql.availability_type
+  disk_size_gb                = var.sql.disk_size_gb
+  max_connections             = var.sql.max_connections
+  deletion_protection         = var.sql.deletion_protection
+  iam_service_accounts        = { for name in keys(local.sql_functions) : name => module.functions.service_account_emails[name] }
+  labels                      = local.labels
+
+  depends_on = [module.project]
+}
+
+module "functions" {
+  source = "../functions"
+
+  project_id          = var.project_id
+  project_number      = module.project.project_number
+  region              = var.region
+  environment         = var.environment
+  functions           = var.functions
+  min_instances       = var.min_instances
+  network_id          = module.network.network_id
+  subnetwork_id       = module.network.functions_subnetwork_id
+  sql_connection_name = module.cloudsql.connection_name
+  sql_database        = module.cloudsql.database_name
+  firestore_database  = module.firestore.database
+  labels              = local.labels
+
+  depends_on = [module.project]
+}
+
+module "pubsub" {
+  source = "../pubsub"
+
+  project_id = var.project_id
+  topics     = var.topics
+  push_subscriptions = {
+    for name, fn in var.functions : name => {
+      topic          = fn.topic
+      endpoint       = module.functions.uris[name]
+      ack_deadline_s = max(10, min(600, fn.timeout_s))
+    }
+    if fn.kind == "pubsub"
+  }
+  pusher_email                = module.functions.pubsub_pusher_email
+  pusher_id                   = module.functions.pubsub_pusher_id
+  pubsub_service_agent        = module.project.pubsub_service_agent
+  alert_notification_channels = var.alert_notification_channels
+  labels                      = local.labels
+
+  depends_on = [module.project]
+}
+
+module "tasks" {
+  source = "../tasks"
+
+  project_id         = var.project_id
+  region             = var.region
+  queues             = var.queues
+  target_urls        = { for name, fn in var.functions : name => module.functions.uris[name] if fn.kind == "http" }
+  invoker_email      = module.functions.tasks_invoker_email
+  log_sampling_ratio = var.tasks_log_sampling_ratio
+
+  depends_on = [module.project]
+}
+
+module "scheduler" {
+  source = "../scheduler"
+
+  project_id = var.project_id
+  region     = var.region
+  jobs       = var.scheduled_jobs
+  topic_ids  = module.pubsub.topic_ids
+
+  depends_on = [module.project]
+}
+
+# A warning, not an error: the budget may be overrun on purpose for a while (the functions'
+# pools then wait for a connection instead of failing), but it should be a decision.
+check "sql_connection_budget" {
+  assert {
+    condition     = local.sql_peak_connections + local.sql_reserved_connections <= var.sql.max_connections
+    error_message = "Functions using Cloud SQL may open ${local.sql_peak_connections} connections at max_instances x concurrency (+${local.sql_reserved_connections} reserved), more than max_connections = ${var.sql.max_connections}. Lower max_instances in shared/registry.py or raise max_connections (and the tier)."
+  }
+}

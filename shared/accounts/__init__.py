@@ -1,0 +1,1 @@
+"""Accounts: the user profile (`bootstrapAccount`) and the deleted-account guard."""

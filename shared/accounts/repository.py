@@ -1,0 +1,99 @@
+"""Firestore storage of user profiles: `users/{uid}`.
+
+Document fields: the wire fields of `UserProfile` (camelCase) plus `updatedAt`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from shared import fs
+from shared.accounts.models import UserProfile
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+    from shared.changes import ChangeSink
+
+USERS = "users"
+
+ProfilePlanner = Callable[[UserProfile | None], tuple[UserProfile, bool, bool]]
+
+
+class AccountStore(Protocol):
+    def get_profile(self, uid: str) -> UserProfile | None: ...
+
+    def save_profile(self, uid: str, plan: ProfilePlanner) -> tuple[UserProfile, bool]:
+        """Read the profile, let `plan` decide, write it if changed; (profile, created)."""
+
+
+def profile_from_doc(data: dict[str, Any]) -> UserProfile:
+    return UserProfile.model_validate(
+        {
+            "uid": data["uid"],
+            "timezone": data["timezone"],
+            "locale": data.get("locale"),
+            "createdAt": data["createdAt"],
+        }
+    )
+
+
+def profile_to_doc(profile: UserProfile, now: datetime) -> dict[str, Any]:
+    return {
+        "uid": profile.uid,
+        "timezone": profile.timezone,
+        "locale": profile.locale,
+        "createdAt": profile.created_at,
+        "updatedAt": now,
+    }
+
+
+class FirestoreAccountStore:
+    """`AccountStore` on Firestore: 1 read per call, 1 write only when something changed."""
+
+    def __init__(self, client: firestore.Client, changes: ChangeSink) -> None:
+        self._db = client
+        self._changes = changes
+
+    def _ref(self, uid: str) -> firestore.DocumentReference:
+        return self._db.collection(USERS).document(uid)
+
+    def get_profile(self, uid: str) -> UserProfile | None:
+        snap = fs.get_all(self._db, [self._ref(uid)])[self._ref(uid).path]
+        data = snap.to_dict() if snap.exists else None
+        return profile_from_doc(data) if data and "timezone" in data else None
+
+    def save_profile(self, uid: str, plan: ProfilePlanner) -> tuple[UserProfile, bool]:
+        from shared.mirror.events import ChangeRecord
+
+        ref = self._ref(uid)
+
+        def attempt() -> tuple[UserProfile, bool]:
+            snap = fs.get_all(self._db, [ref])[ref.path]
+            data = snap.to_dict() if snap.exists else None
+            existing = profile_from_doc(data) if data and "timezone" in data else None
+            profile, created, changed = plan(existing)
+            if not changed:
+                return profile, created
+            from shared.clock import utcnow
+
+            batch = self._db.batch()
+            fs.put(self._db, batch, ref, snap, profile_to_doc(profile, utcnow()))
+            (result,) = fs.commit(batch, writes=1)
+            self._changes.publish(
+                [
+                    ChangeRecord(
+                        collection="users",
+                        uid=uid,
+                        id=uid,
+                        op="upsert",
+                        version=fs.version_of(result.update_time),
+                        data=profile.to_wire(),
+                    )
+                ]
+            )
+            return profile, created
+
+        return fs.run_optimistic(attempt)

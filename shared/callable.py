@@ -1,0 +1,223 @@
+"""The callable protocol: every client function is declared with `callable_endpoint`.
+
+The firebase-functions SDK (`https_fn.on_call`) speaks the protocol and verifies the ID token
+and App Check token. Around it this module adds what every function needs, in one place:
+- a clear `INVALID_ARGUMENT` for a body that is not a JSON object with `data` (the SDK answers
+  those with `INTERNAL`), and a size limit;
+- `UNAUTHENTICATED` for a missing, expired or deleted-account token (with the Auth emulator the
+  SDK skips the expiry check, so it is checked here for every environment), and App Check
+  enforcement when the settings say so;
+- per-user rate limiting, structured logs with the trace id and the Firestore operation counts;
+- the one mapping from domain errors to callable error codes; anything unexpected becomes
+  `INTERNAL` with a generic message, the details go to the log only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from shared import registry
+from shared.errors import DomainError, ResourceExhausted, Unauthenticated
+
+if TYPE_CHECKING:
+    import flask
+    from firebase_functions import https_fn
+    from pydantic import BaseModel
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # the callable protocol's own limit on payloads
+CLOCK_SKEW_S = 60  # tolerance on `exp` between Google's clock and ours
+
+Handler = Callable[["Call"], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """One verified callable request, as handlers see it."""
+
+    name: str
+    uid: str
+    token: Mapping[str, Any]
+    data: Any
+    now: datetime
+
+    def parse[M: BaseModel](self, model: type[M]) -> M:
+        """The request data validated into `model`, or `INVALID_ARGUMENT` naming the field."""
+        from shared.wire import parse
+
+        return parse(model, self.data)
+
+    @property
+    def auth_time(self) -> datetime | None:
+        value = self.token.get("auth_time")
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        return None
+
+
+def callable_endpoint(
+    *, guard_deleted: bool = True
+) -> Callable[[Handler], Callable[[flask.Request], flask.Response]]:
+    """Declare a client function. Its name is the handler's name, looked up in the registry.
+
+    `guard_deleted`: refuse tokens of an account deleted since they were issued (functions that
+    write; read-only and delete-only functions have nothing to protect).
+    """
+
+    def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
+        from firebase_functions import https_fn, options
+
+        spec = registry.function(handler.__name__)
+
+        def run(request: https_fn.CallableRequest[Any]) -> Any:
+            return _run(spec.name, handler, request, guard_deleted)
+
+        sdk_view = https_fn.on_call(
+            region=registry.REGION,
+            memory=options.MemoryOption(spec.memory_mb),
+            timeout_sec=spec.timeout_s,
+            max_instances=spec.max_instances,
+            concurrency=spec.concurrency,
+            cpu=1 if spec.concurrency > 1 else None,
+        )(run)
+
+        @functools.wraps(handler)
+        def view(request: flask.Request) -> flask.Response:
+            rejection = _reject_malformed(request)
+            if rejection is not None:
+                return rejection
+            from shared.clients import firebase_app
+
+            firebase_app()  # the SDK verifies tokens with the default app
+            response: flask.Response = sdk_view(request)  # type: ignore[arg-type]
+            return response
+
+        view.__firebase_endpoint__ = sdk_view.__firebase_endpoint__  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def _error_response(status: int, code: str, message: str) -> flask.Response:
+    import flask
+
+    body = json.dumps({"error": {"status": code, "message": message}})
+    response = flask.Response(body, status=status, mimetype="application/json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _reject_malformed(request: flask.Request) -> flask.Response | None:
+    """Answer bodies the SDK would turn into `INTERNAL` with a clear `INVALID_ARGUMENT`."""
+    if request.method != "POST":
+        return None  # the SDK answers preflights and refuses other methods itself
+    length = request.content_length
+    if length is not None and length > MAX_REQUEST_BYTES:
+        return _error_response(400, "INVALID_ARGUMENT", "Request body too large.")
+    content_type = (request.mimetype or "").lower()
+    if content_type != "application/json":
+        return _error_response(400, "INVALID_ARGUMENT", "Content-Type must be application/json.")
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_REQUEST_BYTES:
+        return _error_response(400, "INVALID_ARGUMENT", "Request body too large.")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return _error_response(400, "INVALID_ARGUMENT", "Request body must be JSON.")
+    if not isinstance(body, dict) or "data" not in body or len(body) != 1:
+        return _error_response(
+            400, "INVALID_ARGUMENT", 'Request body must be an object {"data": ...}.'
+        )
+    return None
+
+
+_limiter = None
+
+
+def _rate_limiter() -> Any:
+    global _limiter  # noqa: PLW0603 - one limiter per instance
+    if _limiter is None:
+        from shared.ratelimit import RateLimiter
+        from shared.settings import get_settings
+
+        settings = get_settings()
+        _limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    return _limiter
+
+
+def _verified_call(name: str, request: https_fn.CallableRequest[Any], now: datetime) -> Call:
+    from shared.settings import get_settings
+
+    auth = request.auth
+    if auth is None or not auth.uid:
+        raise Unauthenticated("Sign in to call this function.")
+    token = auth.token
+    expires = token.get("exp")
+    if not isinstance(expires, int | float) or expires + CLOCK_SKEW_S < now.timestamp():
+        raise Unauthenticated("The ID token has expired; refresh it and retry.")
+    if get_settings().app_check_enforced and request.app is None:
+        raise Unauthenticated("A valid App Check token is required.")
+    return Call(name=name, uid=auth.uid, token=token, data=request.data, now=now)
+
+
+def _run(
+    name: str, handler: Handler, request: https_fn.CallableRequest[Any], guard_deleted: bool
+) -> Any:
+    from firebase_functions import https_fn
+
+    from shared import logs
+    from shared.clock import utcnow
+    from shared.metering import metered
+
+    logs.configure()
+    log = logs.get_logger("callable")
+    started = time.perf_counter()
+    trace = logs.trace_id_from_headers(request.raw_request.headers)
+    outcome = "OK"
+    uid = None
+    with logs.request_context(trace, function=name), metered() as ops:
+        try:
+            call = _verified_call(name, request, utcnow())
+            uid = call.uid
+            retry_after = _rate_limiter().acquire(f"{name}:{call.uid}")
+            if retry_after is not None:
+                raise ResourceExhausted(
+                    f"Too many calls; retry in {retry_after} s.", retry_after_s=retry_after
+                )
+            if guard_deleted:
+                from shared.accounts.deletion import ensure_not_deleted
+
+                ensure_not_deleted(call)
+            result = handler(call)
+            return result.to_wire() if hasattr(result, "to_wire") else result
+        except DomainError as err:
+            outcome = err.code
+            raise https_fn.HttpsError(
+                https_fn.FunctionsErrorCode[err.code], err.message, err.details
+            ) from None
+        except Exception:
+            outcome = "INTERNAL"
+            log.exception("unhandled error in %s", name)
+            raise https_fn.HttpsError(
+                https_fn.FunctionsErrorCode.INTERNAL, "Internal error."
+            ) from None
+        finally:
+            log.info(
+                "%s %s",
+                name,
+                outcome,
+                extra={
+                    "fields": {
+                        "function": name,
+                        "uid": uid,
+                        "outcome": outcome,
+                        "latencyMs": round((time.perf_counter() - started) * 1000, 1),
+                        "firestore": ops.as_dict(),
+                    }
+                },
+            )

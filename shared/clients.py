@@ -1,0 +1,101 @@
+"""Clients of Google services, built lazily on first use and then reused by the instance.
+
+Nothing here runs at import time, so deploy-time discovery and cold starts stay cheap. Against
+the local stack the standard emulator variables (`FIRESTORE_EMULATOR_HOST`,
+`FIREBASE_AUTH_EMULATOR_HOST`, `PUBSUB_EMULATOR_HOST`) and `FOCUS_TASKS_EMULATOR_HOST` /
+`FOCUS_FCM_URL` route every client to loopback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import TYPE_CHECKING, Any
+
+from shared.settings import get_settings
+
+if TYPE_CHECKING:
+    import google.cloud.pubsub_v1 as pubsub_v1
+    from google.cloud import firestore, tasks_v2
+
+
+def _anonymous() -> Any:
+    """Credentials for emulators, which take no token."""
+    from google.auth.credentials import AnonymousCredentials
+
+    return AnonymousCredentials()  # type: ignore[no-untyped-call]
+
+
+def _emulated() -> bool:
+    return bool(os.environ.get("FIRESTORE_EMULATOR_HOST"))
+
+
+@functools.cache
+def firebase_app() -> Any:
+    """The default firebase-admin app (Auth, App Check, messaging)."""
+    import firebase_admin
+
+    try:
+        return firebase_admin.get_app()
+    except ValueError:
+        pass
+    settings = get_settings()
+    options = {"projectId": settings.project_id}
+    if _emulated() or os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
+        app = firebase_admin.initialize_app(credential=_anonymous(), options=options)
+        if settings.fcm_url:
+            from shared.push.fcm_endpoint import point_messaging_at
+
+            point_messaging_at(settings.fcm_url)
+        return app
+    app = firebase_admin.initialize_app(options=options)
+    if settings.fcm_url:
+        from shared.push.fcm_endpoint import point_messaging_at
+
+        point_messaging_at(settings.fcm_url)
+    return app
+
+
+@functools.cache
+def firestore_client() -> firestore.Client:
+    from google.cloud import firestore
+
+    settings = get_settings()
+    if _emulated():
+        return firestore.Client(project=settings.project_id, credentials=_anonymous())
+    return firestore.Client(project=settings.project_id)
+
+
+@functools.cache
+def publisher() -> pubsub_v1.PublisherClient:
+    import google.cloud.pubsub_v1 as pubsub_v1
+
+    # Batching is on by default; a short max latency keeps acknowledgements fast.
+    batch = pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.01)
+    return pubsub_v1.PublisherClient(batch_settings=batch)
+
+
+def topic_path(topic: str) -> str:
+    return f"projects/{get_settings().project_id}/topics/{topic}"
+
+
+@functools.cache
+def tasks_client() -> tasks_v2.CloudTasksClient:
+    from google.cloud import tasks_v2
+
+    host = get_settings().tasks_emulator_host
+    if host:
+        import grpc
+        from google.cloud.tasks_v2.services.cloud_tasks.transports import (
+            CloudTasksGrpcTransport,
+        )
+
+        channel = grpc.insecure_channel(host)
+        return tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
+    return tasks_v2.CloudTasksClient()
+
+
+def reset_for_tests() -> None:
+    """Forget every built client (tests switch projects and emulators between runs)."""
+    for cached in (firebase_app, firestore_client, publisher, tasks_client):
+        cached.cache_clear()

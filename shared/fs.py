@@ -1,0 +1,108 @@
+"""Small Firestore helpers every repository uses: metered reads and commits, optimistic retries.
+
+Writes use optimistic concurrency rather than server transactions: read the documents (one
+batched `get_all`), decide in pure code, then commit one atomic batch whose every write carries a
+precondition (`exists=False` for a new document, `last_update_time` for an existing one). A
+concurrent writer makes the commit fail as a whole, and the attempt is redone from the read.
+Compared with a transaction this takes no locks, and the commit returns each document's
+`update_time`, the version the dual-write mirror orders changes by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.errors import Conflict
+from shared.metering import count_deletes, count_reads, count_writes
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+MAX_BATCH_WRITES = 500  # Firestore's limit of writes in one commit
+OPTIMISTIC_ATTEMPTS = 6
+
+
+def get_all(
+    client: firestore.Client, refs: Sequence[firestore.DocumentReference]
+) -> dict[str, firestore.DocumentSnapshot[Any]]:
+    """Snapshots by document path (missing documents included, `exists` False); one RPC."""
+    if not refs:
+        return {}
+    count_reads(len(refs))
+    return {snap.reference.path: snap for snap in client.get_all(list(refs))}
+
+
+def version_of(update_time: datetime) -> int:
+    """A Firestore `update_time` as whole microseconds since the epoch (the mirror version)."""
+    return int(update_time.timestamp()) * 1_000_000 + update_time.microsecond
+
+
+def put(
+    client: firestore.Client,
+    batch: firestore.WriteBatch,
+    ref: firestore.DocumentReference,
+    snap: firestore.DocumentSnapshot[Any] | None,
+    data: dict[str, Any],
+) -> None:
+    """Write `data` as the whole document, failing the commit if it changed since `snap`.
+
+    A new document is created (fails if it appeared meanwhile); an existing one is updated field
+    by field with a `last_update_time` precondition (`set` takes no precondition). Callers always
+    write the complete field set of their documents, so no stale field survives.
+    """
+    if snap is None or not snap.exists:
+        batch.create(ref, data)
+    else:
+        batch.update(ref, data, option=client.write_option(last_update_time=snap.update_time))
+
+
+def delete(
+    client: firestore.Client,
+    batch: firestore.WriteBatch,
+    ref: firestore.DocumentReference,
+    snap: firestore.DocumentSnapshot[Any] | None,
+) -> None:
+    """Delete `ref`, failing the commit if it changed since `snap` (when given and present)."""
+    if snap is not None and snap.exists:
+        batch.delete(ref, option=client.write_option(last_update_time=snap.update_time))
+    else:
+        batch.delete(ref)
+
+
+def commit(batch: firestore.WriteBatch, writes: int, deletes: int = 0) -> list[Any]:
+    """Commit and meter; returns the write results (with `update_time`) in write order."""
+    count_writes(writes)
+    count_deletes(deletes)
+    results: list[Any] = batch.commit()
+    return results
+
+
+def run_optimistic[T](attempt: Callable[[], T], attempts: int = OPTIMISTIC_ATTEMPTS) -> T:
+    """Run read-decide-commit `attempt` until no concurrent writer invalidates its reads."""
+    from google.api_core import exceptions
+
+    retryable = (exceptions.FailedPrecondition, exceptions.AlreadyExists, exceptions.Aborted)
+    for _ in range(attempts - 1):
+        try:
+            return attempt()
+        except retryable:
+            continue
+    try:
+        return attempt()
+    except retryable as err:
+        raise Conflict("Too many concurrent changes; retry.") from err
+
+
+def chunked[T](items: Iterable[T], size: int) -> list[list[T]]:
+    out: list[list[T]] = []
+    current: list[T] = []
+    for item in items:
+        current.append(item)
+        if len(current) == size:
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out

@@ -1,0 +1,270 @@
+"""Change events of the dual-write layer, and the content hash both stores compute to reconcile.
+
+The Firestore write path emits one `ChangeBatch` per Firestore commit (and `AccountErased` when
+an account is deleted); the SQL mirror applies them. Events may arrive duplicated and in any
+order: each record carries `version`, the Firestore `update_time` of the write in microseconds
+since the epoch (for a delete, the delete's commit time), and the mirror keeps the newest.
+
+Pure: pydantic and the standard library only, so the Firestore write path imports it cheaply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+Collection = Literal["users", "devices", "sessions", "schedules"]
+COLLECTIONS: tuple[Collection, ...] = ("users", "devices", "sessions", "schedules")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class ChangeDataError(ValueError):
+    """A change record's data cannot be mirrored (missing or mistyped field)."""
+
+
+# -- wire models -------------------------------------------------------------------------------
+
+_MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ChangeRecord(BaseModel):
+    """One document write in a Firestore commit."""
+
+    model_config = _MODEL_CONFIG
+
+    collection: Collection = Field(
+        description="users/{uid}, users/{uid}/devices, .../sessions or .../schedules"
+    )
+    uid: str = Field(min_length=1, max_length=128, description="owner of the document")
+    id: str = Field(min_length=1, max_length=128, description="document id (the uid for `users`)")
+    op: Literal["upsert", "delete"]
+    version: int = Field(
+        ge=0,
+        description="Firestore update_time of the write in microseconds since the epoch; "
+        "for a delete, the delete's commit time",
+    )
+    data: dict[str, Any] | None = Field(
+        description="the document as stored in Firestore (camelCase API fields, minus secrets "
+        "such as fcmToken); None for a delete"
+    )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if self.op == "delete" and self.data is not None:
+            raise ValueError("a delete carries no data")
+        if self.op == "upsert" and self.data is None:
+            raise ValueError("an upsert needs data")
+        if self.collection == "users" and self.id != self.uid:
+            raise ValueError("a users document's id is its uid")
+        return self
+
+
+class ChangeBatch(BaseModel):
+    """The changes of one Firestore commit, in commit order."""
+
+    model_config = _MODEL_CONFIG
+
+    kind: Literal["changes"] = "changes"
+    records: list[ChangeRecord] = Field(max_length=500, description="at most one commit's writes")
+    emitted_at: AwareDatetime = Field(description="when the write path published the batch")
+
+
+class AccountErased(BaseModel):
+    """Erase every mirrored row of `uid` whose version is <= `version`, and drop later stale
+    events of that user with such versions. `version` must not be older than any write of the
+    account: take it after the Firestore deletion has finished."""
+
+    model_config = _MODEL_CONFIG
+
+    kind: Literal["account_erased"] = "account_erased"
+    uid: str = Field(min_length=1, max_length=128)
+    version: int = Field(ge=0, description="microseconds since the epoch")
+
+
+MirrorEvent = Annotated[ChangeBatch | AccountErased, Field(discriminator="kind")]
+_EVENT_ADAPTER: TypeAdapter[ChangeBatch | AccountErased] = TypeAdapter(MirrorEvent)
+
+
+def encode(event: ChangeBatch | AccountErased) -> bytes:
+    """The Pub/Sub message body (UTF-8 JSON) of a batch or an erasure."""
+    return event.model_dump_json().encode()
+
+
+def decode(raw: bytes) -> ChangeBatch:
+    """A `ChangeBatch` from a message body; pydantic.ValidationError when it is anything else."""
+    return ChangeBatch.model_validate_json(raw)
+
+
+def decode_event(raw: bytes) -> ChangeBatch | AccountErased:
+    """Either event from a message body (one topic carries both, told apart by `kind`)."""
+    return _EVENT_ADAPTER.validate_json(raw)
+
+
+def version_from_timestamp(ts: datetime) -> int:
+    """A Firestore `update_time` (timezone-aware) as a record version: microseconds since epoch."""
+    if ts.tzinfo is None:
+        raise ValueError("version_from_timestamp needs a timezone-aware datetime")
+    return (ts - _EPOCH) // _MICROSECOND
+
+
+def timestamp_from_version(version: int) -> datetime:
+    return _EPOCH + version * _MICROSECOND
+
+
+# -- fields and the content hash ---------------------------------------------------------------
+
+FieldKind = Literal["text", "timestamp", "bool", "text_list"]
+Need = Literal["always", "live", "optional"]  # "live": required unless the document is a tombstone
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiField:
+    """One mirrored field of a document, by its camelCase name in Firestore and in the API."""
+
+    name: str
+    kind: FieldKind
+    need: Need = "always"
+    hashed: bool = True  # part of the API-visible content that reconcile compares
+    identity: bool = False  # the document id (the key, not content)
+
+
+_TEXT_ID = ApiField("id", "text", "optional", hashed=False, identity=True)
+
+FIELDS: dict[Collection, tuple[ApiField, ...]] = {
+    "users": (
+        ApiField("uid", "text", "optional", hashed=False, identity=True),
+        ApiField("timezone", "text"),
+        ApiField("locale", "text", "optional"),
+        ApiField("createdAt", "timestamp"),
+    ),
+    "devices": (
+        ApiField("deviceId", "text", "optional", hashed=False, identity=True),
+        ApiField("platform", "text"),
+        ApiField("appVersion", "text", "optional"),
+        ApiField("registeredAt", "timestamp"),
+    ),
+    "sessions": (
+        _TEXT_ID,
+        ApiField("startedAt", "timestamp", "live"),
+        ApiField("plannedEndAt", "timestamp", "optional"),
+        ApiField("endedAt", "timestamp", "optional"),
+        ApiField("status", "text", "live"),
+        ApiField("label", "text", "optional"),
+        ApiField("blockedApps", "text_list", "optional"),
+        ApiField("scheduleId", "text", "optional"),
+        ApiField("updatedAt", "timestamp"),
+        ApiField("deviceId", "text", "live"),
+        ApiField("deleted", "bool", "optional"),
+        # Bookkeeping (the sync cursor key): mirrored but not API content. Its changes always
+        # come with a new version, which reconcile compares as well.
+        ApiField("serverUpdatedAt", "timestamp", hashed=False),
+    ),
+    "schedules": (
+        _TEXT_ID,
+        ApiField("name", "text"),
+        ApiField("timezone", "text"),
+        ApiField("days", "text_list"),
+        ApiField("start", "text"),
+        ApiField("end", "text"),
+        ApiField("blockedApps", "text_list", "optional"),
+        ApiField("enabled", "bool"),
+        ApiField("updatedAt", "timestamp"),
+    ),
+}
+
+
+def identity_field(collection: Collection) -> ApiField:
+    return next(f for f in FIELDS[collection] if f.identity)
+
+
+def normalize(collection: Collection, data: dict[str, Any]) -> dict[str, Any]:
+    """The mirrored fields of `data` with canonical Python values, every field present.
+
+    Timestamps (datetime or RFC 3339 string) become UTC datetimes; an absent list is `[]`, an
+    absent bool `False`, anything else absent `None`. Keys that are not mirrored fields (server
+    bookkeeping, secrets such as `fcmToken`) are left out. Raises ChangeDataError.
+    """
+    tombstone = collection == "sessions" and data.get("deleted") is True
+    out: dict[str, Any] = {}
+    for field in FIELDS[collection]:
+        value = _normalize_value(collection, field, data.get(field.name))
+        missing = value is None
+        if missing and (field.need == "always" or (field.need == "live" and not tombstone)):
+            raise ChangeDataError(f"{collection}: field {field.name!r} is required")
+        out[field.name] = value
+    return out
+
+
+def content_hash(collection: Collection, data: dict[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of the document's API-visible fields.
+
+    Stable under key order, under datetime vs RFC 3339 string forms, and under keys that are not
+    API content (the id, which is the key; bookkeeping; secrets), so the Firestore document and
+    the SQL row of the same content hash alike.
+    """
+    normalized = normalize(collection, data)
+    payload = {
+        f.name: _canonical_json_value(normalized[f.name]) for f in FIELDS[collection] if f.hashed
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def format_timestamp(ts: datetime) -> str:
+    """RFC 3339 in UTC with microseconds and `Z` (the canonical form in hashes)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _normalize_value(collection: Collection, field: ApiField, value: object) -> object:
+    if value is None:
+        return _absent_value(field)
+    where = f"{collection}: field {field.name!r}"
+    match field.kind:
+        case "text":
+            ok = isinstance(value, str)
+        case "bool":
+            ok = isinstance(value, bool)
+        case "text_list":
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return list(value)  # a copy: the caller's list stays theirs
+            ok = False
+        case "timestamp":
+            return _parse_timestamp(where, value)
+    if not ok:
+        raise ChangeDataError(f"{where} must be of kind {field.kind}")
+    return value
+
+
+def _absent_value(field: ApiField) -> object:
+    if field.kind == "text_list":
+        return []
+    if field.kind == "bool" and field.need != "always":
+        return False
+    return None
+
+
+def _parse_timestamp(where: str, value: object) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as err:
+            raise ChangeDataError(f"{where} is not an RFC 3339 timestamp") from err
+    if not isinstance(value, datetime):
+        raise ChangeDataError(f"{where} must be a timestamp")
+    if value.tzinfo is None:
+        raise ChangeDataError(f"{where} has no time zone offset")
+    # A plain datetime (not Firestore's DatetimeWithNanoseconds subclass), in UTC.
+    return _EPOCH + (value - _EPOCH)
+
+
+def _canonical_json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    return value

@@ -1,0 +1,388 @@
+"""The SQL side of the mirror: applies change events idempotently, and reads for later phases.
+
+Guarantees (each is a test in tests/integration/test_sql_store.py):
+
+- Duplicates and any order converge to the newest version of each document. An upsert is
+  `INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE table.source_version < EXCLUDED.source_version`.
+- A delete removes the row if it is not newer than the delete (a delete wins a tie, as in the
+  API; real ties do not happen, a delete commits after the write it deletes), and leaves a
+  **delete marker** (`delete_markers`: collection, user, id, version). An upsert is applied only
+  if no marker of its document has a version >= its own, so an older upsert arriving after the
+  delete cannot bring the row back. Why a separate table rather than a `purged` flag on the row:
+  the entity tables then hold exactly what Firestore holds, so no reader (sync, export, shadow
+  reads, reconcile) can forget to filter dead rows, the markers carry no user content, and they
+  can be pruned in bulk (`prune_markers`) once no stale event can still arrive (Pub/Sub retention
+  and the longest backfill run). A later re-creation (a newer version) is applied as usual.
+- An erased account (`erase_user`) removes every row and marker of the user up to the erasure's
+  version and records sha256(uid) in `erased_users`; records of that user with a version <= the
+  erasure's are dropped from then on.
+- Concurrency: every transaction first takes a transaction-level advisory lock per user it
+  touches, in sorted order (no deadlocks). A marker check and the insert after it are two
+  statements, and under READ COMMITTED a concurrent delete or erasure could slip between them
+  and be undone; with one lock per user they cannot. Mirror traffic of one user is small, so
+  serialising it costs nothing, and different users never wait for each other.
+
+A batch is applied in one transaction. Records are mapped (and validated) before it starts: a
+record whose data cannot be mirrored raises `events.ChangeDataError` and nothing of the batch is
+written, so the Pub/Sub consumer can nack it into the dead-letter topic instead of losing it.
+
+Synchronous SQLAlchemy Core over any PostgreSQL driver (psycopg locally, pg8000 through the
+Cloud SQL connector in production): rows travel as one jsonb parameter expanded by
+`jsonb_to_recordset`, which needs neither COPY nor driver-specific batching.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Text,
+    bindparam,
+    column,
+    create_engine,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from shared.mirror.events import COLLECTIONS, ChangeBatch, ChangeRecord, Collection
+from shared.mirror.sql_schema import (
+    TABLES,
+    TableMap,
+    Timestamp,
+    data_from_row,
+    metadata,
+    row_from_record,
+    sqlalchemy_url,
+)
+
+_markers = metadata.tables["delete_markers"]
+_erased = metadata.tables["erased_users"]
+_state = metadata.tables["mirror_state"]
+_sessions = metadata.tables["focus_sessions"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ApplyResult:
+    """What happened to the records of one apply/bulk_upsert call."""
+
+    applied: int = 0
+    skipped_stale: int = 0  # duplicates and versions older than what the mirror holds
+    dropped_erased: int = 0  # records of an erased account
+
+    def __add__(self, other: ApplyResult) -> ApplyResult:
+        return ApplyResult(
+            self.applied + other.applied,
+            self.skipped_stale + other.skipped_stale,
+            self.dropped_erased + other.dropped_erased,
+        )
+
+
+class MirrorEntry(NamedTuple):
+    """One mirrored document, as reconcile compares it with Firestore."""
+
+    version: int
+    content_hash: str
+    data: dict[str, Any]  # camelCase fields, timestamps as UTC datetimes
+
+
+def user_hash(uid: str) -> str:
+    """sha256 (hex) of a uid: how `erased_users` names an erased account."""
+    return hashlib.sha256(uid.encode()).hexdigest()
+
+
+class SqlMirrorStore:
+    """The mirror's PostgreSQL repository (tables from `sql_schema`, migrated to head)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._upserts = {c: _upsert_statement(TABLES[c]) for c in COLLECTIONS}
+
+    @classmethod
+    def from_dsn(cls, dsn: str, **engine_options: Any) -> SqlMirrorStore:
+        """A store on a new engine for a libpq URL (`postgresql://...`) over psycopg 3."""
+        engine_options.setdefault("pool_pre_ping", True)
+        return cls(create_engine(sqlalchemy_url(dsn), **engine_options))
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def apply(self, batch: ChangeBatch) -> ApplyResult:
+        """Apply one Firestore commit's changes in one transaction; idempotent, order-free."""
+        records = batch.records
+        rows = {i: row_from_record(r) for i, r in enumerate(records) if r.op == "upsert"}
+        applied = stale = dropped = 0
+        with self._engine.begin() as conn:
+            uids = {r.uid for r in records}
+            _lock_users(conn, uids)
+            erased = _erased_versions(conn, uids)
+            for i, record in enumerate(records):
+                if record.version <= erased.get(record.uid, -1):
+                    dropped += 1
+                elif (
+                    self._upsert(conn, record.collection, [rows[i]]) == 1
+                    if record.op == "upsert"
+                    else _delete(conn, record)
+                ):
+                    applied += 1
+                else:
+                    stale += 1
+        return ApplyResult(applied, stale, dropped)
+
+    def erase_user(self, uid: str, version: int) -> int:
+        """Remove every row and delete marker of `uid` with a version <= `version`, and block
+        that user's events up to `version` from now on. Returns the number of rows removed."""
+        removed = 0
+        with self._engine.begin() as conn:
+            _lock_users(conn, {uid})
+            for mapping in TABLES.values():
+                table = mapping.table
+                removed += conn.execute(
+                    delete(table).where(
+                        table.c[mapping.user_column] == uid, table.c.source_version <= version
+                    )
+                ).rowcount
+            conn.execute(
+                delete(_markers).where(_markers.c.user_id == uid, _markers.c.version <= version)
+            )
+            insert = pg_insert(_erased).values(user_hash=user_hash(uid), erased_version=version)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["user_hash"],
+                    set_={
+                        "erased_version": func.greatest(
+                            _erased.c.erased_version, insert.excluded.erased_version
+                        ),
+                        "erased_at": func.now(),
+                    },
+                )
+            )
+        return removed
+
+    def bulk_upsert(
+        self, records: Iterable[ChangeRecord], *, chunk_size: int = 1000
+    ) -> ApplyResult:
+        """The backfill's fast path: upserts only, `chunk_size` records per transaction and one
+        statement per collection per chunk, with the same guards as `apply` (never overwrites a
+        newer row, never resurrects a deleted document or an erased account). Idempotent, so a
+        backfill that crashed re-sends its last page and goes on."""
+        result = ApplyResult()
+        for chunk in itertools.batched(records, chunk_size):
+            result += self._bulk_chunk(chunk)
+        return result
+
+    def prune_markers(self, older_than: datetime) -> int:
+        """Forget delete markers and erased accounts recorded before `older_than`: only once no
+        event that old can still arrive (Pub/Sub retention, the longest backfill run)."""
+        with self._engine.begin() as conn:
+            markers = conn.execute(delete(_markers).where(_markers.c.deleted_at < older_than))
+            erased = conn.execute(delete(_erased).where(_erased.c.erased_at < older_than))
+            return markers.rowcount + erased.rowcount
+
+    def put_state(self, key: str, value: Any) -> None:
+        """Store a JSON value under `key` (backfill cursors, phase settings)."""
+        insert = pg_insert(_state).values(key=key, value=value)
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["key"],
+                    set_={"value": insert.excluded.value, "updated_at": func.now()},
+                )
+            )
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get_state(self, key: str) -> Any | None:
+        with self._engine.connect() as conn:
+            return conn.execute(select(_state.c.value).where(_state.c.key == key)).scalar()
+
+    def user_snapshot(self, uid: str) -> dict[str, dict[str, MirrorEntry]]:
+        """Every mirrored document of `uid`, per collection (all four keys present) and id."""
+        snapshot: dict[str, dict[str, MirrorEntry]] = {}
+        with self._engine.connect() as conn:
+            for collection, mapping in TABLES.items():
+                table = mapping.table
+                rows = conn.execute(
+                    select(table).where(table.c[mapping.user_column] == uid)
+                ).mappings()
+                snapshot[collection] = {
+                    row["id"]: MirrorEntry(
+                        row["source_version"], row["content_hash"], data_from_row(collection, row)
+                    )
+                    for row in rows
+                }
+        return snapshot
+
+    def sessions_changed_since(
+        self, uid: str, after: tuple[datetime, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` sessions (tombstones included) of `uid` after the cursor
+        (serverUpdatedAt, id), ordered by it; the last one's pair is the next cursor."""
+        query = select(_sessions).where(_sessions.c.user_id == uid)
+        if after is not None:
+            cursor = tuple_(literal(after[0], Timestamp), literal(after[1], Text))
+            query = query.where(tuple_(_sessions.c.server_updated_at, _sessions.c.id) > cursor)
+        query = query.order_by(_sessions.c.server_updated_at, _sessions.c.id).limit(limit)
+        with self._engine.connect() as conn:
+            return [data_from_row("sessions", row) for row in conn.execute(query).mappings()]
+
+    def get_user(self, uid: str) -> dict[str, Any] | None:
+        """The user document {uid, timezone, locale, createdAt}, or None."""
+        rows = self._rows("users", uid)
+        return rows[0] if rows else None
+
+    def list_devices(self, uid: str) -> list[dict[str, Any]]:
+        """The user's devices {deviceId, platform, appVersion, registeredAt}, by deviceId."""
+        return self._rows("devices", uid)
+
+    def list_schedules(self, uid: str) -> list[dict[str, Any]]:
+        """The user's schedules (API fields), by id."""
+        return self._rows("schedules", uid)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _rows(self, collection: Collection, uid: str) -> list[dict[str, Any]]:
+        mapping = TABLES[collection]
+        table = mapping.table
+        query = select(table).where(table.c[mapping.user_column] == uid).order_by(table.c.id)
+        with self._engine.connect() as conn:
+            return [data_from_row(collection, row) for row in conn.execute(query).mappings()]
+
+    def _upsert(self, conn: Connection, collection: Collection, rows: list[dict[str, Any]]) -> int:
+        """Upsert `rows` of one collection, guarded; returns how many were written."""
+        unique = _newest_per_key(TABLES[collection], rows)
+        payload = [{k: _jsonable(v) for k, v in row.items()} for row in unique]
+        return len(conn.execute(self._upserts[collection], {"rows": payload}).all())
+
+    def _bulk_chunk(self, records: tuple[ChangeRecord, ...]) -> ApplyResult:
+        if any(r.op != "upsert" for r in records):
+            raise ValueError("bulk_upsert takes upserts only; apply deletes with apply()")
+        rows = [(r, row_from_record(r)) for r in records]
+        with self._engine.begin() as conn:
+            uids = {r.uid for r in records}
+            _lock_users(conn, uids)
+            erased = _erased_versions(conn, uids)
+            kept = [(r, row) for r, row in rows if r.version > erased.get(r.uid, -1)]
+            applied = 0
+            for collection, group in itertools.groupby(
+                sorted(kept, key=lambda pair: pair[0].collection), key=lambda p: p[0].collection
+            ):
+                applied += self._upsert(conn, collection, [row for _, row in group])
+        return ApplyResult(applied, len(kept) - applied, len(records) - len(kept))
+
+
+def _upsert_statement(mapping: TableMap) -> Insert:
+    """INSERT ... SELECT FROM jsonb_to_recordset(:rows) ... ON CONFLICT DO UPDATE, guarded.
+
+    Rows with a delete marker at least as new are left out; the ON CONFLICT guard keeps newer
+    rows. The rows must have distinct keys (PostgreSQL refuses to update a row twice in one
+    statement): `_newest_per_key` sees to it.
+    """
+    table = mapping.table
+    columns = [c for c in table.columns if c.name != "mirrored_at"]
+    incoming = (
+        func.jsonb_to_recordset(bindparam("rows", type_=JSONB))
+        .table_valued(*(column(c.name, c.type) for c in columns))
+        .render_derived(name="incoming", with_types=True)
+    )
+    deleted_later = exists().where(
+        _markers.c.collection == mapping.collection,
+        _markers.c.user_id == incoming.c[mapping.user_column],
+        _markers.c.id == incoming.c.id,
+        _markers.c.version >= incoming.c.source_version,
+    )
+    not_deleted = select(*(incoming.c[c.name] for c in columns)).where(~deleted_later)
+    insert = pg_insert(table).from_select([c.name for c in columns], not_deleted)
+    updates: dict[str, Any] = {
+        c.name: insert.excluded[c.name] for c in columns if c.name not in mapping.key_columns
+    }
+    updates["mirrored_at"] = func.now()
+    return insert.on_conflict_do_update(
+        index_elements=list(mapping.key_columns),
+        set_=updates,
+        where=table.c.source_version < insert.excluded.source_version,
+    ).returning(table.c.id)
+
+
+def _delete(conn: Connection, record: ChangeRecord) -> bool:
+    """Apply a delete (caller holds the user's lock); False when it is stale or a duplicate."""
+    mapping = TABLES[record.collection]
+    table = mapping.table
+    key = (table.c[mapping.user_column] == record.uid, table.c.id == record.id)
+    row_version = conn.execute(select(table.c.source_version).where(*key)).scalar()
+    if row_version is not None and row_version > record.version:
+        return False  # the document was written again after this delete
+    marker_key = (
+        _markers.c.collection == record.collection,
+        _markers.c.user_id == record.uid,
+        _markers.c.id == record.id,
+    )
+    marker_version = conn.execute(select(_markers.c.version).where(*marker_key)).scalar()
+    if marker_version is not None and marker_version >= record.version:
+        return False
+    if row_version is not None:
+        conn.execute(delete(table).where(*key))
+    insert = pg_insert(_markers).values(
+        collection=record.collection, user_id=record.uid, id=record.id, version=record.version
+    )
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=["collection", "user_id", "id"],
+            set_={"version": insert.excluded.version, "deleted_at": func.now()},
+        )
+    )
+    return True
+
+
+def _lock_key(uid: str) -> int:
+    """A signed 64-bit advisory lock key per user (a collision only serialises two users)."""
+    return int.from_bytes(hashlib.sha256(b"mirror-user:" + uid.encode()).digest()[:8], signed=True)
+
+
+def _lock_users(conn: Connection, uids: Iterable[str]) -> None:
+    # One statement per key, in sorted order: every transaction takes its locks in the same
+    # order, so two of them can never wait on each other in a cycle.
+    for key in sorted({_lock_key(uid) for uid in uids}):
+        conn.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _erased_versions(conn: Connection, uids: Iterable[str]) -> dict[str, int]:
+    by_hash = {user_hash(uid): uid for uid in uids}
+    if not by_hash:
+        return {}
+    rows = conn.execute(
+        select(_erased.c.user_hash, _erased.c.erased_version).where(
+            _erased.c.user_hash.in_(list(by_hash))
+        )
+    )
+    return {by_hash[h]: int(v) for h, v in rows}
+
+
+def _newest_per_key(mapping: TableMap, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    newest: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[k] for k in mapping.key_columns)
+        if key not in newest or newest[key]["source_version"] < row["source_version"]:
+            newest[key] = row
+    return list(newest.values())
+
+
+def _jsonable(value: object) -> object:
+    # Timestamps travel as RFC 3339 with offset; jsonb_to_recordset casts them back exactly.
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -1,0 +1,1 @@
+"""Silent pushes: planning, delivery, budget."""

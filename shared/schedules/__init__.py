@@ -1,0 +1,1 @@
+"""Recurring focus schedules: expansion of weekly rules into concrete UTC occurrences."""

@@ -1,0 +1,118 @@
+"""One typed settings object for every function, read from `FOCUS_*` environment variables.
+
+Local defaults make `make dev` work with no configuration; `FOCUS_ENV=production` turns on the
+validators that refuse unsafe values (emulators, App Check off, shared task secrets).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["local", "test", "production"]
+
+_EMULATOR_VARS = (
+    "FIRESTORE_EMULATOR_HOST",
+    "FIREBASE_AUTH_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST",
+)
+
+
+class Settings(BaseSettings):
+    """Every knob of the backend. Field names map to `FOCUS_<NAME>` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="FOCUS_", frozen=True, extra="ignore")
+
+    env: Environment = Field("local", description="Where this runs; production is strict.")
+    project_id: str = Field(
+        default_factory=lambda: (
+            os.environ.get("GOOGLE_CLOUD_PROJECT")
+            or os.environ.get("GCLOUD_PROJECT")
+            or "demo-focus"
+        ),
+        description="GCP / Firebase project id.",
+    )
+    region: str = Field("europe-west1", description="Region of functions, queues and SQL.")
+    enforce_app_check: bool | None = Field(
+        None, description="Reject callable requests without a valid App Check token."
+    )
+    rate_limit_per_minute: int = Field(
+        120, ge=60, description="Per user, per function, per instance; the API promises 60/min."
+    )
+    rate_limit_burst: int = Field(60, ge=10, description="Calls allowed at once on top of rate.")
+
+    # Push delivery.
+    fcm_url: str | None = Field(
+        None, description="Base URL of a local FCM HTTP v1 stand-in; unset in production."
+    )
+    tasks_emulator_host: str | None = Field(
+        None, description="host:port of a local Cloud Tasks emulator; unset in production."
+    )
+    functions_base_url: str | None = Field(
+        None,
+        description="Base URL the functions are reached at (Cloud Tasks targets); production "
+        "default https://<region>-<project>.cloudfunctions.net.",
+    )
+    tasks_invoker_email: str | None = Field(
+        None, description="Service account Cloud Tasks mints OIDC tokens as (production)."
+    )
+    task_shared_secret: str | None = Field(
+        None, description="Local stand-in for Cloud Tasks OIDC; refused in production."
+    )
+
+    # PostgreSQL mirror.
+    postgres_dsn: str | None = Field(
+        None, description="psycopg conninfo of PostgreSQL (local stack, operators)."
+    )
+    cloudsql_instance: str | None = Field(
+        None, description="project:region:instance for the Cloud SQL connector (production)."
+    )
+    cloudsql_iam_user: str | None = Field(
+        None, description="IAM database user of this function's service account."
+    )
+    sql_pool_size: int = Field(
+        2, ge=1, le=20, description="Connections per instance; x max_instances < PG limit."
+    )
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> Self:
+        if self.env != "production":
+            return self
+        problems: list[str] = []
+        if self.enforce_app_check is False:
+            problems.append("FOCUS_ENFORCE_APP_CHECK must not be false in production")
+        if self.fcm_url or self.tasks_emulator_host:
+            problems.append("FOCUS_FCM_URL / FOCUS_TASKS_EMULATOR_HOST are local-only")
+        if self.task_shared_secret:
+            problems.append("FOCUS_TASK_SHARED_SECRET is local-only; production uses OIDC")
+        if any(os.environ.get(var) for var in _EMULATOR_VARS):
+            problems.append("emulator host variables are set in production")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def app_check_enforced(self) -> bool:
+        if self.enforce_app_check is None:
+            return self.env == "production"
+        return self.enforce_app_check
+
+    @property
+    def base_url(self) -> str:
+        if self.functions_base_url:
+            return self.functions_base_url.rstrip("/")
+        return f"https://{self.region}-{self.project_id}.cloudfunctions.net"
+
+    @property
+    def emulated(self) -> bool:
+        return bool(os.environ.get("FIRESTORE_EMULATOR_HOST"))
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once (tests call `get_settings.cache_clear()`)."""
+    return Settings()

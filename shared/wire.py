@@ -1,0 +1,126 @@
+"""Building blocks of the wire models: camelCase JSON, strict types, timestamps, ids.
+
+Every request and result model derives from `WireModel`: unknown fields are refused
+(`extra="forbid"`), types are strict (no "1" for 1), JSON names are camelCase, and timestamps are
+RFC 3339 strings in and out (`2026-11-22T09:00:00.000Z`).
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import datetime
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+)
+from pydantic.alias_generators import to_camel
+
+from shared.clock import format_timestamp, parse_timestamp
+from shared.errors import InvalidArgument
+
+MAX_STRING = 4096  # no free-text field of the contract is longer; bounds memory per request
+
+
+class WireModel(BaseModel):
+    """Base of every request and result model."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=True,  # internal construction; client input is parsed by alias only
+        serialize_by_alias=True,
+        str_max_length=MAX_STRING,
+    )
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON-ready dict, every field present (`null` for empty ones)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def _timestamp_in(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return parse_timestamp(value)
+        except ValueError as err:
+            raise ValueError(str(err)) from None
+    if isinstance(value, datetime):  # from storage, already aware
+        return value
+    raise ValueError("must be an RFC 3339 timestamp string")
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_timestamp_in),
+    PlainSerializer(format_timestamp, return_type=str, when_used="json"),
+]
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ClientId = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=ID_PATTERN, description="1-64 [A-Za-z0-9_-]")
+]
+DeviceId = Annotated[str, Field(min_length=1, max_length=128, description="stable per install")]
+BlockedApp = Annotated[str, Field(min_length=1, max_length=255)]
+BlockedApps = Annotated[list[BlockedApp], Field(max_length=500)]
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _check_zone(name: str) -> str:
+    if name not in _known_zones():
+        raise ValueError("unknown IANA time zone")
+    return name
+
+
+TimeZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_zone)]
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+WallClock = Annotated[str, Field(pattern=_HHMM.pattern, description="HH:MM, 24-hour")]
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "data"
+
+
+def invalid_argument(err: ValidationError, root: str = "data") -> InvalidArgument:
+    """One clear message naming the first bad field, e.g. `data.mutations[3].session.id: ...`."""
+    problems = err.errors(include_url=False, include_input=False)
+    fields = [_qualified(root, problem["loc"]) for problem in problems[:10]]
+    message = f"{fields[0]}: {problems[0]['msg'].removeprefix('Value error, ')}"
+    return InvalidArgument(message, {"fields": fields})
+
+
+def _qualified(root: str, loc: tuple[int | str, ...]) -> str:
+    # Union errors put the branch tried in the location (e.g. "function-after[...]"); drop it.
+    path = _field_path(tuple(p for p in loc if not (isinstance(p, str) and "[" in p)))
+    return f"{root}.{path}" if path != "data" else root
+
+
+def parse[M: BaseModel](model: type[M], data: object, root: str = "data") -> M:
+    """Validate client data into `model`, or raise `InvalidArgument` naming the field."""
+    if not isinstance(data, dict):
+        raise InvalidArgument(f"{root}: must be an object")
+    try:
+        return model.model_validate(data, by_alias=True, by_name=False)
+    except ValidationError as err:
+        raise invalid_argument(err, root) from None

@@ -1,0 +1,107 @@
+"""Fixtures shared by every test level.
+
+Unit tests need nothing. Integration and end-to-end tests ask for `stack`: one local stack per
+test session (emulators, PostgreSQL, FCM stand-in, Tasks emulator, functions) on free ports and
+in a directory of its own, so a running `make dev` is never disturbed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from devstack.stack import ROOT, Ports, Stack, StackConfig
+from tests.support.callables import FunctionsClient
+
+pytest_plugins = ["tests.fixtures.postgres"]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    state_dir = ROOT / ".local" / f"test-run-{os.getpid()}"
+    shutil.rmtree(state_dir, ignore_errors=True)
+    config = StackConfig(state_dir=state_dir, ports=Ports.free(), wipe_postgres=True)
+    the_stack = Stack(config)
+    saved_env = dict(os.environ)
+    the_stack.start()
+    os.environ.update(the_stack.env())
+    _reset_clients()
+    try:
+        yield the_stack
+    finally:
+        the_stack.stop()
+        os.environ.clear()
+        os.environ.update(saved_env)
+        _reset_clients()
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _reset_clients() -> None:
+    from shared import clients, container
+    from shared.settings import get_settings
+
+    get_settings.cache_clear()
+    clients.reset_for_tests()
+    container.reset()
+
+
+def wipe_firestore(stack: Stack) -> None:
+    url = (
+        f"http://127.0.0.1:{stack.ports.firestore}/emulator/v1/projects/"
+        f"{stack.config.project_id}/databases/(default)/documents"
+    )
+    requests.delete(url, timeout=30).raise_for_status()
+
+
+def wipe_auth(stack: Stack) -> None:
+    url = (
+        f"http://127.0.0.1:{stack.ports.auth}/emulator/v1/projects/"
+        f"{stack.config.project_id}/accounts"
+    )
+    requests.delete(url, timeout=30).raise_for_status()
+
+
+def wipe_fcm(stack: Stack) -> None:
+    requests.delete(f"{stack.fcm_url}/messages", timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def clean_stack(stack: Stack) -> Stack:
+    """The stack with Firestore, Auth and the FCM record emptied before the test."""
+    wipe_firestore(stack)
+    wipe_auth(stack)
+    wipe_fcm(stack)
+    return stack
+
+
+@pytest.fixture
+def functions_client(stack: Stack) -> FunctionsClient:
+    return FunctionsClient(stack.functions_base_url)
+
+
+@pytest.fixture
+def db(clean_stack: Stack) -> object:
+    """A Firestore client on the emptied emulator."""
+    from shared.clients import firestore_client
+
+    return firestore_client()
+
+
+@pytest.fixture
+def auth_host(stack: Stack) -> str:
+    return f"127.0.0.1:{stack.ports.auth}"
+
+
+@pytest.fixture
+def project_id(stack: Stack) -> str:
+    return stack.config.project_id
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT

@@ -1,0 +1,139 @@
+"""bootstrapAccount over HTTP, as the apps call it, with Auth emulator users."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.support.auth import sign_in, sign_up, unsigned_token
+from tests.support.callables import FunctionsClient
+
+pytestmark = pytest.mark.stack
+
+
+def test_sign_up_then_bootstrap_returns_a_profile(
+    functions_client: FunctionsClient, auth_host: str, db: Any
+) -> None:
+    user = sign_up(auth_host)
+    first = functions_client.call(
+        "bootstrapAccount", {"timezone": "Europe/Paris", "locale": "fr-FR"}, user.id_token
+    )
+    assert first.status == 200, first.body
+    profile = first.result["user"]
+    assert first.result["created"] is True
+    assert profile["uid"] == user.uid
+    assert profile["timezone"] == "Europe/Paris"
+    assert profile["locale"] == "fr-FR"
+    assert profile["createdAt"].endswith("Z")
+    created_at = datetime.fromisoformat(profile["createdAt"].replace("Z", "+00:00"))
+    assert abs(created_at - datetime.now(UTC)) < timedelta(minutes=5)
+
+    second = functions_client.call("bootstrapAccount", {"timezone": "Asia/Tokyo"}, user.id_token)
+    assert second.result["created"] is False
+    assert second.result["user"] == {**profile, "timezone": "Asia/Tokyo"}
+    assert db.collection("users").document(user.uid).get().to_dict()["timezone"] == "Asia/Tokyo"
+
+
+def test_without_a_token_is_unauthenticated(functions_client: FunctionsClient) -> None:
+    result = functions_client.call("bootstrapAccount", {"timezone": "UTC"})
+    assert (result.status, result.error_status) == (401, "UNAUTHENTICATED")
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        pytest.param(lambda uid, p: unsigned_token(uid, p, expires_in=-600), id="expired"),
+        pytest.param(lambda uid, p: unsigned_token(uid, p, audience="other-project"), id="foreign"),
+        pytest.param(lambda uid, p: "not-a-jwt", id="malformed"),
+        pytest.param(lambda uid, p: unsigned_token("", p), id="empty-uid"),
+    ],
+)
+def test_bad_tokens_are_unauthenticated(
+    functions_client: FunctionsClient, project_id: str, db: Any, make_token: Any
+) -> None:
+    result = functions_client.call(
+        "bootstrapAccount", {"timezone": "UTC"}, make_token("eve", project_id)
+    )
+    assert (result.status, result.error_status) == (401, "UNAUTHENTICATED")
+    assert not db.collection("users").document("eve").get().exists
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({}, "data.timezone"),
+        ({"timezone": "Not/AZone"}, "data.timezone"),
+        ({"timezone": ["UTC"]}, "data.timezone"),
+        ({"timezone": "UTC", "locale": "x" * 10_000}, "data.locale"),
+        ({"timezone": "UTC", "surprise": 1}, "data.surprise"),
+        ("UTC", "data"),
+        (None, "data"),
+    ],
+)
+def test_malformed_data_is_invalid_argument_and_writes_nothing(
+    functions_client: FunctionsClient, project_id: str, db: Any, data: Any, field: str
+) -> None:
+    token = unsigned_token("mallory", project_id)
+    result = functions_client.call("bootstrapAccount", data, token)
+    assert (result.status, result.error_status) == (400, "INVALID_ARGUMENT"), result.body
+    assert result.error_message.startswith(field)
+    assert not db.collection("users").document("mallory").get().exists
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe",
+        b"[1, 2]",
+        b'{"nodata": 1}',
+        b'{"data": {}, "extra": 1}',
+        b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
+    ids=["empty", "text", "not-utf8", "array", "no-data", "extra-key", "deep"],
+)
+def test_malformed_bodies_are_invalid_argument_not_internal(
+    functions_client: FunctionsClient, project_id: str, raw: bytes
+) -> None:
+    token = unsigned_token("mallory", project_id)
+    result = functions_client.call("bootstrapAccount", None, token, raw_body=raw)
+    assert (result.status, result.error_status) == (400, "INVALID_ARGUMENT"), result.body
+
+
+def test_internal_details_never_leak(functions_client: FunctionsClient, project_id: str) -> None:
+    result = functions_client.call(
+        "bootstrapAccount", {"timezone": "UTC", "locale": None}, unsigned_token("x", project_id)
+    )
+    assert result.status == 200
+    text = json.dumps(result.body)
+    assert "Traceback" not in text
+
+
+def test_old_tokens_of_a_deleted_account_write_nothing_but_a_new_account_works(
+    functions_client: FunctionsClient, auth_host: str, db: Any
+) -> None:
+    user = sign_up(auth_host)
+    assert (
+        functions_client.call("bootstrapAccount", {"timezone": "UTC"}, user.id_token).status == 200
+    )
+    # What deleteAccount leaves behind while old tokens may still be valid.
+    db.collection("accountDeletions").document(user.uid).set(
+        {"requestedAt": datetime.now(UTC) + timedelta(seconds=1)}
+    )
+    db.collection("users").document(user.uid).delete()
+    stale = functions_client.call("bootstrapAccount", {"timezone": "UTC"}, user.id_token)
+    assert stale.error_status == "UNAUTHENTICATED"
+    assert not db.collection("users").document(user.uid).get().exists
+
+    # The same uid signing in again later (auth_time after the deletion) starts afresh.
+    import time
+
+    time.sleep(2.1)  # auth_time has a resolution of one second
+    fresh = sign_in(auth_host, user.email)
+    again = functions_client.call("bootstrapAccount", {"timezone": "UTC"}, fresh.id_token)
+    assert again.status == 200, again.body
+    assert again.result["created"] is True

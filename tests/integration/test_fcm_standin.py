@@ -1,0 +1,320 @@
+"""The FCM stand-in, driven by the real firebase-admin messaging client through the one seam."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import firebase_admin
+import pytest
+import requests
+from firebase_admin import messaging
+from google.auth.credentials import AnonymousCredentials
+
+from devstack import fcm_standin
+from devstack.process import ManagedProcess, StackError, free_port, http_ok, wait_until
+from shared.push.fcm_endpoint import point_messaging_at
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "demo-focus"
+
+# The API contract names FCM registration tokens; firebase-admin 7.7 flags `token=` as deprecated
+# in favour of installation ids (`fid=`), which the stand-in treats the same way.
+pytestmark = pytest.mark.filterwarnings("ignore:Message.token is deprecated:DeprecationWarning")
+
+
+def _start(proc: ManagedProcess, url: str) -> None:
+    proc.start()
+    try:
+        wait_until(lambda: http_ok(url), timeout=20, what=proc.name)
+    except StackError:
+        proc.ensure_running()  # raises with the log tail when it died
+        proc.stop()
+        raise
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    proc = ManagedProcess(
+        "fcm-standin",
+        fcm_standin.command(sys.executable, port),
+        log_dir=tmp_path_factory.mktemp("fcm-logs"),
+        cwd=ROOT,
+    )
+    _start(proc, fcm_standin.health_url(port))
+    try:
+        yield fcm_standin.base_url(port)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def seam(standin: str) -> Iterator[str]:
+    """firebase-admin messaging pointed at the stand-in, and back afterwards."""
+    # Must precede an app's first send: the messaging service reads the URL once, when built.
+    point_messaging_at(standin)
+    try:
+        yield standin
+    finally:
+        point_messaging_at(None)
+
+
+def _new_app() -> firebase_admin.App:
+    # A google.auth credential is wrapped by firebase-admin itself; anonymous credentials add no
+    # Authorization header and never refresh, which is all the stand-in needs.
+    return firebase_admin.initialize_app(
+        credential=AnonymousCredentials(),
+        options={"projectId": PROJECT},
+        name=f"fcm-standin-{uuid.uuid4().hex}",
+    )
+
+
+@pytest.fixture(scope="module")
+def app(seam: str) -> Iterator[firebase_admin.App]:
+    fb_app = _new_app()
+    try:
+        yield fb_app
+    finally:
+        firebase_admin.delete_app(fb_app)
+
+
+@pytest.fixture(autouse=True)
+def empty_record(standin: str) -> None:
+    requests.delete(f"{standin}/messages", timeout=5).raise_for_status()
+
+
+def _messages(standin: str, **params: str) -> list[dict[str, Any]]:
+    resp = requests.get(f"{standin}/messages", params=params, timeout=5)
+    resp.raise_for_status()
+    return list(resp.json())
+
+
+def _background(token: str, **data: str) -> messaging.Message:
+    return messaging.Message(
+        token=token,
+        data=data,
+        android=messaging.AndroidConfig(priority="normal"),
+        apns=messaging.APNSConfig(
+            headers={"apns-push-type": "background", "apns-priority": "5"},
+            payload=messaging.APNSPayload(aps=messaging.Aps(content_available=True)),
+        ),
+    )
+
+
+def test_background_push_is_recorded_with_its_apns_headers(
+    standin: str, app: firebase_admin.App
+) -> None:
+    name = messaging.send(_background("device-a", kind="sync"), app=app)
+
+    assert name.startswith(f"projects/{PROJECT}/messages/")
+    [body] = _messages(standin)
+    message = body["message"]
+    assert message["token"] == "device-a"
+    assert message["data"] == {"kind": "sync"}
+    assert message["apns"]["headers"] == {"apns-push-type": "background", "apns-priority": "5"}
+    assert message["apns"]["payload"] == {"aps": {"content-available": 1}}
+    assert "notification" not in message
+
+
+def test_send_each_reports_only_the_unregistered_token(
+    standin: str, app: firebase_admin.App
+) -> None:
+    tokens = ["device-a", "unregistered-device-b", "device-c"]
+
+    batch = messaging.send_each([_background(t, kind="sync") for t in tokens], app=app)
+
+    assert batch.success_count == 2
+    assert batch.failure_count == 1
+    failed = [t for t, r in zip(tokens, batch.responses, strict=True) if not r.success]
+    assert failed == ["unregistered-device-b"]
+    assert isinstance(batch.responses[1].exception, messaging.UnregisteredError)
+    # send_each issues one POST per message: all three are recorded, the failed one included.
+    recorded = sorted(b["message"]["token"] for b in _messages(standin))
+    assert recorded == sorted(tokens)
+    accepted = sorted(b["message"]["token"] for b in _messages(standin, accepted="true"))
+    assert accepted == ["device-a", "device-c"]
+
+
+def test_send_each_async_reports_the_unregistered_token(seam: str) -> None:
+    # An app of its own: after asyncio.run has closed its loop, firebase-admin's pooled async
+    # connections still belong to that loop, so a later asyncio.run with the same app (another
+    # send_each_async, or delete_app closing the client) fails with "Event loop is closed".
+    fb_app = _new_app()
+    tokens = ["device-a", "unregistered-device-b"]
+    try:
+        batch = asyncio.run(
+            messaging.send_each_async([_background(t, kind="sync") for t in tokens], app=fb_app)
+        )
+    finally:
+        with contextlib.suppress(RuntimeError):  # the app is unregistered before closing fails
+            firebase_admin.delete_app(fb_app)
+
+    assert [r.success for r in batch.responses] == [True, False]
+    assert isinstance(batch.responses[1].exception, messaging.UnregisteredError)
+
+
+def test_send_raises_unregistered_error(app: firebase_admin.App) -> None:
+    with pytest.raises(messaging.UnregisteredError):
+        messaging.send(_background("unregistered-gone", kind="sync"), app=app)
+
+
+def test_messages_are_listed_in_arrival_order(standin: str, app: firebase_admin.App) -> None:
+    for n in range(3):
+        messaging.send(_background("device-a", seq=str(n)), app=app)
+    with pytest.raises(messaging.UnregisteredError):
+        messaging.send(_background("unregistered-x", seq="3"), app=app)
+
+    assert [b["message"]["data"]["seq"] for b in _messages(standin)] == ["0", "1", "2", "3"]
+    assert [b["message"]["data"]["seq"] for b in _messages(standin, accepted="true")] == [
+        "0",
+        "1",
+        "2",
+    ]
+    statuses = requests.get(f"{standin}/requests", timeout=5).json()
+    assert [(r["project"], r["status"]) for r in statuses] == [(PROJECT, 200)] * 3 + [
+        (PROJECT, 404)
+    ]
+
+
+def test_delete_clears_the_record(standin: str, app: firebase_admin.App) -> None:
+    messaging.send(_background("device-a", kind="sync"), app=app)
+    assert len(_messages(standin)) == 1
+
+    resp = requests.delete(f"{standin}/messages", timeout=5)
+
+    assert resp.status_code == 200
+    assert _messages(standin) == []
+
+
+def test_dry_run_is_validated_but_not_recorded(standin: str, app: firebase_admin.App) -> None:
+    name = messaging.send(_background("device-a", kind="sync"), dry_run=True, app=app)
+
+    assert name == f"projects/{PROJECT}/messages/fake_message_id"
+    assert _messages(standin) == []
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        pytest.param({"data": {"kind": "sync"}}, "message", id="no-target"),
+        pytest.param({"token": "a", "topic": "news"}, "message", id="two-targets"),
+        pytest.param({"token": "a", "data": {"seq": 1}}, "message.data[0].value", id="int-data"),
+        pytest.param({"token": "a", "data": {"from": "x"}}, "message.data", id="reserved-key"),
+        pytest.param({"token": "a", "badge": 1}, "message", id="unknown-field"),
+        pytest.param({"token": "a", "apns": []}, "message.apns", id="apns-not-object"),
+        pytest.param(
+            {"token": "a", "apns": {"headers": {"apns-priority": 5}}},
+            "message.apns.headers[0].value",
+            id="apns-header-not-string",
+        ),
+        pytest.param(
+            {"token": "a", "android": {"priority": "urgent"}},
+            "message.android.priority",
+            id="android-priority",
+        ),
+        pytest.param(
+            {"token": "a", "notification": {"title": 3}},
+            "message.notification.title",
+            id="notification-title",
+        ),
+        pytest.param({"token": "a", "data": {"k": "x" * 5000}}, "message.data", id="data-too-big"),
+    ],
+)
+def test_malformed_message_is_refused_in_fcm_error_shape(
+    standin: str, message: dict[str, Any], field: str
+) -> None:
+    body = {"message": message}
+
+    resp = requests.post(f"{standin}/v1/projects/{PROJECT}/messages:send", json=body, timeout=5)
+
+    assert resp.status_code == 400
+    error = resp.json()["error"]
+    assert error["code"] == 400
+    assert error["status"] == "INVALID_ARGUMENT"
+    assert error["message"]
+    assert {
+        "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+        "errorCode": "INVALID_ARGUMENT",
+    } in error["details"]
+    violations = [d for d in error["details"] if "fieldViolations" in d]
+    assert violations[0]["fieldViolations"][0]["field"] == field
+    assert _messages(standin) == [body]  # recorded as received, and not accepted
+    assert _messages(standin, accepted="true") == []
+
+
+def test_body_that_is_not_json_is_refused_and_not_recorded(standin: str) -> None:
+    resp = requests.post(
+        f"{standin}/v1/projects/{PROJECT}/messages:send", data=b"{not json", timeout=5
+    )
+
+    assert resp.status_code == 400
+    assert resp.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert _messages(standin) == []
+
+
+@pytest.mark.parametrize(
+    ("token", "code", "status", "error_code"),
+    [
+        ("unregistered-1", 404, "NOT_FOUND", "UNREGISTERED"),
+        ("quota-1", 429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"),
+        ("unavailable-1", 503, "UNAVAILABLE", "UNAVAILABLE"),
+        ("invalid-1", 400, "INVALID_ARGUMENT", "INVALID_ARGUMENT"),
+    ],
+)
+def test_token_prefix_chooses_the_fcm_error(
+    standin: str, token: str, code: int, status: str, error_code: str
+) -> None:
+    # Raw HTTP: firebase-admin would retry the 503 four times with backoff.
+    body = {"message": {"token": token, "data": {"kind": "sync"}}}
+
+    resp = requests.post(f"{standin}/v1/projects/{PROJECT}/messages:send", json=body, timeout=5)
+
+    assert resp.status_code == code
+    error = resp.json()["error"]
+    assert (error["code"], error["status"]) == (code, status)
+    assert {
+        "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+        "errorCode": error_code,
+    } in error["details"]
+    assert _messages(standin) == [body]
+
+
+def test_seam_is_idempotent_and_undone_by_none(seam: str) -> None:
+    from firebase_admin.messaging import _MessagingService
+
+    point_messaging_at(seam)
+    point_messaging_at(seam)
+    redirected = _MessagingService.FCM_URL
+    assert redirected == f"{seam}/v1/projects/{{0}}/messages:send"
+    point_messaging_at(None)
+    try:
+        production = _MessagingService.FCM_URL
+        assert production == "https://fcm.googleapis.com/v1/projects/{0}/messages:send"
+    finally:
+        point_messaging_at(seam)
+
+
+def test_stops_cleanly_on_sigterm() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        fcm_standin.command(sys.executable, port),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: http_ok(fcm_standin.health_url(port)), timeout=20, what="stand-in")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -72,7 +72,7 @@ class ChangeBatch(BaseModel):
     model_config = _MODEL_CONFIG
 
     kind: Literal["changes"] = "changes"
-    records: list[ChangeRecord] = Field(max_length=500, description="at most one commit's writes")
+    records: list[ChangeRecord] = Field(description="the writes of one commit, in order")
     emitted_at: AwareDatetime = Field(description="when the write path published the batch")
 
 
@@ -209,7 +209,11 @@ def content_hash(collection: Collection, data: dict[str, Any]) -> str:
     API content (the id, which is the key; bookkeeping; secrets), so the Firestore document and
     the SQL row of the same content hash alike.
     """
-    normalized = normalize(collection, data)
+    return hash_normalized(collection, normalize(collection, data))
+
+
+def hash_normalized(collection: Collection, normalized: dict[str, Any]) -> str:
+    """`content_hash` of data that has already been through `normalize`."""
     payload = {
         f.name: _canonical_json_value(normalized[f.name]) for f in FIELDS[collection] if f.hashed
     }

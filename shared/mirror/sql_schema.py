@@ -59,7 +59,7 @@ from shared.mirror.events import (
     ChangeDataError,
     ChangeRecord,
     Collection,
-    content_hash,
+    hash_normalized,
     identity_field,
     normalize,
 )
@@ -249,7 +249,7 @@ def row_from_record(record: ChangeRecord) -> dict[str, Any]:
     row["id"] = record.id
     row[mapping.user_column] = record.uid
     row["source_version"] = record.version
-    row["content_hash"] = content_hash(record.collection, record.data)
+    row["content_hash"] = hash_normalized(record.collection, data)
     return row
 
 

@@ -53,6 +53,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -79,7 +80,7 @@ _sessions = metadata.tables["focus_sessions"]
 class ApplyResult:
     """What happened to the records of one apply/bulk_upsert call."""
 
-    applied: int = 0
+    applied: int = 0  # upserts written, deletes recorded (a row removed and/or a marker set)
     skipped_stale: int = 0  # duplicates and versions older than what the mirror holds
     dropped_erased: int = 0  # records of an erased account
 
@@ -135,14 +136,13 @@ class SqlMirrorStore:
             for i, record in enumerate(records):
                 if record.version <= erased.get(record.uid, -1):
                     dropped += 1
-                elif (
-                    self._upsert(conn, record.collection, [rows[i]]) == 1
-                    if record.op == "upsert"
-                    else _delete(conn, record)
-                ):
-                    applied += 1
+                    continue
+                if record.op == "upsert":
+                    written = self._upsert(conn, record.collection, [rows[i]]) == 1
                 else:
-                    stale += 1
+                    written = _delete(conn, record)
+                applied += written
+                stale += not written
         return ApplyResult(applied, stale, dropped)
 
     def erase_user(self, uid: str, version: int) -> int:
@@ -356,10 +356,15 @@ def _lock_key(uid: str) -> int:
 
 
 def _lock_users(conn: Connection, uids: Iterable[str]) -> None:
-    # One statement per key, in sorted order: every transaction takes its locks in the same
-    # order, so two of them can never wait on each other in a cycle.
-    for key in sorted({_lock_key(uid) for uid in uids}):
-        conn.execute(select(func.pg_advisory_xact_lock(key)))
+    # Every transaction takes its locks in ascending key order, so two of them can never wait
+    # on each other in a cycle. One statement for all of them (a backfill chunk spans hundreds
+    # of users): a function scan over unnest() yields, and so locks, in array order.
+    keys = sorted({_lock_key(uid) for uid in uids})
+    if keys:
+        conn.execute(_LOCK_USERS, {"keys": keys})
+
+
+_LOCK_USERS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 
 
 def _erased_versions(conn: Connection, uids: Iterable[str]) -> dict[str, int]:

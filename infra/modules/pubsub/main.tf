@@ -3,19 +3,10 @@
 # replayed.
 
 locals {
-  # A dead-letter topic may be shared by several topics, or be a registry topic itself.
-  dead_letter_topics      = toset(compact([for topic in var.topics : topic.dead_letter_topic]))
-  extra_dead_letter_names = setsubtract(local.dead_letter_topics, keys(var.topics))
-
   topic_ids = merge(
     { for name, topic in google_pubsub_topic.topic : name => topic.id },
     { for name, topic in google_pubsub_topic.dead_letter : name => topic.id },
   )
-
-  dead_lettered_subscriptions = {
-    for fn, sub in var.push_subscriptions : fn => sub
-    if var.topics[sub.topic].dead_letter_topic != null
-  }
 }
 
 resource "google_pubsub_topic" "topic" {

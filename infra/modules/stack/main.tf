@@ -1,22 +1,6 @@
 # The whole backend of one environment, wired from the registry. Environments differ only in
 # the sizing they pass in.
 
-locals {
-  labels = {
-    app         = "focus"
-    environment = var.environment
-  }
-
-  sql_functions = {
-    for name, fn in var.functions : name => fn if contains(fn.roles, "roles/cloudsql.instanceUser")
-  }
-
-  # Connections the functions may open at their peak, next to what is kept back for the
-  # migrator, operators and Cloud SQL itself.
-  sql_peak_connections     = sum(concat([0], [for fn in values(local.sql_functions) : fn.max_instances * fn.concurrency]))
-  sql_reserved_connections = 20
-}
-
 module "project" {
   source = "../project"
 
@@ -86,12 +70,11 @@ module "pubsub" {
   project_id = var.project_id
   topics     = var.topics
   push_subscriptions = {
-    for name, fn in var.functions : name => {
+    for name, fn in local.pubsub_functions : name => {
       topic          = fn.topic
       endpoint       = module.functions.uris[name]
-      ack_deadline_s = max(10, min(600, fn.timeout_s))
+      ack_deadline_s = fn.ack_deadline_s
     }
-    if fn.kind == "pubsub"
   }
   pusher_email                = module.functions.pubsub_pusher_email
   pusher_id                   = module.functions.pubsub_pusher_id
@@ -108,7 +91,7 @@ module "tasks" {
   project_id         = var.project_id
   region             = var.region
   queues             = var.queues
-  target_urls        = { for name, fn in var.functions : name => module.functions.uris[name] if fn.kind == "http" }
+  target_urls        = { for name in keys(local.http_functions) : name => module.functions.uris[name] }
   invoker_email      = module.functions.tasks_invoker_email
   log_sampling_ratio = var.tasks_log_sampling_ratio
 

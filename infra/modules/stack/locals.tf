@@ -1,0 +1,24 @@
+# Derived from the variables alone (no resource in sight), so tests evaluate these with Terraform
+# itself, without a provider, against a richer registry than the real one.
+
+locals {
+  labels = {
+    app         = "focus"
+    environment = var.environment
+  }
+
+  sql_functions = {
+    for name, fn in var.functions : name => fn if contains(fn.roles, "roles/cloudsql.instanceUser")
+  }
+  http_functions = { for name, fn in var.functions : name => fn if fn.kind == "http" }
+  # For a push subscription the ack deadline (10..600 s) is how long one delivery may run.
+  pubsub_functions = {
+    for name, fn in var.functions : name => merge(fn, { ack_deadline_s = max(10, min(600, fn.timeout_s)) })
+    if fn.kind == "pubsub"
+  }
+
+  # Connections the functions may open at their peak, next to what is kept back for the
+  # migrator, operators and Cloud SQL itself.
+  sql_peak_connections     = sum(concat([0], [for fn in values(local.sql_functions) : fn.max_instances * fn.concurrency]))
+  sql_reserved_connections = 20
+}

@@ -1,0 +1,1 @@
+"""Privacy: exporting an account (`exportAccount`) and erasing it (`deleteAccount`)."""

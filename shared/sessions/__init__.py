@@ -1,0 +1,1 @@
+"""Focus sessions: offline-first sync between a user's devices (`syncFocusSessions`)."""

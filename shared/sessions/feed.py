@@ -1,0 +1,91 @@
+"""Pure planning of the pull half of a sync: which feed range to read, and the answer it makes.
+
+The feed of a user is every stored session ordered by `Position` (seq, id). A client's cursor
+says "everything up to here was delivered". A sync reads the feed from the cursor up to the head
+it saw (`upto`), and adds two things it knows without reading:
+- `ours`: the sessions this very call committed, when it committed exactly once right after
+  `upto` (their positions are `upto + 1`), so the caller's own writes are not read back;
+- `extras`: the winning version of every session for which the caller sent a losing mutation
+  (API.md: "the winning version is in the changes of that same answer").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from shared.sessions.cursor import Cursor
+from shared.sessions.models import START, Head, Position, Stored
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedRead:
+    """The query to run: sessions with `start < position` and `seq <= upto`, at most `fetch`
+    of them (`fetch == 0`: no query is needed)."""
+
+    start: Position
+    upto: int
+    fetch: int
+
+
+def start_position(cursor: Cursor, head: Head, upto: int) -> Position:
+    """Where to read from. A cursor of another feed (the account's feed was erased and created
+    again) or one beyond anything committed (not issued by us) reads from the beginning."""
+    position = cursor.position
+    if cursor.epoch != head.epoch or position > Position(upto + 1, ""):
+        return START
+    return position
+
+
+def plan_read(start: Position, upto: int, budget: int) -> FeedRead:
+    """One more row than the budget tells whether more remain (`hasMore`) at the cost of one
+    read, cheaper than a second call."""
+    if budget <= 0 or upto <= 0 or start >= Position(upto + 1, ""):
+        return FeedRead(start, upto, 0)
+    return FeedRead(start, upto, budget + 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    changes: list[Stored]  # oldest first, one per session
+    position: Position  # the new cursor's position
+    has_more: bool
+
+
+def assemble(
+    read: FeedRead,
+    rows: Sequence[Stored],
+    ours: Sequence[Stored],
+    extras: Sequence[Stored],
+    budget: int,
+) -> Answer:
+    """The changes of the answer and the next cursor position.
+
+    `rows` is what the query returned (sorted by position); `ours` are at `read.upto + 1`.
+    `budget` is what `limit` leaves after the extras.
+    """
+    if budget <= 0:
+        end = Position(read.upto + (2 if ours else 1), "")
+        return Answer(_merge([], extras), read.start, read.start < end)
+    if len(rows) > budget:
+        page = list(rows[:budget])
+        return Answer(_merge(page, extras), page[-1].position, True)
+    room = budget - len(rows)
+    mine = sorted(ours, key=lambda s: s.position)
+    taken = mine[:room]
+    page = [*rows, *taken]
+    if len(taken) < len(mine):
+        position = taken[-1].position if taken else Position(read.upto + 1, "")
+        return Answer(_merge(page, extras), position, True)
+    end = Position(read.upto + (2 if mine else 1), "")
+    return Answer(_merge(page, extras), max(end, read.start), False)
+
+
+def _merge(page: Sequence[Stored], extras: Sequence[Stored]) -> list[Stored]:
+    """One entry per session (the later position wins), oldest first."""
+    by_id: dict[str, Stored] = {}
+    for stored in [*extras, *page]:
+        current = by_id.get(stored.position.id)
+        if current is None or stored.position > current.position:
+            by_id[stored.position.id] = stored
+    return sorted(by_id.values(), key=lambda s: s.position)

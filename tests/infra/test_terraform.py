@@ -1,0 +1,769 @@
+"""Static checks of the Terraform in infra/: formatting, checkov, and the registry-driven shape.
+
+Nothing here can reach Google: `terraform init` cannot fetch the google provider offline, so
+`terraform validate` and `plan` cannot run on the real configuration. Instead:
+
+- `terraform fmt -check` and checkov (its own venv under .local/tools/checkov, because it ships
+  a module `hcl2` of its own that conflicts with python-hcl2) check formatting and security;
+- the .tf files are parsed with that same checkov venv's HCL parser (a subprocess printing
+  JSON) to assert structure: for_each sources, who gets `allUsers`, backends, variable types;
+- the modules keep every registry-derived for_each map in a `locals.tf` that refers to no
+  resource, so Terraform itself (no provider needed) evaluates those files here against a
+  registry richer than the real one, and against broken registries that must be refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared import registry
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "infra"
+MODULES = INFRA / "modules"
+ENVIRONMENTS = ("staging", "prod")
+
+CHECKOV_VERSION = "3.3.30"
+CHECKOV_VENV = REPO / ".local" / "tools" / "checkov"
+CHECKOV_STAMP = CHECKOV_VENV / f".installed-{CHECKOV_VERSION}"
+
+# Printed by the checkov venv's interpreter: every .tf file under argv[1], parsed, as JSON.
+_HCL_DUMP = """
+import json, pathlib, sys
+import hcl2
+root = pathlib.Path(sys.argv[1])
+out = {}
+for path in sorted(root.rglob("*.tf")):
+    if ".terraform" in path.parts:
+        continue
+    with path.open() as f:
+        out[path.relative_to(root).as_posix()] = hcl2.load(f)
+print(json.dumps(out))
+"""
+
+Json = dict[str, Any]
+
+
+# --- Tools ------------------------------------------------------------------------------------
+
+
+def _terraform() -> str:
+    path = shutil.which("terraform")
+    if path is None:
+        pytest.fail("terraform is not on PATH: install Terraform >= 1.9 to run the infra tests")
+    return path
+
+
+def _terraform_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # A CLI config variable naming a missing file only produces warnings on every call.
+    config = env.get("TF_CLI_CONFIG_FILE")
+    if config and not Path(config).exists():
+        del env["TF_CLI_CONFIG_FILE"]
+    env["CHECKPOINT_DISABLE"] = "1"  # no version check over the network
+    env["TF_IN_AUTOMATION"] = "1"
+    return env
+
+
+def _run_terraform(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [_terraform(), *args, "-no-color"],
+        cwd=cwd,
+        env=_terraform_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _install_checkov() -> Path:
+    """The checkov venv's bin directory; installs it on first use (a stamp makes reruns free)."""
+    bin_dir = CHECKOV_VENV / "bin"
+    if CHECKOV_STAMP.exists():
+        return bin_dir
+    CHECKOV_VENV.parent.mkdir(parents=True, exist_ok=True)
+    with (CHECKOV_VENV.parent / "checkov.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two test runs at once install it once
+        if not CHECKOV_STAMP.exists():
+            shutil.rmtree(CHECKOV_VENV, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
+            subprocess.run(
+                [
+                    str(bin_dir / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    f"checkov=={CHECKOV_VERSION}",
+                ],
+                check=True,
+                timeout=900,
+            )
+            CHECKOV_STAMP.touch()
+    return bin_dir
+
+
+@pytest.fixture(scope="session")
+def checkov_bin() -> Path:
+    return _install_checkov()
+
+
+@pytest.fixture(scope="session")
+def tf(checkov_bin: Path) -> dict[str, Json]:
+    """Every .tf file under infra/, parsed: {"modules/functions/main.tf": {...}, ...}."""
+    result = subprocess.run(
+        [str(checkov_bin / "python"), "-c", _HCL_DUMP, str(INFRA)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    parsed: dict[str, Json] = json.loads(result.stdout)
+    return parsed
+
+
+# --- Reading parsed HCL -------------------------------------------------------------------------
+
+
+def _blocks(tf: dict[str, Json], kind: str, prefix: str = "") -> Iterator[tuple[str, str, Json]]:
+    """(file, name, body) of every `kind` block (variable, module, ...) in files under prefix."""
+    for file, doc in tf.items():
+        if file.startswith(prefix):
+            for block in doc.get(kind, []):
+                for name, body in block.items():
+                    yield file, name, body
+
+
+def _resources(tf: dict[str, Json], prefix: str = "") -> Iterator[tuple[str, str, str, Json]]:
+    """(file, type, name, body) of every resource in files under prefix."""
+    for file, rtype, named in _blocks(tf, "resource", prefix):
+        for name, body in named.items():
+            yield file, rtype, name, body
+
+
+def _resource(tf: dict[str, Json], module: str, rtype: str, name: str) -> Json:
+    for _, found_type, found_name, body in _resources(tf, f"modules/{module}/"):
+        if (found_type, found_name) == (rtype, name):
+            return body
+    raise AssertionError(f"no resource {rtype}.{name} in modules/{module}")
+
+
+def _variable(tf: dict[str, Json], directory: str, name: str) -> Json:
+    for _, found, body in _blocks(tf, "variable", f"{directory}/"):
+        if found == name:
+            return body
+    raise AssertionError(f"no variable {name} in {directory}")
+
+
+def _module_call(tf: dict[str, Json], directory: str, name: str) -> Json:
+    for _, found, body in _blocks(tf, "module", f"{directory}/"):
+        if found == name:
+            return body
+    raise AssertionError(f"no module {name} in {directory}")
+
+
+def _attr(body: Json, key: str) -> Any:
+    value = body[key]
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def _expr(value: Any) -> str:
+    """An expression as the parser renders it, or as written, without its quoting and spaces."""
+    assert isinstance(value, str), value
+    bare = re.sub(r"\$\{|[{}'\"\s]", "", value)
+    # The parser writes HCL's booleans the Python way.
+    return re.sub(r"\bTrue\b", "true", re.sub(r"\bFalse\b", "false", bare))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+# --- Registries -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rich_registry(monkeypatch: pytest.MonkeyPatch) -> Json:
+    """A registry with every kind of entry the real one will grow, rendered by the real code."""
+    base = (registry.FIRESTORE_USER, registry.PUBSUB_PUBLISHER, registry.LOG_WRITER)
+    sql = (registry.SQL_CLIENT, registry.SQL_INSTANCE_USER)
+    enqueue = (registry.TASKS_ENQUEUER, registry.ACT_AS)
+    functions = (
+        registry.Function("bootstrapAccount", "callable", roles=base),
+        registry.Function("syncSessions", "callable", roles=(*base, *sql, *enqueue)),
+        registry.Function("deleteAccount", "callable", roles=(*base, *sql, registry.AUTH_ADMIN)),
+        registry.Function(
+            "deliverPush",
+            "http",
+            timeout_s=30,
+            concurrency=20,
+            max_instances=50,
+            roles=(registry.FIRESTORE_USER, registry.FCM_SENDER, registry.LOG_WRITER),
+        ),
+        registry.Function(
+            "mirrorChanges",
+            "pubsub",
+            topic="mirror-changes",
+            concurrency=8,
+            max_instances=40,
+            roles=(registry.FIRESTORE_USER, *sql, registry.LOG_WRITER),
+        ),
+        registry.Function("fanOutPushes", "pubsub", topic="push-fanout", roles=(*base, *enqueue)),
+        registry.Function(
+            "refillPushHorizon", "pubsub", topic="push-horizon", roles=(*base, *enqueue)
+        ),
+        registry.Function(
+            "reconcileMirror",
+            "pubsub",
+            topic="mirror-reconcile",
+            timeout_s=540,
+            memory_mb=1024,
+            roles=(registry.FIRESTORE_USER, *sql, registry.LOG_WRITER),
+        ),
+    )
+    topics = (
+        registry.Topic("mirror-changes", dead_letter_topic="mirror-changes-dead-letter"),
+        registry.Topic("mirror-changes-dead-letter"),
+        registry.Topic("push-fanout", dead_letter_topic="push-dead-letter"),
+        registry.Topic("push-horizon", dead_letter_topic="push-dead-letter", min_backoff_s=30),
+        registry.Topic("mirror-reconcile"),
+    )
+    queues = (
+        registry.Queue("push-delivery", "deliverPush", shards=4),
+        registry.Queue("push-retry", "deliverPush", max_dispatches_per_second=50.0),
+    )
+    jobs = (
+        registry.ScheduledJob("refill-push-horizon", "*/15 * * * *", "push-horizon"),
+        registry.ScheduledJob("reconcile-mirror", "30 3 * * *", "mirror-reconcile"),
+    )
+    monkeypatch.setattr(registry, "FUNCTIONS", functions)
+    monkeypatch.setattr(registry, "TOPICS", topics)
+    monkeypatch.setattr(registry, "QUEUES", queues)
+    monkeypatch.setattr(registry, "SCHEDULED_JOBS", jobs)
+    rendered: Json = json.loads(registry.render_terraform_vars())
+    return rendered
+
+
+def _real_registry() -> Json:
+    rendered: Json = json.loads(registry.render_terraform_vars())
+    return rendered
+
+
+# --- Evaluating the registry-derived locals with Terraform alone ---------------------------------
+
+_SQL_SIZING = {"tier": "db-custom-1-3840", "availability_type": "ZONAL", "disk_size_gb": 20}
+
+
+def _evaluate_locals(
+    tmp_path: Path, module: str, variables: Json, files: dict[str, str] | None = None
+) -> Json:
+    """Every local of modules/<module>/locals.tf, evaluated for `variables` by Terraform.
+
+    The module's variables.tf and locals.tf are copied to the same place in a scratch tree
+    (so path.module-relative paths resolve against `files` written at the scratch root) and
+    applied on their own: they refer to no resource, so no provider is needed.
+    """
+    module_dir = tmp_path / "infra" / "modules" / module
+    module_dir.mkdir(parents=True)
+    for name in ("variables.tf", "locals.tf"):
+        shutil.copy(MODULES / module / name, module_dir / name)
+    for name, content in (files or {}).items():
+        (tmp_path / name).write_text(content)
+    local_names = re.findall(
+        r"^  (\w+)\s*=", (MODULES / module / "locals.tf").read_text(), flags=re.MULTILINE
+    )
+    outputs = "\n".join(f"    {name} = local.{name}" for name in local_names)
+    (module_dir / "eval.tf").write_text(f'output "locals" {{\n  value = {{\n{outputs}\n  }}\n}}\n')
+    (module_dir / "terraform.tfvars.json").write_text(json.dumps(variables))
+    applied = _run_terraform(["apply", "-auto-approve", "-input=false"], module_dir)
+    assert applied.returncode == 0, applied.stderr
+    shown = _run_terraform(["output", "-json", "locals"], module_dir)
+    assert shown.returncode == 0, shown.stderr
+    values: Json = json.loads(shown.stdout)
+    return values
+
+
+def _stack_variables(registry_vars: Json, max_connections: int = 1000) -> Json:
+    return {
+        "environment": "test",
+        "project_id": "demo-focus",
+        "region": registry.REGION,
+        "sql": {**_SQL_SIZING, "max_connections": max_connections},
+        **registry_vars,
+    }
+
+
+def _functions_variables(registry_vars: Json) -> Json:
+    return {
+        "project_id": "demo-focus",
+        "project_number": "123456789",
+        "region": registry.REGION,
+        "environment": "test",
+        "functions": registry_vars["functions"],
+        "network_id": "net",
+        "subnetwork_id": "subnet",
+        "sql_connection_name": "demo-focus:europe-west1:focus",
+        "sql_database": "focus",
+        "firestore_database": "(default)",
+    }
+
+
+def _pubsub_variables(registry_vars: Json) -> Json:
+    pubsub_functions = {
+        name: fn for name, fn in registry_vars["functions"].items() if fn["kind"] == "pubsub"
+    }
+    return {
+        "project_id": "demo-focus",
+        "topics": registry_vars["topics"],
+        "push_subscriptions": {
+            name: {"topic": fn["topic"], "endpoint": f"https://{name}", "ack_deadline_s": 60}
+            for name, fn in pubsub_functions.items()
+        },
+        "pusher_email": "pusher@demo-focus.iam.gserviceaccount.com",
+        "pusher_id": "projects/-/serviceAccounts/pusher@demo-focus.iam.gserviceaccount.com",
+        "pubsub_service_agent": "serviceAccount:agent@example.com",
+    }
+
+
+# --- Formatting and security ------------------------------------------------------------------
+
+
+def test_terraform_files_are_formatted() -> None:
+    result = _run_terraform(["fmt", "-check", "-recursive", "infra"], REPO)
+    assert result.returncode == 0, f"run `terraform fmt -recursive infra`:\n{result.stdout}"
+
+
+def test_checkov_reports_no_failed_checks(checkov_bin: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            str(checkov_bin / "checkov"),
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "-d",
+            "infra",
+            "--framework",
+            "terraform",
+            "-o",
+            "cli",
+            "-o",
+            "json",
+            "--output-file-path",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((tmp_path / "results_json.json").read_text())["summary"]
+    assert summary["failed"] == 0
+    assert summary["parsing_errors"] == 0
+    # A scan that found nothing would also have no failures.
+    assert summary["resource_count"] >= 40, summary
+
+
+def test_every_checkov_skip_gives_a_reason() -> None:
+    for path in INFRA.rglob("*.tf"):
+        for skip in re.findall(r"checkov:skip=([^\n]*)", path.read_text()):
+            check, _, reason = skip.partition(":")
+            assert re.fullmatch(r"CKV2?_[A-Z]+_\d+", check), f"{path}: {skip}"
+            assert len(reason.split()) >= 8, f"{path}: skip {check} needs a real reason"
+
+
+# --- Environments -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_registry_tfvars_match_the_registry(env: str) -> None:
+    generated = INFRA / "environments" / env / "registry.auto.tfvars.json"
+    assert generated.read_text() == registry.render_terraform_vars(), (
+        f"{generated.relative_to(REPO)} is stale: run `make requirements`"
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_environment_has_empty_gcs_backend_and_pinned_providers(
+    tf: dict[str, Json], env: str
+) -> None:
+    terraform_blocks = [body for _, body in _terraform_blocks(tf, f"environments/{env}/")]
+    backends = [backend for block in terraform_blocks for backend in block.get("backend", [])]
+    assert backends == [{"gcs": {}}]
+    providers = {
+        name: spec
+        for block in terraform_blocks
+        for required in block.get("required_providers", [])
+        for name, spec in required.items()
+    }
+    assert set(providers) == {"google", "google-beta", "archive"}
+    for name, spec in providers.items():
+        assert _attr(spec[0], "source") == f"hashicorp/{name}"
+        assert _attr(spec[0], "version").startswith("~>")
+    module = _module_call(tf, f"environments/{env}", "stack")
+    assert _attr(module, "source") == "../../modules/stack"
+    for name in ("functions", "topics", "queues", "scheduled_jobs"):
+        assert _expr(_attr(module, name)) == f"var.{name}"
+
+
+def _terraform_blocks(tf: dict[str, Json], prefix: str) -> Iterator[tuple[str, Json]]:
+    for file, doc in tf.items():
+        if file.startswith(prefix):
+            for block in doc.get("terraform", []):
+                yield file, block
+
+
+def test_registry_variable_types_agree_everywhere(tf: dict[str, Json]) -> None:
+    """The generated tfvars, the environments, the stack and the modules use one type each."""
+    uses = {
+        "functions": [("modules/stack", "functions"), ("modules/functions", "functions")],
+        "topics": [("modules/stack", "topics"), ("modules/pubsub", "topics")],
+        "queues": [("modules/stack", "queues"), ("modules/tasks", "queues")],
+        "scheduled_jobs": [("modules/stack", "scheduled_jobs"), ("modules/scheduler", "jobs")],
+    }
+    real = _real_registry()
+    for name, places in uses.items():
+        types = {_attr(_variable(tf, f"environments/{env}", name), "type") for env in ENVIRONMENTS}
+        types |= {_attr(_variable(tf, where, var), "type") for where, var in places}
+        assert len(types) == 1, f"{name} has several types: {types}"
+        # Terraform drops attributes an object type does not name: the type must name them all.
+        attributes = set(re.findall(r"'(\w+)':", types.pop()))
+        assert attributes == set(_entry_attributes(name)), name
+        for entry in real[name].values():
+            assert set(entry) == attributes, name
+
+
+def _entry_attributes(name: str) -> list[str]:
+    entry: type[Any] = {
+        "functions": registry.Function,
+        "topics": registry.Topic,
+        "queues": registry.Queue,
+        "scheduled_jobs": registry.ScheduledJob,
+    }[name]
+    # Every dataclass field but the key (and the queue's shard count, expanded into keys).
+    return [f.name for f in dataclasses.fields(entry) if f.name not in {"name", "shards"}]
+
+
+# --- Shape: everything follows the registry ----------------------------------------------------
+
+
+def test_every_function_gets_its_own_service_account_and_function(tf: dict[str, Json]) -> None:
+    for rtype in ("google_service_account", "google_cloudfunctions2_function"):
+        body = _resource(tf, "functions", rtype, "fn")
+        assert _expr(_attr(body, "for_each")) == "var.functions"
+    function = _resource(tf, "functions", "google_cloudfunctions2_function", "fn")
+    service = _attr(function, "service_config")
+    assert _expr(_attr(service, "service_account_email")) == (
+        "google_service_account.fn[each.key].email"
+    )
+    assert _attr(_attr(function, "build_config"), "runtime") == "python312"
+    # Only callables take traffic from the internet.
+    assert _expr(_attr(service, "ingress_settings")) == _expr(
+        'each.value.kind == "callable" ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"'
+    )
+    # The registry reaches the module unchanged, through the stack.
+    passed = _attr(_module_call(tf, "modules/stack", "functions"), "functions")
+    assert _expr(passed) == "var.functions"
+
+
+def test_registry_for_each_sources(tf: dict[str, Json]) -> None:
+    """Each registry-driven resource iterates a variable or a local evaluated below."""
+    expected = {
+        ("functions", "google_project_iam_member", "fn"): "local.regular_role_grants",
+        ("functions", "google_project_iam_member", "fn_firebase_admin"): (
+            "local.admin_role_grants"
+        ),
+        ("functions", "google_service_account_iam_member", "enqueuer_acts_as_invoker"): (
+            "local.act_as_functions"
+        ),
+        ("functions", "google_cloud_run_service_iam_member", "callable_public"): (
+            "local.callable_functions"
+        ),
+        ("functions", "google_cloud_run_service_iam_member", "http_tasks_invoker"): (
+            "local.http_functions"
+        ),
+        ("functions", "google_cloud_run_service_iam_member", "pubsub_pusher"): (
+            "local.pubsub_functions"
+        ),
+        ("pubsub", "google_pubsub_topic", "topic"): "var.topics",
+        ("pubsub", "google_pubsub_topic", "dead_letter"): "local.extra_dead_letter_names",
+        ("pubsub", "google_pubsub_subscription", "push"): "var.push_subscriptions",
+        ("pubsub", "google_pubsub_subscription", "dead_letter_pull"): ("local.dead_letter_topics"),
+        ("pubsub", "google_pubsub_subscription_iam_member", "agent_acks_dead_letters"): (
+            "local.dead_lettered_subscriptions"
+        ),
+        ("pubsub", "google_pubsub_topic_iam_member", "agent_publishes_dead_letters"): (
+            "local.dead_letter_topics"
+        ),
+        ("pubsub", "google_monitoring_alert_policy", "dead_letters"): ("local.dead_letter_topics"),
+        ("tasks", "google_cloud_tasks_queue", "queue"): "var.queues",
+        ("scheduler", "google_cloud_scheduler_job", "job"): "var.jobs",
+        ("cloudsql", "google_sql_user", "function"): "var.iam_service_accounts",
+        ("firestore", "google_firestore_index", "composite"): "local.composite_indexes",
+        ("firestore", "google_firestore_field", "override"): "local.overrides",
+    }
+    for (module, rtype, name), source in expected.items():
+        actual = _attr(_resource(tf, module, rtype, name), "for_each")
+        assert _expr(actual) == _expr(source), (module, name)
+
+    stack = "modules/stack"
+    for module, argument, source in (
+        ("tasks", "queues", "var.queues"),
+        ("scheduler", "jobs", "var.scheduled_jobs"),
+        ("pubsub", "topics", "var.topics"),
+    ):
+        assert _expr(_attr(_module_call(tf, stack, module), argument)) == source
+    pushes = _attr(_module_call(tf, stack, "pubsub"), "push_subscriptions")
+    assert _expr(pushes).startswith(_expr("for name, fn in local.pubsub_functions :"))
+    users = _attr(_module_call(tf, stack, "cloudsql"), "iam_service_accounts")
+    assert _expr(users).startswith(_expr("for name in keys(local.sql_functions) :"))
+
+
+def test_all_users_is_granted_to_callables_only(tf: dict[str, Json]) -> None:
+    """One resource grants public access; its for_each, local.callable_functions, is checked
+    above, and evaluated to hold exactly the callables in test_functions_module_derivations."""
+    public = [
+        (file, rtype, name)
+        for file, rtype, name, body in _resources(tf)
+        if any(s in {"allUsers", "allAuthenticatedUsers"} for s in _strings(body))
+    ]
+    assert public == [
+        ("modules/functions/main.tf", "google_cloud_run_service_iam_member", "callable_public")
+    ]
+    # Non-callables are invoked by one account each, never by a public principal.
+    for name, member in (
+        ("http_tasks_invoker", "google_service_account.tasks_invoker.email"),
+        ("pubsub_pusher", "google_service_account.pubsub_pusher.email"),
+    ):
+        body = _resource(tf, "functions", "google_cloud_run_service_iam_member", name)
+        assert _expr(_attr(body, "member")) == f"serviceAccount:{member}"
+
+
+def test_no_registry_entry_is_named_in_terraform(rich_registry: Json) -> None:
+    """Adding or renaming a registry entry never needs a Terraform edit."""
+    names = {
+        name
+        for registry_vars in (rich_registry, _real_registry())
+        for kind in ("functions", "topics", "queues", "scheduled_jobs")
+        for name in registry_vars[kind]
+    }
+    for path in INFRA.rglob("*.tf"):
+        text = path.read_text()
+        for name in names:
+            assert not re.search(rf"\b{re.escape(name)}\b", text), f"{path} names {name}"
+
+
+# --- Evaluated: the rich registry through the real locals -----------------------------------------
+
+
+def test_functions_module_derivations(tmp_path: Path, rich_registry: Json) -> None:
+    functions = rich_registry["functions"]
+    values = _evaluate_locals(tmp_path, "functions", _functions_variables(rich_registry))
+
+    def of_kind(kind: str) -> set[str]:
+        return {name for name, fn in functions.items() if fn["kind"] == kind}
+
+    assert set(values["callable_functions"]) == of_kind("callable")
+    assert set(values["http_functions"]) == of_kind("http")
+    assert set(values["pubsub_functions"]) == of_kind("pubsub")
+    assert set(values["sql_functions"]) == {
+        name for name, fn in functions.items() if registry.SQL_INSTANCE_USER in fn["roles"]
+    }
+    assert set(values["act_as_functions"]) == {
+        name for name, fn in functions.items() if registry.ACT_AS in fn["roles"]
+    }
+    # Every registry role is granted once, on the project, except actAs (bound on the invoker
+    # account only); admin roles go through the resource whose checkov skip explains them.
+    grants = values["regular_role_grants"] | values["admin_role_grants"]
+    assert {(g["function"], g["role"]) for g in grants.values()} == {
+        (name, role)
+        for name, fn in functions.items()
+        for role in fn["roles"]
+        if role != registry.ACT_AS
+    }
+    assert {g["role"] for g in values["admin_role_grants"].values()} == {
+        registry.AUTH_ADMIN,
+        registry.FCM_SENDER,
+    }
+    assert values["http_function_urls"] == {
+        "deliverPush": "https://deliverpush-123456789.europe-west1.run.app"
+    }
+
+
+def test_pubsub_module_derivations(tmp_path: Path, rich_registry: Json) -> None:
+    values = _evaluate_locals(tmp_path, "pubsub", _pubsub_variables(rich_registry))
+    assert sorted(values["dead_letter_topics"]) == [
+        "mirror-changes-dead-letter",
+        "push-dead-letter",
+    ]
+    # mirror-changes-dead-letter is a registry topic already: not created twice.
+    assert values["extra_dead_letter_names"] == ["push-dead-letter"]
+    assert set(values["dead_lettered_subscriptions"]) == {
+        "mirrorChanges",
+        "fanOutPushes",
+        "refillPushHorizon",
+    }
+
+
+@pytest.mark.parametrize("which", ["real", "rich"])
+def test_stack_accepts_the_registry(tmp_path: Path, rich_registry: Json, which: str) -> None:
+    registry_vars = _real_registry() if which == "real" else rich_registry
+    values = _evaluate_locals(tmp_path, "stack", _stack_variables(registry_vars))
+    functions = registry_vars["functions"]
+    pubsub = {name for name, fn in functions.items() if fn["kind"] == "pubsub"}
+    assert set(values["pubsub_functions"]) == pubsub
+    for name in pubsub:
+        timeout = functions[name]["timeout_s"]
+        assert values["pubsub_functions"][name]["ack_deadline_s"] == max(10, min(600, timeout))
+    sql = [fn for fn in functions.values() if registry.SQL_INSTANCE_USER in fn["roles"]]
+    assert values["sql_peak_connections"] == sum(
+        fn["max_instances"] * fn["concurrency"] for fn in sql
+    )
+
+
+def _broken(registry_vars: Json, change: str) -> Json:
+    broken: Json = json.loads(json.dumps(registry_vars))
+    functions, queues = broken["functions"], broken["queues"]
+    if change == "queue targets a callable":
+        queues["push-retry"]["target_function"] = "bootstrapAccount"
+    elif change == "queue targets an unknown function":
+        queues["push-retry"]["target_function"] = "nobody"
+    elif change == "pubsub function without a known topic":
+        functions["mirrorChanges"]["topic"] = "no-such-topic"
+    elif change == "callable with a topic":
+        functions["bootstrapAccount"]["topic"] = "mirror-changes"
+    elif change == "unknown kind":
+        functions["bootstrapAccount"]["kind"] = "event"
+    elif change == "basic role":
+        functions["bootstrapAccount"]["roles"].append("roles/editor")
+    elif change == "unlisted admin role":
+        functions["bootstrapAccount"]["roles"].append("roles/cloudsql.admin")
+    elif change == "name too long for a service account":
+        functions["anExtremelyLongFunctionNameX"] = functions["bootstrapAccount"]
+    elif change == "pubsub timeout beyond the ack deadline":
+        functions["reconcileMirror"]["timeout_s"] = 900
+    elif change == "job on an unknown topic":
+        broken["scheduled_jobs"]["reconcile-mirror"]["topic"] = "no-such-topic"
+    elif change == "queue beyond 500 dispatches/s":
+        queues["push-retry"]["max_dispatches_per_second"] = 800
+    return broken
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "queue targets a callable",
+        "queue targets an unknown function",
+        "pubsub function without a known topic",
+        "callable with a topic",
+        "unknown kind",
+        "basic role",
+        "unlisted admin role",
+        "name too long for a service account",
+        "pubsub timeout beyond the ack deadline",
+        "job on an unknown topic",
+        "queue beyond 500 dispatches/s",
+    ],
+)
+def test_stack_refuses_a_broken_registry(tmp_path: Path, rich_registry: Json, change: str) -> None:
+    with pytest.raises(AssertionError, match="Invalid value for variable"):
+        _evaluate_locals(tmp_path, "stack", _stack_variables(_broken(rich_registry, change)))
+
+
+def test_stack_warns_when_sql_connections_outgrow_the_instance(
+    tmp_path: Path, rich_registry: Json
+) -> None:
+    """The connection budget is a `check`: a warning on plan, not a failed deploy."""
+    module_dir = tmp_path / "infra" / "modules" / "stack"
+    _evaluate_locals(tmp_path, "stack", _stack_variables(rich_registry, max_connections=1000))
+    # The check block lives in main.tf beside resources; evaluate it on its own.
+    check = re.search(
+        r'^check "sql_connection_budget" \{.*?^\}',
+        (MODULES / "stack/main.tf").read_text(),
+        re.S | re.M,
+    )
+    assert check is not None
+    (module_dir / "check.tf").write_text(check.group(0) + "\n")
+    variables = _stack_variables(rich_registry, max_connections=100)
+    (module_dir / "terraform.tfvars.json").write_text(json.dumps(variables))
+    planned = _run_terraform(["plan", "-input=false"], module_dir)
+    assert planned.returncode == 0, planned.stderr
+    assert "Functions using Cloud SQL may open" in planned.stdout + planned.stderr
+
+
+def test_firestore_indexes_json_maps_to_indexes_and_fields(tmp_path: Path) -> None:
+    spec = {
+        "indexes": [
+            {
+                "collectionGroup": "sessions",
+                "queryScope": "COLLECTION",
+                "fields": [
+                    {"fieldPath": "deleted", "order": "ASCENDING"},
+                    {"fieldPath": "updatedAt", "order": "DESCENDING"},
+                ],
+            },
+            {
+                "collectionGroup": "devices",
+                "queryScope": "COLLECTION_GROUP",
+                "fields": [
+                    {"fieldPath": "platforms", "arrayConfig": "CONTAINS"},
+                    {"fieldPath": "lastSeen", "order": "ASCENDING"},
+                ],
+            },
+        ],
+        "fieldOverrides": [
+            {"collectionGroup": "sessions", "fieldPath": "purgeAt", "ttl": True, "indexes": []},
+            {
+                "collectionGroup": "sessions",
+                "fieldPath": "updatedAt",
+                "indexes": [{"order": "ASCENDING", "queryScope": "COLLECTION"}],
+            },
+        ],
+    }
+    values = _evaluate_locals(
+        tmp_path,
+        "firestore",
+        {"project_id": "demo-focus", "location": registry.REGION},
+        files={"firestore.indexes.json": json.dumps(spec), "firestore.rules": ""},
+    )
+    assert set(values["composite_indexes"]) == {
+        "sessions/COLLECTION/deleted:ASCENDING,updatedAt:DESCENDING",
+        "devices/COLLECTION_GROUP/platforms:CONTAINS,lastSeen:ASCENDING",
+    }
+    assert set(values["overrides"]) == {"sessions/purgeAt", "sessions/updatedAt"}
+    assert values["overrides"]["sessions/purgeAt"]["ttl"] is True
+
+
+def test_firestore_field_override_blocks(tf: dict[str, Json]) -> None:
+    field = _resource(tf, "firestore", "google_firestore_field", "override")
+    dynamics = {name: body for block in field["dynamic"] for name, body in block.items()}
+    # "indexes": [] must produce an empty index_config (indexing disabled), "ttl": true an
+    # empty ttl_config.
+    assert _expr(_attr(dynamics["index_config"], "for_each")) == _expr(
+        "can(each.value.indexes) ? [each.value.indexes] : []"
+    )
+    assert _expr(_attr(dynamics["ttl_config"], "for_each")) == _expr(
+        "try(each.value.ttl, false) ? [true] : []"
+    )

@@ -1,0 +1,179 @@
+"""The cross-cutting pieces: settings, clock, wire parsing, rate limiter, logs, registry."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from shared import registry
+from shared.clock import format_timestamp, parse_timestamp
+from shared.logs import JsonFormatter, request_context, trace_id_from_headers
+from shared.ratelimit import RateLimiter
+from shared.settings import Settings
+
+
+class TestSettings:
+    def test_local_defaults_need_no_configuration(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("FOCUS_ENV", raising=False)
+        monkeypatch.delenv("FOCUS_ENFORCE_APP_CHECK", raising=False)
+        settings = Settings()
+        assert settings.env == "local"
+        assert settings.app_check_enforced is False
+
+    def test_production_enforces_app_check_by_default(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for var in (
+            "FIRESTORE_EMULATOR_HOST",
+            "FIREBASE_AUTH_EMULATOR_HOST",
+            "PUBSUB_EMULATOR_HOST",
+        ):
+            monkeypatch.delenv(var, raising=False)
+        for var in ("FOCUS_FCM_URL", "FOCUS_TASKS_EMULATOR_HOST", "FOCUS_TASK_SHARED_SECRET"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.delenv("FOCUS_ENFORCE_APP_CHECK", raising=False)
+        settings = Settings(env="production")
+        assert settings.app_check_enforced is True
+
+    @pytest.mark.parametrize(
+        "unsafe",
+        [
+            {"enforce_app_check": False},
+            {"fcm_url": "http://127.0.0.1:9299"},
+            {"task_shared_secret": "x"},
+            {"tasks_emulator_host": "127.0.0.1:1"},
+        ],
+    )
+    def test_production_refuses_unsafe_values(
+        self, monkeypatch: pytest.MonkeyPatch, unsafe: dict[str, object]
+    ) -> None:
+        monkeypatch.delenv("FIRESTORE_EMULATOR_HOST", raising=False)
+        with pytest.raises(ValueError, match="production|local-only"):
+            Settings(env="production", **unsafe)  # type: ignore[arg-type]
+
+    def test_production_refuses_emulator_variables(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
+        with pytest.raises(ValueError, match="emulator"):
+            Settings(env="production")
+
+
+class TestClock:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("2026-11-22T09:00:00Z", "2026-11-22T09:00:00.000Z"),
+            ("2026-11-22T09:00:00.123456789Z", "2026-11-22T09:00:00.123Z"),
+            ("2026-11-22T10:00:00.5+01:00", "2026-11-22T09:00:00.500Z"),
+            ("2026-11-22t09:00:00z", "2026-11-22T09:00:00.000Z"),
+        ],
+    )
+    def test_round_trip_in_utc_milliseconds(self, text: str, expected: str) -> None:
+        assert format_timestamp(parse_timestamp(text)) == expected
+
+    @pytest.mark.parametrize(
+        "text", ["2026-11-22T09:00:00", "2026-11-22", "yesterday", "", "2026-13-01T00:00:00Z"]
+    )
+    def test_refuses_what_is_not_rfc3339_with_a_zone(self, text: str) -> None:
+        with pytest.raises(ValueError):
+            parse_timestamp(text)
+
+
+class TestRateLimiter:
+    def test_allows_the_burst_then_asks_to_wait(self) -> None:
+        now = [0.0]
+        limiter = RateLimiter(60, 3, clock=lambda: now[0])
+        assert [limiter.acquire("u") for _ in range(3)] == [None, None, None]
+        assert limiter.acquire("u") == 1
+        assert limiter.acquire("other") is None  # buckets are per key
+        now[0] += 1.0
+        assert limiter.acquire("u") is None
+
+    def test_an_app_calling_sixty_times_a_minute_is_never_limited(self) -> None:
+        now = [0.0]
+        limiter = RateLimiter(120, 60, clock=lambda: now[0])
+        for _ in range(60 * 10):  # ten minutes at one call a second
+            assert limiter.acquire("u") is None
+            now[0] += 1.0
+
+    def test_memory_is_bounded(self) -> None:
+        limiter = RateLimiter(60, 10, max_keys=100)
+        for i in range(1000):
+            limiter.acquire(f"user-{i}")
+        assert len(limiter._buckets) == 100
+
+
+class TestLogs:
+    def test_trace_id_from_google_and_w3c_headers(self) -> None:
+        assert trace_id_from_headers({"X-Cloud-Trace-Context": "abc123/1;o=1"}) == "abc123"
+        w3c = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+        assert trace_id_from_headers(w3c) == "0af7651916cd43dd8448eb211c80319c"
+        assert trace_id_from_headers({}) is None
+
+    def test_entries_are_json_with_severity_trace_and_fields(self) -> None:
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(JsonFormatter("demo-focus"))
+        log = logging.getLogger("test-json")
+        log.addHandler(handler)
+        log.propagate = False
+        with request_context("t-1", function="f"):
+            log.warning("hello %s", "world", extra={"fields": {"outcome": "OK"}})
+        entry = json.loads(stream.getvalue())
+        assert entry["severity"] == "WARNING"
+        assert entry["message"] == "hello world"
+        assert entry["logging.googleapis.com/trace"] == "projects/demo-focus/traces/t-1"
+        assert entry["outcome"] == "OK"
+
+
+class TestRegistry:
+    def test_every_registered_function_is_exported_by_main_and_vice_versa(self) -> None:
+        import functions.main as main
+
+        exported = {
+            name for name in main.__all__ if hasattr(getattr(main, name), "__firebase_endpoint__")
+        }
+        assert exported == {fn.name for fn in registry.FUNCTIONS}
+
+    def test_pubsub_functions_name_a_registered_topic(self) -> None:
+        names = {t.name for t in registry.TOPICS}
+        for fn in registry.FUNCTIONS:
+            if fn.kind == "pubsub":
+                assert fn.topic in names
+        for topic in registry.TOPICS:
+            if topic.dead_letter_topic:
+                assert topic.dead_letter_topic in names
+        for job in registry.SCHEDULED_JOBS:
+            assert job.topic in names
+
+    def test_queues_target_http_functions(self) -> None:
+        for queue in registry.QUEUES:
+            assert registry.function(queue.target_function).kind == "http"
+
+    def test_terraform_input_is_generated_from_the_registry(self) -> None:
+        from devstack.stack import ROOT
+
+        envs = [p for p in (ROOT / "infra" / "environments").iterdir() if p.is_dir()]
+        assert envs
+        for env in envs:
+            generated = (env / "registry.auto.tfvars.json").read_text()
+            assert generated == registry.render_terraform_vars(), (
+                f"{env.name}: run `make requirements` to regenerate registry.auto.tfvars.json"
+            )
+
+    def test_callables_are_declared_in_the_firebase_endpoint_shape(self) -> None:
+        import functions.main as main
+
+        endpoint = main.bootstrapAccount.__firebase_endpoint__
+        assert endpoint.callableTrigger is not None
+        assert endpoint.region == [registry.REGION]
+
+
+def test_datetime_now_is_aware() -> None:
+    from shared.clock import utcnow
+
+    assert utcnow().tzinfo is UTC
+    assert isinstance(utcnow(), datetime)

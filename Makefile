@@ -56,7 +56,7 @@ bench: install
 
 ## Regenerate functions/requirements.txt (deploy) and the Terraform registry input.
 requirements: $(STAMP)
-	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --output-file functions/requirements.txt pyproject.toml
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --output-file functions/requirements.txt pyproject.toml
 	$(PY) -m devstack render-registry
 
 ## Assemble the deployable source (functions/ + shared/) under build/functions-source.

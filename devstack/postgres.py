@@ -166,6 +166,7 @@ class PostgresCluster:
         """Stop and delete the cluster's directory (tests)."""
         self.stop()
         shutil.rmtree(self._data_dir, ignore_errors=True)
+        shutil.rmtree(self._socket_dir, ignore_errors=True)  # outside it when the path was long
 
     def __enter__(self) -> PostgresCluster:
         self.start()
@@ -283,10 +284,8 @@ class PostgresCluster:
         from psycopg import sql
 
         with self._admin() as conn:
-            if (
-                conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
-                is None
-            ):
+            role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,))
+            if role.fetchone() is None:
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(APP_ROLE)))
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (APP_DATABASE,)

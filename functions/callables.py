@@ -19,3 +19,75 @@ def bootstrapAccount(call: Call) -> Any:
 
     request = call.parse(BootstrapAccountRequest)
     return bootstrap_account(container.account_store(), call.uid, request, call.now)
+
+
+@callable_endpoint()
+def registerDevice(call: Call) -> Any:
+    from shared import container
+    from shared.devices.models import RegisterDeviceRequest
+    from shared.devices.service import register_device
+
+    request = call.parse(RegisterDeviceRequest)
+    return register_device(container.device_registry(), call.uid, request, call.now)
+
+
+@callable_endpoint()  # guarded: an old token of a deleted account must get UNAUTHENTICATED
+def unregisterDevice(call: Call) -> Any:
+    from shared import container
+    from shared.devices.models import UnregisterDeviceRequest
+    from shared.devices.service import unregister_device
+
+    request = call.parse(UnregisterDeviceRequest)
+    return unregister_device(container.device_registry(), call.uid, request)
+
+
+@callable_endpoint()  # guarded: an old token of a deleted account must get UNAUTHENTICATED
+def exportAccount(call: Call) -> Any:
+    from shared import container
+    from shared.privacy.export import ExportAccountRequest, export_account
+
+    request = call.parse(ExportAccountRequest)
+    return export_account(container.account_reader(), call.uid, request, call.now)
+
+
+@callable_endpoint(guard_deleted=False)  # a retry with the old token must answer deleted: true
+def deleteAccount(call: Call) -> Any:
+    from shared import container
+    from shared.privacy.erasure import DeleteAccountRequest, delete_account
+
+    request = call.parse(DeleteAccountRequest)
+    return delete_account(container.account_eraser(), call.uid, call.auth_time, request)
+
+
+@callable_endpoint()
+def upsertSchedule(call: Call) -> Any:
+    from shared import container
+    from shared.schedules.models import UpsertScheduleRequest
+    from shared.schedules.service import upsert_schedule
+
+    request = call.parse(UpsertScheduleRequest)
+    return upsert_schedule(
+        container.schedule_store(), container.push_planner(), call.uid, request, call.now
+    )
+
+
+@callable_endpoint()  # guarded: an old token of a deleted account must get UNAUTHENTICATED
+def deleteSchedule(call: Call) -> Any:
+    from shared import container
+    from shared.schedules.models import DeleteScheduleRequest
+    from shared.schedules.service import delete_schedule
+
+    request = call.parse(DeleteScheduleRequest)
+    return delete_schedule(
+        container.schedule_store(), container.push_planner(), call.uid, request, call.now
+    )
+
+
+@callable_endpoint()  # guarded: an old token of a deleted account must get UNAUTHENTICATED
+def listSchedules(call: Call) -> Any:
+    from shared import container
+    from shared.schedules.models import ListSchedulesRequest
+    from shared.schedules.service import list_schedules
+
+    call.parse(ListSchedulesRequest)
+    return list_schedules(container.schedule_store(), call.uid)

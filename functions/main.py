@@ -1,8 +1,31 @@
 """Every deployed function, re-exported: deploy and the local server discover them here.
 
-One module per trigger family: `callables` (Firebase callable protocol for the apps).
+One module per trigger family: `callables` (Firebase callable protocol for the apps),
+`http_handlers` (Pub/Sub push targets, scheduled jobs, Cloud Tasks targets).
 """
 
-from functions.callables import bootstrapAccount
+from functions.callables import (
+    bootstrapAccount,
+    deleteAccount,
+    deleteSchedule,
+    exportAccount,
+    listSchedules,
+    registerDevice,
+    unregisterDevice,
+    upsertSchedule,
+)
+from functions.http_handlers import deliverPush, refillPushHorizon, sweepAccountDeletions
 
-__all__ = ["bootstrapAccount"]
+__all__ = [
+    "bootstrapAccount",
+    "deleteAccount",
+    "deleteSchedule",
+    "deliverPush",
+    "exportAccount",
+    "listSchedules",
+    "refillPushHorizon",
+    "registerDevice",
+    "sweepAccountDeletions",
+    "unregisterDevice",
+    "upsertSchedule",
+]

@@ -12,6 +12,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shared.accounts.repository import AccountStore
     from shared.changes import ChangeSink
+    from shared.devices.repository import DeviceRegistry, DeviceStore, FirestoreDeviceStore
+    from shared.privacy.erasure import AccountEraser, MirrorEraser, PushCanceller
+    from shared.privacy.export import AccountReader
+    from shared.push.delivery import DeliveryService
+    from shared.push.planner import PushPlanner
+    from shared.push.plans import PlanStore
+    from shared.push.refill import RefillService
+    from shared.push.sync import SyncPushNotifier
+    from shared.push.tasks import TaskQueue
+    from shared.schedules.repository import ScheduleStore
 
 
 @functools.cache
@@ -29,7 +39,143 @@ def account_store() -> AccountStore:
     return FirestoreAccountStore(firestore_client(), change_sink())
 
 
+@functools.cache
+def _firestore_devices() -> FirestoreDeviceStore:
+    from shared.clients import firestore_client
+    from shared.devices.repository import FirestoreDeviceStore
+
+    return FirestoreDeviceStore(firestore_client(), change_sink())
+
+
+def device_store() -> DeviceStore:
+    """Devices as the push capability sees them (list, drop a dead token, push bookkeeping)."""
+    return _firestore_devices()
+
+
+def device_registry() -> DeviceRegistry:
+    """Devices as registerDevice / unregisterDevice see them."""
+    return _firestore_devices()
+
+
+@functools.cache
+def account_reader() -> AccountReader:
+    """The read side of exportAccount (Firestore; PostgreSQL once reads move there)."""
+    from shared.clients import firestore_client
+    from shared.privacy.export_firestore import FirestoreAccountReader
+
+    return FirestoreAccountReader(firestore_client())
+
+
+@functools.cache
+def push_canceller() -> PushCanceller:
+    """Cancels a deleted user's pending pushes (tasks it can name, and the push plans)."""
+    from shared.push.cancel import TaskPushCanceller
+
+    return TaskPushCanceller(plan_store(), push_planner())
+
+
+@functools.cache
+def schedule_store() -> ScheduleStore:
+    from shared.clients import firestore_client
+    from shared.schedules.repository import FirestoreScheduleStore
+
+    return FirestoreScheduleStore(firestore_client(), change_sink())
+
+
+@functools.cache
+def plan_store() -> PlanStore:
+    from shared.clients import firestore_client
+    from shared.push.plans import FirestorePlanStore
+
+    return FirestorePlanStore(firestore_client())
+
+
+@functools.cache
+def task_queue() -> TaskQueue:
+    """Cloud Tasks (the emulator locally), authenticated for `deliverPush`."""
+    from shared.clients import tasks_client
+    from shared.push.tasks import CloudTasksQueue
+    from shared.settings import get_settings
+
+    return CloudTasksQueue(tasks_client(), get_settings())
+
+
+@functools.cache
+def push_planner() -> PushPlanner:
+    from shared.push.planner import PushPlanner
+
+    return PushPlanner(task_queue(), plan_store())
+
+
+@functools.cache
+def push_delivery() -> DeliveryService:
+    from shared.push.delivery import DeliveryService
+    from shared.push.sender import FcmSender
+
+    return DeliveryService(schedule_store(), device_store(), FcmSender(), plan_store())
+
+
+@functools.cache
+def sync_notifier() -> SyncPushNotifier:
+    """The "sync applied changes" hook of syncFocusSessions (a coalesced silent sync push)."""
+    from shared.push.sync import SyncPushNotifier
+
+    return SyncPushNotifier(task_queue())
+
+
+@functools.cache
+def push_refill() -> RefillService:
+    import time
+
+    from shared.clients import publisher, topic_path
+    from shared.push.refill import REFILL_TOPIC, RefillService
+
+    def publish(data: bytes) -> None:
+        publisher().publish(topic_path(REFILL_TOPIC), data).result(timeout=30)
+
+    return RefillService(plan_store(), push_planner(), publish, time.monotonic)
+
+
+@functools.cache
+def mirror_eraser() -> MirrorEraser:
+    from shared.privacy.ports import PubSubMirrorEraser
+
+    return PubSubMirrorEraser()
+
+
+@functools.cache
+def account_eraser() -> AccountEraser:
+    from shared.clients import firestore_client
+    from shared.clock import utcnow
+    from shared.privacy.erasure import AccountEraser
+    from shared.privacy.erasure_firestore import FirestoreErasureStore
+    from shared.privacy.ports import FirebaseAuthUsers
+
+    return AccountEraser(
+        FirestoreErasureStore(firestore_client()),
+        FirebaseAuthUsers(),
+        mirror_eraser(),
+        push_canceller(),
+        utcnow,
+    )
+
+
 def reset() -> None:
     """Forget every built dependency (tests that switch emulators or settings)."""
-    for cached in (change_sink, account_store):
+    for cached in (
+        change_sink,
+        account_store,
+        _firestore_devices,
+        account_reader,
+        push_canceller,
+        schedule_store,
+        plan_store,
+        task_queue,
+        push_planner,
+        push_delivery,
+        sync_notifier,
+        push_refill,
+        mirror_eraser,
+        account_eraser,
+    ):
         cached.cache_clear()

@@ -85,18 +85,108 @@ LOG_WRITER = "roles/logging.logWriter"
 ACT_AS = "roles/iam.serviceAccountUser"  # to mint OIDC tokens for Cloud Tasks as the invoker SA
 
 _CALLABLE_BASE = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER)
+FIRESTORE_VIEWER = "roles/datastore.viewer"
+_EXPORT_ROLES = (FIRESTORE_VIEWER, LOG_WRITER)
+# Firestore (marker, data), the mirror topic (AccountErased), Auth (delete the user). The push
+# canceller, once wired, adds what it needs to cancel Cloud Tasks.
+_ERASER_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER, AUTH_ADMIN, TASKS_DELETER)
+ACCOUNT_DELETION_SWEEP_TOPIC = "account-deletion-sweep"
+# Schedules and silent pushes (docs/PUSH.md). Creating a task with an OIDC token needs actAs on
+# the invoker account; deleting stale tasks needs taskDeleter.
+_SCHEDULE_WRITER_ROLES = (*_CALLABLE_BASE, TASKS_ENQUEUER, TASKS_DELETER, ACT_AS)
+_SCHEDULE_DELETER_ROLES = (*_CALLABLE_BASE, TASKS_DELETER)
+# deliverPush reads schedules and devices, writes push bookkeeping, removes dead tokens (whose
+# device change is mirrored) and sends through FCM.
+_PUSH_DELIVERY_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, FCM_SENDER, LOG_WRITER)
+_PUSH_REFILL_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, TASKS_ENQUEUER, ACT_AS, LOG_WRITER)
+PUSH_REFILL_TOPIC = "push-refill"
 
-FUNCTIONS: tuple[Function, ...] = (Function("bootstrapAccount", "callable", roles=_CALLABLE_BASE),)
+FUNCTIONS: tuple[Function, ...] = (
+    Function("bootstrapAccount", "callable", roles=_CALLABLE_BASE),
+    Function("registerDevice", "callable", roles=_CALLABLE_BASE),
+    Function("unregisterDevice", "callable", roles=_CALLABLE_BASE),
+    # Pages are built in memory (at most ~10 MB of JSON, plus reads of 100 sessions at a time).
+    Function("exportAccount", "callable", memory_mb=512, timeout_s=120, roles=_EXPORT_ROLES),
+    # Erasing a large account takes a while (batches of 500 deletes); a timeout is resumed.
+    Function("deleteAccount", "callable", memory_mb=512, timeout_s=540, roles=_ERASER_ROLES),
+    Function(
+        "sweepAccountDeletions",
+        "pubsub",
+        topic=ACCOUNT_DELETION_SWEEP_TOPIC,
+        memory_mb=512,
+        timeout_s=540,
+        max_instances=1,
+        roles=_ERASER_ROLES,
+    ),
+    Function("upsertSchedule", "callable", roles=_SCHEDULE_WRITER_ROLES),
+    Function("deleteSchedule", "callable", roles=_SCHEDULE_DELETER_ROLES),
+    Function("listSchedules", "callable", roles=(FIRESTORE_VIEWER, LOG_WRITER)),
+    # The Cloud Tasks target of every push queue: at the 09:00 peak ~5,600 dispatches/s of
+    # ~100-300 ms each (docs/PUSH.md), so many concurrent requests per instance.
+    Function(
+        "deliverPush",
+        "http",
+        memory_mb=512,
+        timeout_s=60,
+        max_instances=300,
+        concurrency=80,
+        roles=_PUSH_DELIVERY_ROLES,
+    ),
+    # Hourly: extends push plans running short; fans out into parallel slices on its own topic.
+    Function(
+        "refillPushHorizon",
+        "pubsub",
+        topic=PUSH_REFILL_TOPIC,
+        memory_mb=512,
+        timeout_s=540,
+        max_instances=16,
+        roles=_PUSH_REFILL_ROLES,
+    ),
+)
 
 TOPICS: tuple[Topic, ...] = (
     # Change events of every Firestore write, consumed by the PostgreSQL mirror.
     Topic("mirror-changes", dead_letter_topic="mirror-changes-dead-letter"),
     Topic("mirror-changes-dead-letter"),
+    # Ticks of the account-deletion sweep (Cloud Scheduler); a failed tick is retried, and the
+    # next one comes anyway.
+    Topic(ACCOUNT_DELETION_SWEEP_TOPIC, min_backoff_s=60, max_backoff_s=600),
+    # Ticks and slices of the push horizon refill; each is idempotent, so redelivery is safe.
+    Topic(PUSH_REFILL_TOPIC, min_backoff_s=60, max_backoff_s=600),
 )
 
-QUEUES: tuple[Queue, ...] = ()
+QUEUES: tuple[Queue, ...] = (
+    # Schedule pushes: 16 shards x 350/s = 5,600 tasks/s (~8,400 FCM messages/s at 1.5 devices
+    # per user), under Cloud Tasks' 500/s per queue and, with sync pushes, FCM's 600k/min.
+    Queue(
+        "push-schedule",
+        "deliverPush",
+        max_dispatches_per_second=350,
+        max_concurrent_dispatches=1000,
+        max_attempts=8,
+        min_backoff_s=5,
+        max_backoff_s=300,
+        shards=16,
+    ),
+    # Sync pushes: a smaller share of FCM's quota, few retries (they are the first to drop).
+    Queue(
+        "push-sync",
+        "deliverPush",
+        max_dispatches_per_second=100,
+        max_concurrent_dispatches=200,
+        max_attempts=3,
+        min_backoff_s=10,
+        max_backoff_s=60,
+        shards=4,
+    ),
+)
 
-SCHEDULED_JOBS: tuple[ScheduledJob, ...] = ()
+SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
+    # Resumes interrupted account erasures and re-checks finished ones (shared/privacy/erasure).
+    ScheduledJob("sweep-account-deletions", "*/10 * * * *", ACCOUNT_DELETION_SWEEP_TOPIC),
+    # Extends the push horizon of schedules planned less than a day ahead (shared/push/refill).
+    ScheduledJob("refill-push-horizon", "7 * * * *", PUSH_REFILL_TOPIC),
+)
 
 
 def function(name: str) -> Function:

@@ -188,8 +188,9 @@ def normalize(collection: Collection, data: dict[str, Any]) -> dict[str, Any]:
     """The mirrored fields of `data` with canonical Python values, every field present.
 
     Timestamps (datetime or RFC 3339 string) become UTC datetimes; an absent list is `[]`, an
-    absent bool `False`, anything else absent `None`. Keys that are not mirrored fields (server
-    bookkeeping, secrets such as `fcmToken`) are left out. Raises ChangeDataError.
+    absent optional bool `False`, anything else absent `None`. Keys that are not mirrored
+    fields (server bookkeeping, secrets such as `fcmToken`) are left out. Raises
+    ChangeDataError.
     """
     tombstone = collection == "sessions" and data.get("deleted") is True
     out: dict[str, Any] = {}

@@ -95,7 +95,7 @@ class ExportAccountResult(WireModel):
 
 # -- storage -----------------------------------------------------------------------------------
 
-# (session id, the session, or None for a tombstone), in document-id order.
+# (document id, the session, or None for a tombstone), in document-id order.
 ScannedSession = tuple[str, ExportSession | None]
 
 
@@ -113,12 +113,13 @@ class AccountReader(Protocol):
         included (as None) so that the cursor moves past them."""
 
 
-def session_from_stored(data: dict[str, Any], session_id: str) -> ExportSession | None:
-    """The export form of a stored session document; None for a tombstone."""
+def session_from_stored(data: dict[str, Any], doc_id: str) -> ExportSession | None:
+    """The export form of a stored session document; None for a tombstone. The session id is
+    the `id` field (the document id may be escaped, see shared.sessions.models.document_id)."""
     if data.get("deleted") is True:
         return None
     return ExportSession(
-        id=session_id,
+        id=data.get("id", doc_id),
         started_at=data["startedAt"],
         planned_end_at=data.get("plannedEndAt"),
         ended_at=data.get("endedAt"),
@@ -131,9 +132,9 @@ def session_from_stored(data: dict[str, Any], session_id: str) -> ExportSession 
     )
 
 
-def schedule_from_stored(data: dict[str, Any], schedule_id: str) -> ExportSchedule:
+def schedule_from_stored(data: dict[str, Any], doc_id: str) -> ExportSchedule:
     return ExportSchedule(
-        id=schedule_id,
+        id=data.get("id", doc_id),
         name=data["name"],
         timezone=data["timezone"],
         days=list(data.get("days") or []),

@@ -26,6 +26,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
+from shared import registry
 from shared.clock import format_timestamp
 from shared.schedules.occurrences import (
     EventKind,
@@ -50,10 +51,8 @@ SYNC_MAX_AGE = timedelta(minutes=10)
 LATE_END_LIMIT = timedelta(hours=6)
 """An end push delivered this late (after retries) is dropped: the app has moved on."""
 
-SCHEDULE_QUEUE = "push-schedule"
+SCHEDULE_QUEUE = "push-schedule"  # shared/registry.py declares both, with their shards
 SYNC_QUEUE = "push-sync"
-SCHEDULE_SHARDS = 16
-SYNC_SHARDS = 4
 
 PushKind = Literal["schedule", "sync"]
 
@@ -137,9 +136,9 @@ def shard_of(name: str, shards: int) -> int:
 
 
 def queue_for(kind: PushKind, name: str) -> str:
-    if kind == "schedule":
-        return f"{SCHEDULE_QUEUE}-{shard_of(name, SCHEDULE_SHARDS)}"
-    return f"{SYNC_QUEUE}-{shard_of(name, SYNC_SHARDS)}"
+    """The queue shard of a task, e.g. `push-schedule-7`."""
+    shards = registry.queue(SCHEDULE_QUEUE if kind == "schedule" else SYNC_QUEUE).shard_names()
+    return shards[shard_of(name, len(shards))]
 
 
 def lead_offset(key: str, window: timedelta = LEAD_WINDOW) -> timedelta:

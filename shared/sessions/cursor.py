@@ -47,12 +47,17 @@ def decode_cursor(token: str | None) -> Cursor:
         body = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise _bad() from None
-    if not isinstance(body, dict) or body.get("v") != CURSOR_VERSION or set(body) != {
-        "v",
-        "e",
-        "s",
-        "id",
-    }:
+    if (
+        not isinstance(body, dict)
+        or body.get("v") != CURSOR_VERSION
+        or set(body)
+        != {
+            "v",
+            "e",
+            "s",
+            "id",
+        }
+    ):
         raise _bad()
     epoch, seq, sid = body["e"], body["s"], body["id"]
     if not (_count(epoch) and _count(seq) and isinstance(sid, str) and _ID.match(sid)):

@@ -227,10 +227,16 @@ class FirestoreSessionStore:
         self._clock = clock or utcnow
 
     def _sessions(self, uid: str) -> firestore.CollectionReference:
-        return self._db.collection(USERS).document(uid).collection(SESSIONS)
+        sessions: firestore.CollectionReference = (
+            self._db.collection(USERS).document(uid).collection(SESSIONS)
+        )
+        return sessions
 
     def _head_ref(self, uid: str) -> firestore.DocumentReference:
-        return self._db.collection(USERS).document(uid).collection(SYNC_STATE).document(FEED_DOC)
+        ref: firestore.DocumentReference = (
+            self._db.collection(USERS).document(uid).collection(SYNC_STATE).document(FEED_DOC)
+        )
+        return ref
 
     def head(self, uid: str) -> Head:
         ref = self._head_ref(uid)
@@ -312,7 +318,8 @@ class FirestoreSessionStore:
         self._changes.publish(records)
 
     def changes(self, uid: str, after: Position, upto_seq: int, limit: int) -> list[Stored]:
-        from google.cloud.firestore import FieldFilter, FieldPath
+        from google.cloud.firestore import FieldFilter
+        from google.cloud.firestore_v1.field_path import FieldPath
 
         query = (
             self._sessions(uid)
@@ -343,11 +350,14 @@ class FirestoreSessionStore:
             .limit(fs.MAX_BATCH_WRITES)
         )
         while True:
-            snaps = [s for s in query.stream() if _owner(s) is not None]
-            count_query_reads(len(snaps))
-            if not snaps:
+            found = list(query.stream())
+            count_query_reads(len(found))
+            done = self._purge_batch([s for s in found if _owner(s) is not None], now)
+            purged += done
+            if len(found) < fs.MAX_BATCH_WRITES or done == 0:
+                # Nothing more is due, or what is left cannot be purged now (not ours, or
+                # rewritten over and over): the next run looks again.
                 return PurgeOutcome(purged, complete=True)
-            purged += self._purge_batch(snaps, now)
             if time.monotonic() >= deadline:
                 return PurgeOutcome(purged, complete=False)
 
@@ -371,6 +381,7 @@ class FirestoreSessionStore:
                 fresh = fs.get_all(self._db, [s.reference for s in due])
                 candidates = list(fresh.values())
                 continue
+            assert batch.commit_time is not None  # set by a successful commit
             version = micros(batch.commit_time)
             records = []
             for snap in due:
@@ -398,7 +409,7 @@ def _expired(data: Mapping[str, Any], now: datetime) -> bool:
 
 def _owner(snap: Any) -> str | None:
     """The uid of `users/{uid}/sessions/{id}`; None for a `sessions` collection elsewhere."""
-    parts = snap.reference.path.split("/")
+    parts: list[str] = snap.reference.path.split("/")
     if len(parts) == 4 and parts[0] == USERS and parts[2] == SESSIONS:
         return parts[1]
     return None

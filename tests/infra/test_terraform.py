@@ -249,9 +249,15 @@ def rich_registry(monkeypatch: pytest.MonkeyPatch) -> Json:
         registry.Topic("push-horizon", dead_letter_topic="push-dead-letter", min_backoff_s=30),
         registry.Topic("mirror-reconcile"),
     )
+    # deliverPush takes 50 x 20 = 1,000 requests at once: 5 queues x 200 in flight fit.
     queues = (
-        registry.Queue("push-delivery", "deliverPush", shards=4),
-        registry.Queue("push-retry", "deliverPush", max_dispatches_per_second=50.0),
+        registry.Queue("push-delivery", "deliverPush", shards=4, max_concurrent_dispatches=200),
+        registry.Queue(
+            "push-retry",
+            "deliverPush",
+            max_dispatches_per_second=50.0,
+            max_concurrent_dispatches=200,
+        ),
     )
     jobs = (
         registry.ScheduledJob("refill-push-horizon", "*/15 * * * *", "push-horizon"),
@@ -275,14 +281,14 @@ def _real_registry() -> Json:
 _SQL_SIZING = {"tier": "db-custom-1-3840", "availability_type": "ZONAL", "disk_size_gb": 20}
 
 
-def _evaluate_locals(
+def _eval_dir(
     tmp_path: Path, module: str, variables: Json, files: dict[str, str] | None = None
-) -> Json:
-    """Every local of modules/<module>/locals.tf, evaluated for `variables` by Terraform.
+) -> Path:
+    """A scratch root holding modules/<module>/{variables,locals}.tf and an output of each local.
 
-    The module's variables.tf and locals.tf are copied to the same place in a scratch tree
-    (so path.module-relative paths resolve against `files` written at the scratch root) and
-    applied on their own: they refer to no resource, so no provider is needed.
+    The files sit at the same place in a scratch tree, so path.module-relative paths resolve
+    against `files` written at the scratch root. They refer to no resource, so Terraform
+    applies them without any provider.
     """
     module_dir = tmp_path / "infra" / "modules" / module
     module_dir.mkdir(parents=True)
@@ -296,6 +302,14 @@ def _evaluate_locals(
     outputs = "\n".join(f"    {name} = local.{name}" for name in local_names)
     (module_dir / "eval.tf").write_text(f'output "locals" {{\n  value = {{\n{outputs}\n  }}\n}}\n')
     (module_dir / "terraform.tfvars.json").write_text(json.dumps(variables))
+    return module_dir
+
+
+def _evaluate_locals(
+    tmp_path: Path, module: str, variables: Json, files: dict[str, str] | None = None
+) -> Json:
+    """Every local of modules/<module>/locals.tf, evaluated for `variables` by Terraform."""
+    module_dir = _eval_dir(tmp_path, module, variables, files)
     applied = _run_terraform(["apply", "-auto-approve", "-input=false"], module_dir)
     assert applied.returncode == 0, applied.stderr
     shown = _run_terraform(["output", "-json", "locals"], module_dir)
@@ -672,45 +686,66 @@ def _broken(registry_vars: Json, change: str) -> Json:
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "refusal"),
     [
-        "queue targets a callable",
-        "queue targets an unknown function",
-        "pubsub function without a known topic",
-        "callable with a topic",
-        "unknown kind",
-        "basic role",
-        "unlisted admin role",
-        "name too long for a service account",
-        "pubsub timeout beyond the ack deadline",
-        "job on an unknown topic",
-        "queue beyond 500 dispatches/s",
+        ("queue targets a callable", "target_function must be an http function"),
+        ("queue targets an unknown function", "target_function must be an http function"),
+        ("pubsub function without a known topic", "topic must be one of the registry's topics"),
+        ("callable with a topic", "A pubsub function names its topic; other kinds name none."),
+        ("unknown kind", "kind is callable, http or pubsub"),
+        ("basic role", "may not have basic roles"),
+        ("unlisted admin role", "may not have basic roles, nor admin roles"),
+        ("name too long for a service account", "at most 27 characters"),
+        ("pubsub timeout beyond the ack deadline", "timeout_s is at most 600 for pubsub"),
+        ("job on an unknown topic", "publishes to one of the registry's topics"),
+        ("queue beyond 500 dispatches/s", "0 < max_dispatches_per_second <= 500"),
     ],
 )
-def test_stack_refuses_a_broken_registry(tmp_path: Path, rich_registry: Json, change: str) -> None:
-    with pytest.raises(AssertionError, match="Invalid value for variable"):
-        _evaluate_locals(tmp_path, "stack", _stack_variables(_broken(rich_registry, change)))
+def test_stack_refuses_a_broken_registry(
+    tmp_path: Path, rich_registry: Json, change: str, refusal: str
+) -> None:
+    variables = _stack_variables(_broken(rich_registry, change))
+    module_dir = _eval_dir(tmp_path, "stack", variables)
+    planned = _run_terraform(["plan", "-input=false"], module_dir)
+    assert planned.returncode != 0
+    errors = " ".join(planned.stderr.split())
+    assert "Invalid value for variable" in errors
+    assert refusal in errors, errors
 
 
-def test_stack_warns_when_sql_connections_outgrow_the_instance(
+def _plan_with_checks(tmp_path: Path, variables: Json) -> str:
+    """The stack's check blocks, planned on their own: their warnings, as one line."""
+    module_dir = _eval_dir(tmp_path, "stack", variables)
+    checks = re.findall(
+        r'^check "\w+" \{.*?^\}',
+        (MODULES / "stack" / "main.tf").read_text(),
+        flags=re.DOTALL | re.MULTILINE,
+    )
+    assert len(checks) == 2
+    (module_dir / "checks.tf").write_text("\n\n".join(checks) + "\n")
+    planned = _run_terraform(["plan", "-input=false"], module_dir)
+    assert planned.returncode == 0, planned.stderr  # a check warns, it never refuses a plan
+    return " ".join((planned.stdout + planned.stderr).split())
+
+
+def test_checks_are_quiet_for_a_registry_that_fits(tmp_path: Path, rich_registry: Json) -> None:
+    output = _plan_with_checks(tmp_path, _stack_variables(rich_registry))
+    assert "Check block assertion failed" not in output, output
+
+
+def test_check_warns_when_sql_connections_outgrow_the_instance(
     tmp_path: Path, rich_registry: Json
 ) -> None:
-    """The connection budget is a `check`: a warning on plan, not a failed deploy."""
-    module_dir = tmp_path / "infra" / "modules" / "stack"
-    _evaluate_locals(tmp_path, "stack", _stack_variables(rich_registry, max_connections=1000))
-    # The check block lives in main.tf beside resources; evaluate it on its own.
-    check = re.search(
-        r'^check "sql_connection_budget" \{.*?^\}',
-        (MODULES / "stack/main.tf").read_text(),
-        re.S | re.M,
-    )
-    assert check is not None
-    (module_dir / "check.tf").write_text(check.group(0) + "\n")
-    variables = _stack_variables(rich_registry, max_connections=100)
-    (module_dir / "terraform.tfvars.json").write_text(json.dumps(variables))
-    planned = _run_terraform(["plan", "-input=false"], module_dir)
-    assert planned.returncode == 0, planned.stderr
-    assert "Functions using Cloud SQL may open" in planned.stdout + planned.stderr
+    # The rich registry's SQL functions peak at 100 + 100 + 40 x 8 + 100 = 620 connections.
+    output = _plan_with_checks(tmp_path, _stack_variables(rich_registry, max_connections=300))
+    assert "may open 620 connections" in output, output
+
+
+def test_check_warns_when_queues_outrun_their_function(tmp_path: Path, rich_registry: Json) -> None:
+    rich_registry["queues"]["push-retry"]["max_concurrent_dispatches"] = 1000
+    output = _plan_with_checks(tmp_path, _stack_variables(rich_registry))
+    assert "more requests in flight than these http functions take" in output, output
+    assert '"deliverPush":{"capacity":1000,"in_flight":1800}' in output, output
 
 
 def test_firestore_indexes_json_maps_to_indexes_and_fields(tmp_path: Path) -> None:

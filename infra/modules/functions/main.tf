@@ -8,7 +8,6 @@ locals {
     FOCUS_ENV                = "production"
     FOCUS_DEPLOYMENT         = var.environment
     FOCUS_PROJECT_ID         = var.project_id
-    GOOGLE_CLOUD_PROJECT     = var.project_id
     FOCUS_REGION             = var.region
     FOCUS_FIRESTORE_DATABASE = var.firestore_database
     FOCUS_TASKS_INVOKER_SA   = google_service_account.tasks_invoker.email
@@ -16,7 +15,13 @@ locals {
     FOCUS_SQL_INSTANCE       = var.sql_connection_name
     FOCUS_SQL_DATABASE       = var.sql_database
     FOCUS_SQL_IP_TYPE        = "private"
-    LOG_EXECUTION_ID         = "true"
+    # What the Firebase CLI sets on the functions it deploys: the Google client libraries and
+    # firebase_admin.initialize_app() find the project through these.
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    GCLOUD_PROJECT       = var.project_id
+    FIREBASE_CONFIG      = jsonencode({ projectId = var.project_id })
+    # Adds the execution id to every log line of a request.
+    LOG_EXECUTION_ID = "true"
   }
 
   source_dir = "${path.module}/../../../build/functions-source"
@@ -87,7 +92,7 @@ resource "google_project_iam_member" "fn" {
 }
 
 resource "google_project_iam_member" "fn_firebase_admin" {
-  #checkov:skip=CKV_GCP_42:Only roles/firebaseauth.admin and roles/firebasecloudmessaging.admin reach this resource (the filter above); they are the narrowest predefined roles for deleting Auth users and sending FCM messages, granted only to the functions that the registry says need them.
+  #checkov:skip=CKV_GCP_42:Only roles/firebaseauth.admin and roles/firebasecloudmessaging.admin reach this resource (local.admin_role_grants in locals.tf); they are the narrowest predefined roles for deleting Auth users and sending FCM messages, granted only to the functions that the registry says need them.
   for_each = local.admin_role_grants
 
   project = var.project_id

@@ -10,7 +10,7 @@ locals {
 }
 
 resource "google_pubsub_topic" "topic" {
-  #checkov:skip=CKV_GCP_83:Messages are encrypted at rest with Google-managed keys; they carry document ids and versions, and a customer-managed key would add a KMS dependency and cost to every publish without a requirement for it.
+  #checkov:skip=CKV_GCP_83:Messages are encrypted at rest with Google-managed keys, like the Firestore documents they describe; a customer-managed key would add a KMS dependency and cost to every publish with no requirement asking for it.
   for_each = var.topics
 
   project = var.project_id

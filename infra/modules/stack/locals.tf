@@ -21,4 +21,20 @@ locals {
   # migrator, operators and Cloud SQL itself.
   sql_peak_connections     = sum(concat([0], [for fn in values(local.sql_functions) : fn.max_instances * fn.concurrency]))
   sql_reserved_connections = 20
+
+  # Requests Cloud Tasks may have in flight to each http function, next to how many its
+  # instances take at once. Beyond that Cloud Run answers 429, and each refusal spends one of
+  # the task's attempts.
+  task_dispatch_capacity = {
+    for name, fn in local.http_functions : name => {
+      in_flight = sum(concat([0], [
+        for queue in values(var.queues) : queue.max_concurrent_dispatches
+        if queue.target_function == name
+      ]))
+      capacity = fn.max_instances * fn.concurrency
+    }
+  }
+  overloaded_task_targets = {
+    for name, load in local.task_dispatch_capacity : name => load if load.in_flight > load.capacity
+  }
 }

@@ -109,11 +109,18 @@ module "scheduler" {
   depends_on = [module.project]
 }
 
-# A warning, not an error: the budget may be overrun on purpose for a while (the functions'
-# pools then wait for a connection instead of failing), but it should be a decision.
+# Checks warn on plan instead of refusing it: a budget may be overrun on purpose for a while
+# (pools then wait for a connection, tasks back off), but it should be a decision.
 check "sql_connection_budget" {
   assert {
     condition     = local.sql_peak_connections + local.sql_reserved_connections <= var.sql.max_connections
     error_message = "Functions using Cloud SQL may open ${local.sql_peak_connections} connections at max_instances x concurrency (+${local.sql_reserved_connections} reserved), more than max_connections = ${var.sql.max_connections}. Lower max_instances in shared/registry.py or raise max_connections (and the tier)."
+  }
+}
+
+check "tasks_fit_their_targets" {
+  assert {
+    condition     = length(local.overloaded_task_targets) == 0
+    error_message = "Cloud Tasks may have more requests in flight than these http functions take at once (max_instances x concurrency): ${jsonencode(local.overloaded_task_targets)}. The excess is refused with 429 and spends task attempts: lower the queues' max_concurrent_dispatches or raise the function's max_instances or concurrency in shared/registry.py."
   }
 }

@@ -1,0 +1,109 @@
+"""Who may call `deliverPush`: Cloud Tasks, and nobody else.
+
+Production: Cloud Tasks sends `Authorization: Bearer <OIDC token>` minted for the invoker
+service account (`FOCUS_TASKS_INVOKER_EMAIL`) with the function's URL as audience (see
+shared/push/tasks.py). The token is verified with `google.oauth2.id_token.verify_oauth2_token`
+(signature against Google's certificates, expiry, issuer, audience), then its `email` must be the
+invoker's, verified. The function is also deployed private (only that account may invoke it);
+this check is the defence in depth that still holds if that IAM binding is ever widened.
+
+Local: the emulator sends no OIDC token, so tasks carry `X-Focus-Task-Secret` with the stack's
+per-run secret (`FOCUS_TASK_SHARED_SECRET`, refused by the settings in production).
+
+401: no credentials; 403: credentials that do not prove Cloud Tasks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from shared.push.tasks import TASK_SECRET_HEADER, deliver_url
+from shared.settings import Settings
+
+CERTS_TTL_S = 3600.0  # Google rotates its signing keys over days; refresh hourly
+
+TokenVerifier = Callable[[str, str], Mapping[str, Any]]  # (token, audience) -> claims
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthResult:
+    ok: bool
+    status: int = 200
+    reason: str = ""
+
+
+class _CachingRequest:
+    """A google.auth transport that caches GET answers (Google's public certificates) for an
+    hour, so verifying a token does not fetch them on every task."""
+
+    def __init__(self) -> None:
+        import google.auth.transport.requests
+
+        self._inner = google.auth.transport.requests.Request()
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, url: str, method: str = "GET", **kwargs: Any) -> Any:
+        if method != "GET":
+            return self._inner(url, method=method, **kwargs)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(url)
+        if cached is not None and now - cached[0] < CERTS_TTL_S:
+            return cached[1]
+        response = self._inner(url, method=method, **kwargs)
+        if getattr(response, "status", None) == 200:
+            with self._lock:
+                self._cache[url] = (now, response)
+        return response
+
+
+_request: _CachingRequest | None = None
+
+
+def google_oidc_verifier(token: str, audience: str) -> Mapping[str, Any]:
+    """Claims of a Google-signed OIDC token for `audience`; ValueError when it is not one."""
+    global _request  # noqa: PLW0603 - one certificate cache per instance
+    from google.oauth2 import id_token
+
+    if _request is None:
+        _request = _CachingRequest()
+    claims: Mapping[str, Any] = id_token.verify_oauth2_token(  # type: ignore[no-untyped-call]
+        token, _request, audience=audience, clock_skew_in_seconds=10
+    )
+    return claims
+
+
+def authenticate(
+    headers: Mapping[str, str],
+    settings: Settings,
+    verify: TokenVerifier = google_oidc_verifier,
+) -> AuthResult:
+    """Is this request from our Cloud Tasks queues? `headers`: names in lower case."""
+    secret = settings.task_shared_secret
+    if secret:
+        given = headers.get(TASK_SECRET_HEADER.lower())
+        if not given:
+            return AuthResult(False, 401, "missing task secret")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return AuthResult(False, 403, "wrong task secret")
+        return AuthResult(True)
+    invoker = settings.tasks_invoker_email
+    authorization = headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return AuthResult(False, 401, "missing bearer token")
+    if not invoker:
+        return AuthResult(False, 403, "no invoker account configured")
+    try:
+        claims = verify(token.strip(), deliver_url(settings))
+    except Exception as err:  # any failure of verification is a refusal
+        return AuthResult(False, 403, f"invalid OIDC token: {type(err).__name__}")
+    if claims.get("email") != invoker or claims.get("email_verified") is not True:
+        return AuthResult(False, 403, "OIDC token of another account")
+    return AuthResult(True)

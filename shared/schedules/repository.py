@@ -1,0 +1,199 @@
+"""Firestore storage of schedules: `users/{uid}/schedules/{id}` and their push plans.
+
+Document fields: the Schedule API fields in camelCase (`updatedAt` a timestamp), plus
+`serverUpdatedAt` (the commit time) and `revision` (int, changed on every write: stale push
+tasks recognise themselves by it). Each write commits the schedule and its push plan
+(`pushPlans`, see shared/push/plans.py) in one batch with preconditions on what was read, then
+hands the change to the dual-write layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from shared import fs
+from shared.metering import count_query_reads
+from shared.push.plans import FirestorePlanStore, PlanRecord, plan_from_doc, plan_to_doc
+from shared.schedules.models import StoredSchedule, schedule_from_doc, schedule_to_doc
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+    from shared.changes import ChangeSink
+    from shared.schedules.models import Schedule
+
+USERS = "users"
+SCHEDULES = "schedules"
+
+Decide = Callable[[StoredSchedule | None], StoredSchedule | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class SaveOutcome:
+    stored: StoredSchedule  # what is stored now: the written version or the one that won
+    written: bool
+    plan: PlanRecord  # the push plan of `stored` (with its document version)
+    previous_plan: PlanRecord | None  # the plan it replaced, if any
+
+
+@dataclasses.dataclass(frozen=True)
+class DeleteOutcome:
+    stored: StoredSchedule
+    plan: PlanRecord | None
+
+
+class ScheduleStore(Protocol):
+    def get(self, uid: str, schedule_id: str) -> StoredSchedule | None: ...
+
+    def list(self, uid: str) -> list[StoredSchedule]: ...
+
+    def save(self, uid: str, schedule_id: str, decide: Decide, now: datetime) -> SaveOutcome:
+        """Read the schedule, let `decide` choose what to write (None: keep it), write it and
+        its push plan atomically. A plan missing or behind the schedule is repaired even when
+        the schedule is kept."""
+
+    def delete(self, uid: str, schedule_id: str) -> DeleteOutcome | None:
+        """Delete the schedule and its plan; None when there was no such schedule."""
+
+
+def plan_for(uid: str, stored: StoredSchedule, now: datetime) -> PlanRecord:
+    """A fresh plan of a newly written revision: nothing planned beyond `now` yet."""
+    s = stored.schedule
+    return PlanRecord(
+        uid=uid,
+        schedule_id=s.id,
+        revision=stored.revision,
+        timezone=s.timezone,
+        days=tuple(s.days),
+        start=s.start,
+        end=s.end,
+        enabled=s.enabled,
+        planned_until=now if s.enabled else None,
+    )
+
+
+class FirestoreScheduleStore:
+    """`ScheduleStore` on Firestore. upsert: 2 reads, 2 writes when it changes; delete: 2 reads,
+    2 deletes; list: 1 read per schedule."""
+
+    def __init__(self, client: firestore.Client, changes: ChangeSink) -> None:
+        self._db = client
+        self._changes = changes
+        self._plans = FirestorePlanStore(client)
+
+    def _collection(self, uid: str) -> firestore.CollectionReference:
+        ref: firestore.CollectionReference = (
+            self._db.collection(USERS).document(uid).collection(SCHEDULES)
+        )
+        return ref
+
+    def get(self, uid: str, schedule_id: str) -> StoredSchedule | None:
+        ref = self._collection(uid).document(schedule_id)
+        snap = fs.get_all(self._db, [ref])[ref.path]
+        return schedule_from_doc(snap.id, snap.to_dict() or {}) if snap.exists else None
+
+    def list(self, uid: str) -> list[StoredSchedule]:
+        snaps = list(self._collection(uid).stream())
+        count_query_reads(len(snaps))
+        return [schedule_from_doc(s.id, s.to_dict() or {}) for s in snaps]
+
+    def save(self, uid: str, schedule_id: str, decide: Decide, now: datetime) -> SaveOutcome:
+        from google.cloud import firestore as fs_module
+
+        from shared.mirror.events import ChangeRecord
+
+        ref = self._collection(uid).document(schedule_id)
+        plan_ref = self._plans.ref(uid, schedule_id)
+
+        def attempt() -> SaveOutcome:
+            snaps = fs.get_all(self._db, [ref, plan_ref])
+            snap, plan_snap = snaps[ref.path], snaps[plan_ref.path]
+            existing = schedule_from_doc(snap.id, snap.to_dict() or {}) if snap.exists else None
+            previous_plan = (
+                plan_from_doc(plan_snap.to_dict() or {}, plan_snap.update_time)
+                if plan_snap.exists
+                else None
+            )
+            chosen = decide(existing)
+            if chosen is None:
+                assert existing is not None, "decide keeps only what exists"
+                if previous_plan is not None and previous_plan.revision == existing.revision:
+                    return SaveOutcome(existing, False, previous_plan, previous_plan)
+                # The plan is missing or behind (a crash between writes in an older version):
+                # rewrite it alone.
+                plan = plan_for(uid, existing, now)
+                batch = self._db.batch()
+                fs.put(self._db, batch, plan_ref, plan_snap, plan_to_doc(plan, now))
+                (plan_result,) = fs.commit(batch, writes=1)
+                plan = dataclasses.replace(plan, update_time=plan_result.update_time)
+                return SaveOutcome(existing, False, plan, previous_plan)
+            plan = plan_for(uid, chosen, now)
+            batch = self._db.batch()
+            fs.put(self._db, batch, ref, snap, schedule_to_doc(chosen, fs_module.SERVER_TIMESTAMP))
+            fs.put(self._db, batch, plan_ref, plan_snap, plan_to_doc(plan, now))
+            result, plan_result = fs.commit(batch, writes=2)
+            plan = dataclasses.replace(plan, update_time=plan_result.update_time)
+            self._changes.publish(
+                [
+                    ChangeRecord(
+                        collection="schedules",
+                        uid=uid,
+                        id=schedule_id,
+                        op="upsert",
+                        version=fs.version_of(result.update_time),
+                        data=chosen.schedule.to_wire(),
+                    )
+                ]
+            )
+            return SaveOutcome(chosen, True, plan, previous_plan)
+
+        return fs.run_optimistic(attempt)
+
+    def delete(self, uid: str, schedule_id: str) -> DeleteOutcome | None:
+        from shared.mirror.events import ChangeRecord
+
+        ref = self._collection(uid).document(schedule_id)
+        plan_ref = self._plans.ref(uid, schedule_id)
+
+        def attempt() -> DeleteOutcome | None:
+            snaps = fs.get_all(self._db, [ref, plan_ref])
+            snap, plan_snap = snaps[ref.path], snaps[plan_ref.path]
+            plan = (
+                plan_from_doc(plan_snap.to_dict() or {}, plan_snap.update_time)
+                if plan_snap.exists
+                else None
+            )
+            if not snap.exists:
+                return None
+            stored = schedule_from_doc(snap.id, snap.to_dict() or {})
+            batch = self._db.batch()
+            fs.delete(self._db, batch, ref, snap)
+            if plan_snap.exists:
+                fs.delete(self._db, batch, plan_ref, plan_snap)
+            fs.commit(batch, writes=0, deletes=2 if plan_snap.exists else 1)
+            # A delete has no update_time: its version is the commit time.
+            commit_time: datetime = batch.commit_time  # type: ignore[assignment]
+            self._changes.publish(
+                [
+                    ChangeRecord(
+                        collection="schedules",
+                        uid=uid,
+                        id=schedule_id,
+                        op="delete",
+                        version=fs.version_of(commit_time),
+                        data=None,
+                    )
+                ]
+            )
+            return DeleteOutcome(stored, plan)
+
+        return fs.run_optimistic(attempt)
+
+
+def decide_upsert(incoming: Schedule, now: datetime) -> Decide:
+    from shared.schedules.models import plan_upsert
+
+    return lambda existing: plan_upsert(existing, incoming, now)

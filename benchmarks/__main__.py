@@ -17,6 +17,8 @@ OUTPUT = ROOT / "docs" / "BENCHMARKS.md"
 # Section name -> module under benchmarks/ (in the order they appear in the file).
 SECTIONS: dict[str, str] = {
     "cold_import": "benchmarks.cold_import",
+    "sync": "benchmarks.sync",
+    "push": "benchmarks.push",
 }
 
 _MARK = re.compile(r"<!-- bench:(\w+) -->\n(.*?)<!-- /bench:\1 -->\n", re.S)

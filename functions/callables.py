@@ -31,6 +31,21 @@ def registerDevice(call: Call) -> Any:
     return register_device(container.device_registry(), call.uid, request, call.now)
 
 
+@callable_endpoint()
+def syncFocusSessions(call: Call) -> Any:
+    from shared import container
+    from shared.sessions.models import SyncFocusSessionsRequest
+    from shared.sessions.service import sync_focus_sessions
+
+    request = call.parse(SyncFocusSessionsRequest)
+    return sync_focus_sessions(
+        container.session_store(),
+        call.uid,
+        request,
+        notify_other_devices=container.sync_notifier(),
+    )
+
+
 @callable_endpoint()  # guarded: an old token of a deleted account must get UNAUTHENTICATED
 def unregisterDevice(call: Call) -> Any:
     from shared import container

@@ -153,6 +153,24 @@ def sweepAccountDeletions(message: PubSubMessage) -> None:
         logs.get_logger("privacy.sweep").error("%d erasures failed", report.failed)
 
 
+@pubsub_function
+def purgeTombstones(message: PubSubMessage) -> None:
+    """Daily (and its own continuations): delete session tombstones past their retention."""
+    from shared import container, logs
+    from shared.clients import publisher, topic_path
+    from shared.clock import utcnow
+    from shared.sessions.service import PURGE_BUDGET_S, purge_tombstones
+
+    del message  # a tick carries nothing
+    outcome = purge_tombstones(container.session_store(), utcnow(), PURGE_BUDGET_S)
+    fields = dataclasses.asdict(outcome)
+    logs.get_logger("sessions.purge").info("tombstone purge", extra={"fields": fields})
+    if not outcome.complete:
+        # Stopped by its time budget: the next run continues at once rather than tomorrow.
+        topic = topic_path(registry.PURGE_TOMBSTONES_TOPIC)
+        publisher().publish(topic, b"{}").result(timeout=30)
+
+
 # -- silent pushes -----------------------------------------------------------------------------
 
 
@@ -191,3 +209,38 @@ def refillPushHorizon(message: PubSubMessage) -> None:
     # Stop a minute before the function's timeout; the slice publishes its continuation.
     budget_s = registry.function("refillPushHorizon").timeout_s - 60
     container.push_refill().handle(message.data, utcnow(), budget_s)
+
+
+# -- the PostgreSQL mirror (shared/mirror, docs/MIGRATION.md) ------------------------------------
+
+
+@pubsub_function
+def mirrorChanges(message: PubSubMessage) -> None:
+    """Push target of `mirror-changes`: apply one change batch or account erasure to SQL.
+
+    A poison message raises `PoisonMessage` (400) and a transient fault anything else (500):
+    both are retried by Pub/Sub and dead-lettered after the topic's `max_delivery_attempts`.
+    """
+    from shared import logs
+    from shared.clock import utcnow
+    from shared.mirror.consumer import handle_message
+    from shared.mirror.sql_engine import mirror_store
+
+    log = logs.get_logger("mirror.consumer")
+    fields: dict[str, Any] = {"messageId": message.message_id}
+    if "deliveryAttempt" in message.attributes:
+        fields["deliveryAttempt"] = message.attributes["deliveryAttempt"]
+    try:
+        outcome = handle_message(message.data, mirror_store(), utcnow())
+    except ValueError as err:
+        log.warning("mirror: poison message", extra={"fields": {**fields, "error": str(err)}})
+        raise
+    log.info("mirror: applied", extra={"fields": {**fields, **outcome.log_fields()}})
+
+
+@pubsub_function
+def reconcileMirror(message: PubSubMessage) -> None:
+    """Scheduled: compare a sample of users between Firestore and SQL, log `mirrorDrift`."""
+    from shared.mirror.reconcile import run_scheduled_reconcile
+
+    run_scheduled_reconcile(message.data)

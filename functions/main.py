@@ -11,10 +11,18 @@ from functions.callables import (
     exportAccount,
     listSchedules,
     registerDevice,
+    syncFocusSessions,
     unregisterDevice,
     upsertSchedule,
 )
-from functions.http_handlers import deliverPush, refillPushHorizon, sweepAccountDeletions
+from functions.http_handlers import (
+    deliverPush,
+    mirrorChanges,
+    purgeTombstones,
+    reconcileMirror,
+    refillPushHorizon,
+    sweepAccountDeletions,
+)
 
 __all__ = [
     "bootstrapAccount",
@@ -23,9 +31,13 @@ __all__ = [
     "deliverPush",
     "exportAccount",
     "listSchedules",
+    "mirrorChanges",
+    "purgeTombstones",
+    "reconcileMirror",
     "refillPushHorizon",
     "registerDevice",
     "sweepAccountDeletions",
+    "syncFocusSessions",
     "unregisterDevice",
     "upsertSchedule",
 ]

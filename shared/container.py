@@ -22,13 +22,18 @@ if TYPE_CHECKING:
     from shared.push.sync import SyncPushNotifier
     from shared.push.tasks import TaskQueue
     from shared.schedules.repository import ScheduleStore
+    from shared.sessions.repository import SessionStore
 
 
 @functools.cache
 def change_sink() -> ChangeSink:
+    """Every write path's hook: Pub/Sub (the mirror), and SQL at once for users in sql_primary."""
+    from shared.mirror.phased import PhasedChangeSink
+    from shared.mirror.phases import instance_phases
     from shared.mirror.publisher import PubSubChangeSink
+    from shared.mirror.sql_engine import mirror_store
 
-    return PubSubChangeSink()
+    return PhasedChangeSink(PubSubChangeSink(), mirror_store, instance_phases())
 
 
 @functools.cache
@@ -61,9 +66,13 @@ def device_registry() -> DeviceRegistry:
 def account_reader() -> AccountReader:
     """The read side of exportAccount (Firestore; PostgreSQL once reads move there)."""
     from shared.clients import firestore_client
+    from shared.mirror.phased import PhasedAccountReader
+    from shared.mirror.phases import instance_phases
+    from shared.mirror.sql_engine import mirror_store
     from shared.privacy.export_firestore import FirestoreAccountReader
 
-    return FirestoreAccountReader(firestore_client())
+    reader = FirestoreAccountReader(firestore_client())
+    return PhasedAccountReader(reader, mirror_store, instance_phases())
 
 
 @functools.cache
@@ -72,6 +81,20 @@ def push_canceller() -> PushCanceller:
     from shared.push.cancel import TaskPushCanceller
 
     return TaskPushCanceller(plan_store(), push_planner())
+
+
+@functools.cache
+def session_store() -> SessionStore:
+    """Focus sessions (syncFocusSessions, purgeTombstones): Firestore, publishing every change."""
+    from shared.clients import firestore_client
+    from shared.mirror.phased import PhasedSessionStore
+    from shared.mirror.phases import instance_phases
+    from shared.mirror.sql_engine import mirror_store
+    from shared.sessions.repository import FirestoreSessionStore
+
+    # The pull follows the user's `sessions` phase (shadow reads, SQL reads); see MIGRATION.md.
+    firestore_store = FirestoreSessionStore(firestore_client(), change_sink())
+    return PhasedSessionStore(firestore_store, mirror_store, instance_phases())
 
 
 @functools.cache
@@ -138,9 +161,12 @@ def push_refill() -> RefillService:
 
 @functools.cache
 def mirror_eraser() -> MirrorEraser:
+    from shared.mirror.phased import PhasedMirrorEraser
+    from shared.mirror.phases import instance_phases
+    from shared.mirror.sql_engine import mirror_store
     from shared.privacy.ports import PubSubMirrorEraser
 
-    return PubSubMirrorEraser()
+    return PhasedMirrorEraser(PubSubMirrorEraser(), mirror_store, instance_phases())
 
 
 @functools.cache
@@ -162,6 +188,11 @@ def account_eraser() -> AccountEraser:
 
 def reset() -> None:
     """Forget every built dependency (tests that switch emulators or settings)."""
+    from shared.mirror.phases import reset_instance_phases
+    from shared.mirror.sql_engine import reset as reset_sql
+
+    reset_instance_phases()
+    reset_sql()
     for cached in (
         change_sink,
         account_store,
@@ -169,6 +200,7 @@ def reset() -> None:
         account_reader,
         push_canceller,
         schedule_store,
+        session_store,
         plan_store,
         task_queue,
         push_planner,

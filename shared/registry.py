@@ -100,6 +100,19 @@ _SCHEDULE_DELETER_ROLES = (*_CALLABLE_BASE, TASKS_DELETER)
 _PUSH_DELIVERY_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, FCM_SENDER, LOG_WRITER)
 _PUSH_REFILL_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, TASKS_ENQUEUER, ACT_AS, LOG_WRITER)
 PUSH_REFILL_TOPIC = "push-refill"
+# Sessions sync (docs/SYNC.md): Firestore, the mirror topic, and enqueueing the coalesced
+# "sync" push task (actAs for its OIDC token). The purge deletes tombstones of every user and
+# publishes its own continuation.
+_SYNC_ROLES = (*_CALLABLE_BASE, TASKS_ENQUEUER, ACT_AS)
+_PURGE_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER)
+PURGE_TOMBSTONES_TOPIC = "purge-tombstones"
+# The PostgreSQL mirror (shared/mirror, docs/MIGRATION.md). The consumer only writes SQL; the
+# reconciler reads Firestore and SQL (and repairs SQL only when asked, from focusctl).
+MIRROR_TOPIC = "mirror-changes"
+MIRROR_DEAD_LETTER_TOPIC = "mirror-changes-dead-letter"
+MIRROR_RECONCILE_TOPIC = "mirror-reconcile"
+_MIRROR_CONSUMER_ROLES = (SQL_CLIENT, SQL_INSTANCE_USER, LOG_WRITER)
+_MIRROR_RECONCILE_ROLES = (FIRESTORE_VIEWER, SQL_CLIENT, SQL_INSTANCE_USER, LOG_WRITER)
 
 FUNCTIONS: tuple[Function, ...] = (
     Function("bootstrapAccount", "callable", roles=_CALLABLE_BASE),
@@ -117,6 +130,26 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=540,
         max_instances=1,
         roles=_ERASER_ROLES,
+    ),
+    # Up to 500 mutations and 500 changes per call; calls mostly wait on Firestore, so several
+    # share an instance. Peak ~10k calls/s at ~100 ms each needs ~1,000 in flight (docs/SYNC.md).
+    Function(
+        "syncFocusSessions",
+        "callable",
+        memory_mb=512,
+        max_instances=1000,
+        concurrency=8,
+        roles=_SYNC_ROLES,
+    ),
+    # Daily; each run stops well inside the push subscription's ack deadline and publishes a
+    # continuation when tombstones are left (shared/sessions/repository.py).
+    Function(
+        "purgeTombstones",
+        "pubsub",
+        topic=PURGE_TOMBSTONES_TOPIC,
+        timeout_s=120,
+        max_instances=4,
+        roles=_PURGE_ROLES,
     ),
     Function("upsertSchedule", "callable", roles=_SCHEDULE_WRITER_ROLES),
     Function("deleteSchedule", "callable", roles=_SCHEDULE_DELETER_ROLES),
@@ -142,17 +175,43 @@ FUNCTIONS: tuple[Function, ...] = (
         max_instances=16,
         roles=_PUSH_REFILL_ROLES,
     ),
+    # Applies change events to PostgreSQL. One apply is a short transaction (~5-20 ms), so a
+    # few requests share an instance; 50 x 4 = 200 connections at most (docs/MIGRATION.md has
+    # the connection budget), ~10k events/s, far above the write rate.
+    Function(
+        "mirrorChanges",
+        "pubsub",
+        topic=MIRROR_TOPIC,
+        timeout_s=60,
+        max_instances=50,
+        concurrency=4,
+        roles=_MIRROR_CONSUMER_ROLES,
+    ),
+    # Scheduled drift sampling (logs `mirrorDrift`); one instance, one connection.
+    Function(
+        "reconcileMirror",
+        "pubsub",
+        topic=MIRROR_RECONCILE_TOPIC,
+        memory_mb=512,
+        timeout_s=300,
+        max_instances=1,
+        roles=_MIRROR_RECONCILE_ROLES,
+    ),
 )
 
 TOPICS: tuple[Topic, ...] = (
     # Change events of every Firestore write, consumed by the PostgreSQL mirror.
-    Topic("mirror-changes", dead_letter_topic="mirror-changes-dead-letter"),
-    Topic("mirror-changes-dead-letter"),
+    Topic(MIRROR_TOPIC, dead_letter_topic=MIRROR_DEAD_LETTER_TOPIC),
+    Topic(MIRROR_DEAD_LETTER_TOPIC),
+    # Ticks of the mirror's drift sampling; a missed tick is only a missed sample.
+    Topic(MIRROR_RECONCILE_TOPIC, min_backoff_s=60, max_backoff_s=600),
     # Ticks of the account-deletion sweep (Cloud Scheduler); a failed tick is retried, and the
     # next one comes anyway.
     Topic(ACCOUNT_DELETION_SWEEP_TOPIC, min_backoff_s=60, max_backoff_s=600),
     # Ticks and slices of the push horizon refill; each is idempotent, so redelivery is safe.
     Topic(PUSH_REFILL_TOPIC, min_backoff_s=60, max_backoff_s=600),
+    # Ticks of the tombstone purge and its continuations; a purge run is idempotent.
+    Topic(PURGE_TOMBSTONES_TOPIC, min_backoff_s=60, max_backoff_s=600),
 )
 
 QUEUES: tuple[Queue, ...] = (
@@ -186,6 +245,10 @@ SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("sweep-account-deletions", "*/10 * * * *", ACCOUNT_DELETION_SWEEP_TOPIC),
     # Extends the push horizon of schedules planned less than a day ahead (shared/push/refill).
     ScheduledJob("refill-push-horizon", "7 * * * *", PUSH_REFILL_TOPIC),
+    # Deletes session tombstones past their retention (>= 30 days, docs/SYNC.md).
+    ScheduledJob("purge-tombstones", "23 3 * * *", PURGE_TOMBSTONES_TOPIC),
+    # Samples users and compares Firestore with the SQL mirror (shared/mirror/reconcile.py).
+    ScheduledJob("reconcile-mirror", "*/30 * * * *", MIRROR_RECONCILE_TOPIC),
 )
 
 

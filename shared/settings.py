@@ -66,16 +66,38 @@ class Settings(BaseSettings):
 
     # PostgreSQL mirror.
     postgres_dsn: str | None = Field(
-        None, description="psycopg conninfo of PostgreSQL (local stack, operators)."
+        None,
+        description="libpq URL of PostgreSQL (local stack; operators through the Cloud SQL Auth "
+        "proxy); ignored when FOCUS_SQL_INSTANCE is set.",
     )
-    cloudsql_instance: str | None = Field(
-        None, description="project:region:instance for the Cloud SQL connector (production)."
+    sql_instance: str | None = Field(
+        None,
+        description="Cloud SQL connection name project:region:instance; when set, connections "
+        "go through the Cloud SQL Python connector with IAM auth (production).",
     )
-    cloudsql_iam_user: str | None = Field(
-        None, description="IAM database user of this function's service account."
+    sql_database: str = Field("focus", description="Database name on the Cloud SQL instance.")
+    sql_ip_type: Literal["private", "public", "psc"] = Field(
+        "private", description="How the connector reaches the instance (private IP in prod)."
+    )
+    sql_iam_user: str | None = Field(
+        None,
+        description="IAM database user of this function's service account (its email without "
+        "`.gserviceaccount.com`).",
     )
     sql_pool_size: int = Field(
-        2, ge=1, le=20, description="Connections per instance; x max_instances < PG limit."
+        2,
+        ge=1,
+        le=20,
+        description="Connections per instance (the function's concurrency); max_instances x "
+        "pool summed over SQL functions stays under max_connections (registry test).",
+    )
+    sql_pool_recycle_s: int = Field(
+        1800, ge=60, description="Reopen pooled connections older than this (IAM tokens expire)."
+    )
+    phase_cache_s: float = Field(
+        30.0,
+        ge=0,
+        description="How long an instance reuses the migration phases it read (config/migration).",
     )
 
     @model_validator(mode="after")

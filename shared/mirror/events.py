@@ -120,7 +120,7 @@ def timestamp_from_version(version: int) -> datetime:
 
 # -- fields and the content hash ---------------------------------------------------------------
 
-FieldKind = Literal["text", "timestamp", "bool", "text_list"]
+FieldKind = Literal["text", "timestamp", "bool", "text_list", "int"]
 Need = Literal["always", "live", "optional"]  # "live": required unless the document is a tombstone
 
 
@@ -165,6 +165,10 @@ FIELDS: dict[Collection, tuple[ApiField, ...]] = {
         # Bookkeeping (the sync cursor key): mirrored but not API content. Its changes always
         # come with a new version, which reconcile compares as well.
         ApiField("serverUpdatedAt", "timestamp", hashed=False),
+        # The sync feed position of the commit that wrote the session (shared/sessions): lets
+        # the SQL side answer a sync pull with the same cursor. Optional: records of older
+        # writers lack it (the row then waits for its next write or a backfill).
+        ApiField("syncSeq", "int", "optional", hashed=False),
     ),
     "schedules": (
         _TEXT_ID,
@@ -223,8 +227,15 @@ def hash_normalized(collection: Collection, normalized: dict[str, Any]) -> str:
 
 
 def format_timestamp(ts: datetime) -> str:
-    """RFC 3339 in UTC with microseconds and `Z` (the canonical form in hashes)."""
+    """RFC 3339 in UTC with microseconds and `Z`."""
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _hash_timestamp(ts: datetime) -> str:
+    # Milliseconds: the precision the API keeps every timestamp at (shared/clock.py). A server
+    # time stored with microseconds in Firestore and published in its wire form (milliseconds)
+    # is the same content.
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
 def _normalize_value(collection: Collection, field: ApiField, value: object) -> object:
@@ -236,6 +247,8 @@ def _normalize_value(collection: Collection, field: ApiField, value: object) -> 
             ok = isinstance(value, str)
         case "bool":
             ok = isinstance(value, bool)
+        case "int":
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
         case "text_list":
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
                 return list(value)  # a copy: the caller's list stays theirs
@@ -271,5 +284,5 @@ def _parse_timestamp(where: str, value: object) -> datetime:
 
 def _canonical_json_value(value: object) -> object:
     if isinstance(value, datetime):
-        return format_timestamp(value)
+        return _hash_timestamp(value)
     return value

@@ -25,7 +25,8 @@ Decisions:
 - `erased_users` remembers deleted accounts by sha256(uid) only, never the uid itself: a stale
   event arriving after the erasure must not re-create data, and keeping the uid would leave a
   trace of the account (GDPR). The hash is only useful to someone who already knows the uid.
-- `mirror_state` holds small JSON values (backfill cursors, phase settings).
+- `mirror_state` holds small JSON values (backfill cursors and reports).
+- `session_feeds` is the watermark of each user's sync feed in SQL (see `SessionFeed`).
 
 Migrations live in `migrations/` at the repository root (Alembic) and are run by the local
 stack, CI and the deploy job, never by a function: `upgrade_to_head(dsn)`.
@@ -131,6 +132,8 @@ class FocusSession(MirrorColumns, Base):
         ),
         # The sync pull: a user's sessions changed after a (server_updated_at, id) cursor.
         Index(None, "user_id", "server_updated_at", "id"),
+        # The sync pull by feed position (sync_seq, document id), as shared/sessions reads it.
+        Index(None, "user_id", "sync_seq"),
     )
 
     user_id: Mapped[str] = mapped_column(KeyText, primary_key=True)
@@ -146,6 +149,27 @@ class FocusSession(MirrorColumns, Base):
     device_id: Mapped[str | None]
     deleted: Mapped[bool] = mapped_column(server_default=text("false"))
     server_updated_at: Mapped[datetime]
+    sync_seq: Mapped[int | None]
+
+
+class SessionFeed(Base):
+    """How far the mirror holds a user's session feed (shared/sessions: one `seq` per commit).
+
+    Every commit of a user's sessions takes the next `seq` and publishes its sessions with it,
+    but events arrive in any order, so the mirror keeps a watermark: `complete_seq` is the
+    highest seq such that every commit up to it has been mirrored, `pending` the seqs seen above
+    it. A sync pull up to seq `upto` may be answered from SQL only when `complete_seq >= upto`;
+    otherwise the row of some commit may still be in flight (phases.py falls back to Firestore).
+    A backfill or a clean reconcile raises `complete_seq` to the Firestore head it read first.
+    """
+
+    __tablename__ = "session_feeds"
+
+    user_id: Mapped[str] = mapped_column(KeyText, primary_key=True)
+    complete_seq: Mapped[int] = mapped_column(server_default=text("0"))
+    pending: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default=text("'{}'"))
+    backfill_seq: Mapped[int | None]  # the head a running backfill read before the sessions
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class Schedule(MirrorColumns, Base):

@@ -41,11 +41,15 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
     Connection,
     Engine,
     Insert,
     Text,
     bindparam,
+    case,
+    cast,
     column,
     create_engine,
     delete,
@@ -55,6 +59,7 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -74,6 +79,7 @@ _markers = metadata.tables["delete_markers"]
 _erased = metadata.tables["erased_users"]
 _state = metadata.tables["mirror_state"]
 _sessions = metadata.tables["focus_sessions"]
+_feeds = metadata.tables["session_feeds"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +117,7 @@ class SqlMirrorStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._upserts = {c: _upsert_statement(TABLES[c]) for c in COLLECTIONS}
+        self._overwrites = {c: _upsert_statement(TABLES[c], inclusive=True) for c in COLLECTIONS}
 
     @classmethod
     def from_dsn(cls, dsn: str, **engine_options: Any) -> SqlMirrorStore:
@@ -129,6 +136,7 @@ class SqlMirrorStore:
         records = batch.records
         rows = {i: row_from_record(r) for i, r in enumerate(records) if r.op == "upsert"}
         applied = stale = dropped = 0
+        feed_seqs: dict[str, set[int]] = {}
         with self._engine.begin() as conn:
             uids = {r.uid for r in records}
             _lock_users(conn, uids)
@@ -139,10 +147,16 @@ class SqlMirrorStore:
                     continue
                 if record.op == "upsert":
                     written = self._upsert(conn, record.collection, [rows[i]]) == 1
+                    seq = rows[i].get("sync_seq") if record.collection == "sessions" else None
+                    if seq is not None:
+                        # A stale copy still proves its commit happened: count it as well.
+                        feed_seqs.setdefault(record.uid, set()).add(int(seq))
                 else:
                     written = _delete(conn, record)
                 applied += written
                 stale += not written
+            for uid, seqs in feed_seqs.items():
+                _advance_feed(conn, uid, seqs, complete_at_least=0)
         return ApplyResult(applied, stale, dropped)
 
     def erase_user(self, uid: str, version: int) -> int:
@@ -161,6 +175,9 @@ class SqlMirrorStore:
             conn.execute(
                 delete(_markers).where(_markers.c.user_id == uid, _markers.c.version <= version)
             )
+            # The feed starts over with a re-created account; until its commits are seen again,
+            # sync reads of this user stay on Firestore.
+            conn.execute(delete(_feeds).where(_feeds.c.user_id == uid))
             insert = pg_insert(_erased).values(user_hash=user_hash(uid), erased_version=version)
             conn.execute(
                 insert.on_conflict_do_update(
@@ -206,7 +223,147 @@ class SqlMirrorStore:
                 )
             )
 
+    def overwrite_same_version(self, records: Iterable[ChangeRecord]) -> int:
+        """Reconcile's repair of a content mismatch: rewrite rows whose version equals the
+        record's (never older ones' successors: a newer row still wins). Returns rows written."""
+        rows = [(r, row_from_record(r)) for r in records if r.op == "upsert"]
+        written = 0
+        with self._engine.begin() as conn:
+            uids = {r.uid for r, _ in rows}
+            _lock_users(conn, uids)
+            erased = _erased_versions(conn, uids)
+            for record, row in rows:
+                if record.version <= erased.get(record.uid, -1):
+                    continue
+                payload = [{k: _jsonable(v) for k, v in row.items()}]
+                statement = self._overwrites[record.collection]
+                written += len(conn.execute(statement, {"rows": payload}).all())
+        return written
+
+    def mark_feed_complete(self, uid: str, seq: int) -> int:
+        """Record that every commit of `uid`'s session feed up to `seq` is mirrored (a backfill
+        or a clean reconcile that read the Firestore feed head `seq` before the documents).
+        Returns the new watermark."""
+        with self._engine.begin() as conn:
+            _lock_users(conn, {uid})
+            return _advance_feed(conn, uid, set(), complete_at_least=seq)
+
+    def stage_feed_heads(self, heads: Iterable[tuple[str, int]]) -> int:
+        """Backfill, step 1: remember each user's Firestore feed head, read before any of the
+        user's sessions are copied (step 2). Returns how many were staged."""
+        rows = [{"user_id": uid, "backfill_seq": seq} for uid, seq in heads]
+        if not rows:
+            return 0
+        incoming = (
+            func.jsonb_to_recordset(bindparam("rows", type_=JSONB))
+            .table_valued(column("user_id", KEY_TEXT), column("backfill_seq", BigInteger))
+            .render_derived(name="incoming", with_types=True)
+        )
+        insert = pg_insert(_feeds).from_select(
+            ["user_id", "backfill_seq"], select(incoming.c.user_id, incoming.c.backfill_seq)
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={
+                "backfill_seq": func.greatest(
+                    func.coalesce(_feeds.c.backfill_seq, 0), insert.excluded.backfill_seq
+                )
+            },
+        )
+        with self._engine.begin() as conn:
+            conn.execute(statement, {"rows": rows})
+        return len(rows)
+
+    def finish_feed_heads(self, batch_size: int = 500) -> int:
+        """Backfill, step 3 (after every session was copied): raise each staged user's watermark
+        to the head staged in step 1. Idempotent; returns how many users were finished."""
+        finished = 0
+        while True:
+            with self._engine.begin() as conn:
+                staged = conn.execute(
+                    select(_feeds.c.user_id, _feeds.c.backfill_seq)
+                    .where(_feeds.c.backfill_seq.is_not(None))
+                    .order_by(_feeds.c.user_id)
+                    .limit(batch_size)
+                ).all()
+                if not staged:
+                    return finished
+                _lock_users(conn, {uid for uid, _ in staged})
+                for uid, seq in staged:
+                    _advance_feed(conn, uid, set(), complete_at_least=int(seq))
+                conn.execute(
+                    update(_feeds)
+                    .where(_feeds.c.user_id.in_([uid for uid, _ in staged]))
+                    .values(backfill_seq=None)
+                )
+                finished += len(staged)
+
     # -- reads -------------------------------------------------------------------------------
+
+    def sample_user_ids(self, start: str, limit: int) -> list[str]:
+        """Up to `limit` distinct user ids >= `start` (wrapping around), from the users and
+        sessions tables: reconcile's sample of what SQL holds."""
+        users = metadata.tables["users"]
+        ids = select(users.c.id.label("uid")).union(select(_sessions.c.user_id.label("uid")))
+        known = ids.subquery()
+        found: list[str] = []
+        with self._engine.connect() as conn:
+            for where in (known.c.uid >= literal(start, KEY_TEXT), known.c.uid.is_not(None)):
+                query = select(known.c.uid).where(where).order_by(known.c.uid).limit(limit)
+                found += [str(uid) for uid in conn.execute(query).scalars()]
+                if len(set(found)) >= limit:
+                    break
+        return list(dict.fromkeys(found))[:limit]
+
+    def feed_watermark(self, uid: str) -> int:
+        """The highest seq up to which `uid`'s session feed is completely mirrored (0: none)."""
+        with self._engine.connect() as conn:
+            value = conn.execute(
+                select(_feeds.c.complete_seq).where(_feeds.c.user_id == uid)
+            ).scalar()
+        return int(value or 0)
+
+    def sessions_in_feed(
+        self, uid: str, after: tuple[int, str], upto_seq: int, limit: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The sync pull on SQL: up to `limit` sessions (tombstones included) of `uid` whose feed
+        position (syncSeq, document id) is after `after` and whose syncSeq <= `upto_seq`, in
+        that order, as (document id, data). Only meaningful up to `feed_watermark(uid)`."""
+        doc_id = session_document_id(_sessions.c.id)
+        after_seq, after_id = after
+        position = tuple_(_sessions.c.sync_seq, doc_id)
+        query = (
+            select(_sessions, doc_id.label("document_id"))
+            .where(
+                _sessions.c.user_id == uid,
+                _sessions.c.sync_seq <= upto_seq,
+                _sessions.c.sync_seq >= after_seq,
+                position > tuple_(literal(after_seq), literal(after_id, KEY_TEXT)),
+            )
+            .order_by(_sessions.c.sync_seq, doc_id)
+            .limit(limit)
+        )
+        with self._engine.connect() as conn:
+            return [
+                (row["document_id"], data_from_row("sessions", row))
+                for row in conn.execute(query).mappings()
+            ]
+
+    def sessions_by_document_id(
+        self, uid: str, after: str | None, limit: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Up to `limit` sessions of `uid` (tombstones included) with a document id byte-wise
+        after `after`, in document-id order, as (document id, data): the export's scan."""
+        doc_id = session_document_id(_sessions.c.id)
+        query = select(_sessions, doc_id.label("document_id")).where(_sessions.c.user_id == uid)
+        if after is not None:
+            query = query.where(doc_id > literal(after, KEY_TEXT))
+        query = query.order_by(doc_id).limit(limit)
+        with self._engine.connect() as conn:
+            return [
+                (row["document_id"], data_from_row("sessions", row))
+                for row in conn.execute(query).mappings()
+            ]
 
     def get_state(self, key: str) -> Any | None:
         with self._engine.connect() as conn:
@@ -287,7 +444,7 @@ class SqlMirrorStore:
         return ApplyResult(applied, len(kept) - applied, len(records) - len(kept))
 
 
-def _upsert_statement(mapping: TableMap) -> Insert:
+def _upsert_statement(mapping: TableMap, *, inclusive: bool = False) -> Insert:
     """INSERT ... SELECT FROM jsonb_to_recordset(:rows) ... ON CONFLICT DO UPDATE, guarded.
 
     Rows with a delete marker at least as new are left out; the ON CONFLICT guard keeps newer
@@ -316,7 +473,11 @@ def _upsert_statement(mapping: TableMap) -> Insert:
     return insert.on_conflict_do_update(
         index_elements=list(mapping.key_columns),
         set_=updates,
-        where=table.c.source_version < insert.excluded.source_version,
+        where=(
+            table.c.source_version <= insert.excluded.source_version
+            if inclusive
+            else table.c.source_version < insert.excluded.source_version
+        ),
     ).returning(table.c.id)
 
 
@@ -348,6 +509,43 @@ def _delete(conn: Connection, record: ChangeRecord) -> bool:
         )
     )
     return True
+
+
+KEY_TEXT = Text(collation="C")
+
+
+def session_document_id(id_column: ColumnElement[str]) -> ColumnElement[str]:
+    """The Firestore document id of a session id, in SQL (shared.sessions.models.document_id:
+    Firestore refuses ids of the form `__x__`, which are stored as `~__x__`). Feed positions and
+    export cursors name document ids, so SQL orders by the same key."""
+    escaped = id_column.regexp_match("^__.*__$")
+    return cast(case((escaped, literal("~", KEY_TEXT) + id_column), else_=id_column), KEY_TEXT)
+
+
+def _advance_feed(conn: Connection, uid: str, seqs: set[int], *, complete_at_least: int) -> int:
+    """Add commit seqs seen for `uid` (caller holds the user's lock); returns the watermark."""
+    row = conn.execute(
+        select(_feeds.c.complete_seq, _feeds.c.pending).where(_feeds.c.user_id == uid)
+    ).first()
+    complete = max(int(row.complete_seq) if row else 0, complete_at_least)
+    pending = {int(s) for s in (row.pending if row else [])} | seqs
+    while complete + 1 in pending:
+        complete += 1
+    pending = {s for s in pending if s > complete}
+    if row is not None and complete == row.complete_seq and pending == set(row.pending):
+        return complete
+    insert = pg_insert(_feeds).values(user_id=uid, complete_seq=complete, pending=sorted(pending))
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={
+                "complete_seq": insert.excluded.complete_seq,
+                "pending": insert.excluded.pending,
+                "updated_at": func.now(),
+            },
+        )
+    )
+    return complete
 
 
 def _lock_key(uid: str) -> int:

@@ -9,7 +9,7 @@ deletes what is left, which is what makes a crash harmless.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from shared import fs
@@ -186,7 +186,17 @@ def _marker(snap: Any) -> Marker:
 
 
 def _before(snap: Any, cutoff: datetime | None) -> bool:
-    return cutoff is None or snap.update_time <= cutoff
+    return cutoff is None or _update_time(snap) <= cutoff
+
+
+def _update_time(snap: Any) -> datetime:
+    """A snapshot's update time as a datetime: all-descendants queries hand back the protobuf
+    `Timestamp` (google-cloud-firestore 2.x), every other read a datetime."""
+    value = snap.update_time
+    if isinstance(value, datetime):
+        return value
+    converted: datetime = value.ToDatetime(tzinfo=UTC)
+    return converted
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -99,6 +99,17 @@ def classify(error: Exception | None) -> tuple[SendOutcome, str | None]:
     )
     if isinstance(error, retryable):
         return "retry", _code(error)
+    permanent = (
+        exceptions.InvalidArgumentError,
+        exceptions.FailedPreconditionError,
+        exceptions.OutOfRangeError,
+        exceptions.UnauthenticatedError,
+        exceptions.PermissionDeniedError,
+        exceptions.NotFoundError,
+        exceptions.AlreadyExistsError,
+    )
+    if isinstance(error, permanent):
+        return "failed", _code(error)
     if isinstance(error, exceptions.FirebaseError):
         status = _http_status(error)
         if status is None or status >= 500 or status == 429:

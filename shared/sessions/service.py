@@ -43,6 +43,9 @@ from shared.sessions.repository import Applied, PurgeOutcome, SessionStore
 # well inside both. A session document is at most ~130 KB (500 apps of 255 chars).
 MAX_SESSIONS_PER_COMMIT = 499
 MAX_BYTES_PER_COMMIT = 8 * 1024 * 1024
+# A purge run stops after this long, well inside a push subscription's ack deadline (60 s
+# locally; longer runs would be redelivered while still running), and continues in a new run.
+PURGE_BUDGET_S = 40.0
 
 
 class NotifyOtherDevices(Protocol):

@@ -121,7 +121,9 @@ def test_old_tokens_of_a_deleted_account_write_nothing_but_a_new_account_works(
         functions_client.call("bootstrapAccount", {"timezone": "UTC"}, user.id_token).status == 200
     )
     # What deleteAccount leaves behind while old tokens may still be valid.
-    db.collection("accountDeletions").document(user.uid).set(
+    from shared.accounts.deletion import ACCOUNT_DELETIONS, uid_hash
+
+    db.collection(ACCOUNT_DELETIONS).document(uid_hash(user.uid)).set(
         {"requestedAt": datetime.now(UTC) + timedelta(seconds=1)}
     )
     db.collection("users").document(user.uid).delete()

@@ -33,8 +33,10 @@ from shared.schedules.occurrences import WeeklyRule, events_between
 REF = ScheduleRef("user-1", "sched-1", 7)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def rule(zone: str, days: set[str], start: str, end: str) -> WeeklyRule:
@@ -124,13 +126,17 @@ def test_plan_of_weekday_mornings_in_paris() -> None:
     got = [(t.body.event, t.body.occurrence_at) for t in tasks if isinstance(t.body, ScheduleTask)]
     # Monday to Wednesday 09:00-12:00 +02:00 within 72 h.
     assert got == [
-        (event, utc(2026, 6, d, h)) for d in (15, 16, 17) for event, h in (("start", 7), ("end", 10))
+        (event, utc(2026, 6, d, h))
+        for d in (15, 16, 17)
+        for event, h in (("start", 7), ("end", 10))
     ]
     for task in tasks:
         body = task.body
         assert isinstance(body, ScheduleTask)
         assert (body.uid, body.schedule_id, body.revision) == ("user-1", "sched-1", 7)
-        assert task.name == schedule_task_name("user-1", "sched-1", 7, body.event, body.occurrence_at)
+        assert task.name == schedule_task_name(
+            "user-1", "sched-1", 7, body.event, body.occurrence_at
+        )
         assert body.occurrence_at - LEAD_WINDOW <= task.send_at <= body.occurrence_at
         assert task.queue == queue_for("schedule", task.name)
 

@@ -47,7 +47,7 @@ resource "google_pubsub_subscription" "push" {
 
     oidc_token {
       service_account_email = var.pusher_email
-      audience              = each.value.endpoint
+      audience              = each.value.audience
     }
   }
 

@@ -15,12 +15,14 @@ variable "topics" {
 
 variable "push_subscriptions" {
   description = <<-EOT
-    Pubsub function name => where its push subscription delivers: the topic it reads, the
-    function's URL, and the ack deadline (how long one delivery may run).
+    Pubsub function name => its push subscription: the topic it reads, the endpoint pushes
+    go to, the OIDC audience (the function's URL), and the ack deadline (how long one delivery
+    may run).
   EOT
   type = map(object({
     topic          = string
     endpoint       = string
+    audience       = string
     ack_deadline_s = number
   }))
 }

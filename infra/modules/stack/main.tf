@@ -71,8 +71,11 @@ module "pubsub" {
   topics     = var.topics
   push_subscriptions = {
     for name, fn in local.pubsub_functions : name => {
-      topic          = fn.topic
-      endpoint       = module.functions.uris[name]
+      topic = fn.topic
+      # functions-framework takes the CloudEvent's source from this path of a raw push, so
+      # the event looks like the one an Eventarc trigger would deliver.
+      endpoint       = "${module.functions.uris[name]}/projects/${var.project_id}/topics/${fn.topic}"
+      audience       = module.functions.uris[name]
       ack_deadline_s = fn.ack_deadline_s
     }
   }

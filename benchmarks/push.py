@@ -1,0 +1,300 @@
+"""Silent push planning and sending: planning throughput for 10k schedules (pure, and creating
+the tasks in the Cloud Tasks emulator) and FCM requests per message, batched or not.
+
+Starts its own Cloud Tasks emulator and FCM stand-in on free ports, and stops them.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from datetime import time as wall_time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from shared import registry
+from shared.push.planning import HORIZON, PlannedTask, ScheduleRef, ScheduleTask, plan_schedule
+from shared.schedules.occurrences import DAY_NAMES, WeeklyRule
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEDULES = 10_000
+USERS = 500  # FCM part: users with one iOS and one Android device each
+ZONES = (
+    "Europe/Paris",
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+    "America/Sao_Paulo",
+)
+PLANNED_AT = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)  # the horizon spans Europe's DST change
+
+
+def random_rules(count: int, seed: int = 5) -> list[tuple[ScheduleRef, WeeklyRule]]:
+    rng = random.Random(seed)
+    rules = []
+    for i in range(count):
+        days = frozenset(rng.sample(DAY_NAMES, rng.randint(1, 7)))
+        start = wall_time(rng.randrange(24), rng.choice((0, 15, 30, 45)))
+        end = wall_time(rng.randrange(24), rng.choice((0, 15, 30, 45)))
+        rules.append(
+            (
+                ScheduleRef(f"user-{i}", f"sched-{i}", 1),
+                WeeklyRule(rng.choice(ZONES), days, start, end),
+            )
+        )
+    return rules
+
+
+def plan_all(rules: list[tuple[ScheduleRef, WeeklyRule]]) -> list[PlannedTask]:
+    tasks: list[PlannedTask] = []
+    for ref, rule in rules:
+        tasks += plan_schedule(
+            ref, rule, start=PLANNED_AT, end=PLANNED_AT + HORIZON, planned_at=PLANNED_AT
+        )
+    return tasks
+
+
+@contextmanager
+def tasks_emulator() -> Iterator[Any]:
+    """A Cloud Tasks emulator of our own with every push queue created, then paused (a paused
+    queue holds its tasks; a running one would rescan them ten times a second)."""
+    import grpc
+    from google.cloud import tasks_v2
+    from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+
+    from devstack import tasks_emulator
+    from devstack.process import ManagedProcess, free_port, wait_until
+
+    python = tasks_emulator.ensure_installed(ROOT)
+    port = free_port()
+    with tempfile.TemporaryDirectory() as logs:
+        proc = ManagedProcess(
+            "bench-tasks", tasks_emulator.command(python, port), log_dir=Path(logs)
+        )
+        proc.start()
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        try:
+            wait_until(lambda: tasks_emulator.is_ready(port), timeout=60, what="tasks emulator")
+            client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
+            parent = "projects/bench/locations/europe-west1"
+            for queue in registry.QUEUES:
+                for name in queue.shard_names():
+                    path = f"{parent}/queues/{name}"
+                    client.create_queue(parent=parent, queue=tasks_v2.Queue(name=path))
+                    client.pause_queue(name=path)
+            yield client
+        finally:
+            channel.close()
+            proc.stop()
+
+
+def measure_planning() -> dict[str, float]:
+    from shared.push.tasks import CloudTasksQueue
+    from shared.settings import Settings
+
+    rules = random_rules(SCHEDULES)
+    started = time.perf_counter()
+    tasks = plan_all(rules)
+    pure_s = time.perf_counter() - started
+    occurrences = sum(
+        1 for t in tasks if isinstance(t.body, ScheduleTask) and t.body.event == "start"
+    )
+
+    settings = Settings(
+        env="test",
+        project_id="bench",
+        region="europe-west1",
+        functions_base_url="http://127.0.0.1:9/bench/europe-west1",
+        task_shared_secret="bench-secret",
+    )
+    with tasks_emulator() as client:
+        queue = CloudTasksQueue(client, settings)
+        queue.create(plan_all(random_rules(50, seed=9)))  # warm up the channel and the pool
+        started = time.perf_counter()
+        created = failed = 0
+        for i in range(0, len(rules), 100):  # as the refill does: plan a page, create its tasks
+            report = queue.create(plan_all(rules[i : i + 100]))
+            created += report.created + report.existed
+            failed += len(report.failed)
+        emulator_s = time.perf_counter() - started
+    return {
+        "schedules": len(rules),
+        "occurrences": occurrences,
+        "tasks": len(tasks),
+        "pure_s": pure_s,
+        "emulator_s": emulator_s,
+        "created": created,
+        "failed": failed,
+    }
+
+
+class _NewConnections(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Starting new HTTP"):
+            self.count += 1
+
+
+@contextmanager
+def fcm_standin() -> Iterator[str]:
+    import sys
+
+    from devstack import fcm_standin as standin
+    from devstack.process import ManagedProcess, free_port, http_ok, wait_until
+    from shared.push.fcm_endpoint import point_messaging_at
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as logs:
+        proc = ManagedProcess(
+            "bench-fcm", standin.command(sys.executable, port), log_dir=Path(logs), cwd=ROOT
+        )
+        proc.start()
+        try:
+            wait_until(lambda: http_ok(standin.health_url(port)), timeout=30, what="fcm")
+            point_messaging_at(standin.base_url(port))
+            yield standin.base_url(port)
+        finally:
+            point_messaging_at(None)
+            proc.stop()
+
+
+def measure_fcm() -> list[dict[str, Any]]:
+    import firebase_admin
+    from firebase_admin import messaging
+    from google.auth.credentials import AnonymousCredentials
+
+    from shared.push.sender import FcmSender, OutgoingPush, build_message
+
+    pushes_by_user = [
+        [
+            OutgoingPush(f"ios-{u}", "ios", f"tok-ios-{u}", "schedule", {"kind": "schedule"}),
+            OutgoingPush(f"and-{u}", "android", f"tok-and-{u}", "schedule", {"kind": "schedule"}),
+        ]
+        for u in range(USERS)
+    ]
+    flat = [p for user in pushes_by_user for p in user]
+    rows = []
+    with fcm_standin() as url:
+        app = firebase_admin.initialize_app(
+            credential=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            options={"projectId": "bench"},
+            name=f"bench-{uuid.uuid4().hex}",
+        )
+        counter = _NewConnections()
+        pool_log = logging.getLogger("urllib3.connectionpool")
+        pool_log.addHandler(counter)
+        previous_level = pool_log.level
+        pool_log.setLevel(logging.DEBUG)
+        sender = FcmSender(app)
+        messaging.send(build_message(flat[0]), app=app)  # build the messaging service once
+
+        def one_per_call() -> None:
+            for push in flat:
+                messaging.send(build_message(push), app=app)
+
+        def per_user_send_each() -> None:
+            for user in pushes_by_user:
+                sender.send(user)
+
+        def one_send_each() -> None:
+            sender.send(flat)
+
+        cases = [
+            ("`messaging.send`, one call per message", one_per_call, len(flat)),
+            ("`send_each` per user (2 devices), as deliverPush does", per_user_send_each, USERS),
+            ("`send_each` of 500 messages at once", one_send_each, 2),
+        ]
+        try:
+            for name, run, calls in cases:
+                requests.delete(f"{url}/messages", timeout=10).raise_for_status()
+                counter.count = 0
+                started = time.perf_counter()
+                run()
+                elapsed = time.perf_counter() - started
+                recorded = len(requests.get(f"{url}/requests", timeout=30).json())
+                rows.append(
+                    {
+                        "case": name,
+                        "messages": len(flat),
+                        "calls": calls,
+                        "requests": recorded,
+                        "connections": counter.count,
+                        "seconds": elapsed,
+                    }
+                )
+        finally:
+            pool_log.removeHandler(counter)
+            pool_log.setLevel(previous_level)
+            firebase_admin.delete_app(app)
+    return rows
+
+
+def run() -> str:
+    planning = measure_planning()
+    fcm = measure_fcm()
+    p = planning
+    lines = [
+        "## Silent push planning and sending",
+        "",
+        f"Planning: {p['schedules']:,} random weekly schedules in 8 time zones (random days, "
+        "start and end times, overnight blocks included), each planned over the 72 h horizon "
+        "from 2026-03-27 12:00 UTC (across Europe's spring-forward night): occurrence expansion "
+        "in the schedule's zone, task names (sha256), shards and send times.",
+        "",
+        "| step | schedules | occurrences | tasks | seconds | schedules/s | tasks/s |",
+        "|---|---|---|---|---|---|---|",
+        f"| expand + plan (pure) | {p['schedules']:,} | {p['occurrences']:,} | {p['tasks']:,} | "
+        f"{p['pure_s']:.2f} | {p['schedules'] / p['pure_s']:,.0f} | "
+        f"{p['tasks'] / p['pure_s']:,.0f} |",
+        f"| expand + plan + CreateTask on the emulator | {p['schedules']:,} | "
+        f"{p['occurrences']:,} | {p['created']:,} | {p['emulator_s']:.1f} | "
+        f"{p['schedules'] / p['emulator_s']:,.0f} | {p['created'] / p['emulator_s']:,.0f} |",
+        "",
+        f"Creation failures: {p['failed']}. Tasks are created 16 RPCs at a time per instance "
+        "(`shared/push/tasks.py`), a page of 100 schedules per batch as the refill does. The "
+        "emulator (a Python gRPC server with 2 worker threads, queues paused) is the bottleneck "
+        "here; Cloud Tasks accepts far more, and the refill fans out over 8 instances.",
+        "",
+        f"FCM: {USERS} users with an iOS and an Android device each ({2 * USERS} messages) sent "
+        "to the local FCM stand-in through firebase-admin.",
+        "",
+        "| how | messages | SDK calls | HTTP requests | requests/message | new connections "
+        "| seconds | messages/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in fcm:
+        lines.append(
+            f"| {row['case']} | {row['messages']} | {row['calls']} | {row['requests']} | "
+            f"{row['requests'] / row['messages']:.2f} | {row['connections']} | "
+            f"{row['seconds']:.2f} | {row['messages'] / row['seconds']:,.0f} |"
+        )
+    lines += [
+        "",
+        "The FCM HTTP v1 API takes one message per request (the multicast batch endpoint was "
+        "retired), so `send_each` still makes one HTTP request per message: batching does not "
+        "reduce FCM requests, it sends them concurrently (one thread per message) over pooled "
+        "connections. What batching per user does save is upstream: one Cloud Tasks dispatch, "
+        "one function invocation, one schedule read and one device query per user-event instead "
+        "of per device (0.5 tasks per message at 2 devices per user), which is what keeps the "
+        "09:00 peak inside 500 dispatches/s per queue (docs/PUSH.md). Connections: "
+        "firebase-admin's session keeps 10 per host, so large `send_each` calls open and drop "
+        "extra ones; against FCM itself, HTTP/2 would multiplex them. The seconds measure "
+        "concurrency, not FCM: against the stand-in a reused keep-alive connection costs about "
+        "45 ms per request (a delayed-ACK stall: Python's http.server writes headers and body "
+        "separately) where a fresh connection costs about 4 ms.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,323 @@
+"""`focusctl`: the operator command line (every operator command lives here).
+
+Configuration comes from the same `FOCUS_*` variables as the functions (shared/settings.py) and
+the standard emulator variables; `--local` reads them from the running local stack's
+`.local/stack.json` instead. Against production an operator sets `GOOGLE_CLOUD_PROJECT`,
+`FOCUS_SQL_INSTANCE` and `FOCUS_SQL_IAM_USER` (their own IAM database user) or
+`FOCUS_POSTGRES_DSN` through the Cloud SQL Auth proxy.
+
+    focusctl mirror migrate                      alembic upgrade head
+    focusctl mirror backfill [...]               copy Firestore into SQL (resumable)
+    focusctl mirror reconcile [--repair] [...]   compare, report drift (exit 1), repair
+    focusctl mirror phase show | set C P [--percent N]
+    focusctl mirror dead-letters list | replay
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+    from shared.mirror.sql_store import SqlMirrorStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+app = typer.Typer(help="Operator commands of the focus backend.", no_args_is_help=True)
+mirror = typer.Typer(help="The Firestore -> PostgreSQL mirror.", no_args_is_help=True)
+phase_app = typer.Typer(help="Migration phases per collection.", no_args_is_help=True)
+dead_app = typer.Typer(help="Mirror messages that failed every delivery.", no_args_is_help=True)
+app.add_typer(mirror, name="mirror")
+mirror.add_typer(phase_app, name="phase")
+mirror.add_typer(dead_app, name="dead-letters")
+
+
+@app.callback()
+def _main(
+    local: Annotated[
+        bool, typer.Option("--local", help="Use the running local stack (.local/stack.json).")
+    ] = False,
+    stack_file: Annotated[
+        Path | None, typer.Option(help="A stack descriptor to use instead of the environment.")
+    ] = None,
+) -> None:
+    if local or stack_file is not None:
+        use_stack(stack_file or ROOT / ".local" / "stack.json")
+
+
+def use_stack(descriptor_path: Path) -> None:
+    """Point every client at the local stack a descriptor (API.md) describes."""
+    if not descriptor_path.exists():
+        _fail(f"no stack descriptor at {descriptor_path}; is `make dev` running?")
+    descriptor = json.loads(descriptor_path.read_text())
+    os.environ.update(
+        {
+            "FOCUS_ENV": "local",
+            "FOCUS_PROJECT_ID": descriptor["projectId"],
+            "GOOGLE_CLOUD_PROJECT": descriptor["projectId"],
+            "FIRESTORE_EMULATOR_HOST": descriptor["firestoreHost"],
+            "PUBSUB_EMULATOR_HOST": descriptor["pubsubHost"],
+            "FIREBASE_AUTH_EMULATOR_HOST": descriptor["authHost"],
+            "FOCUS_POSTGRES_DSN": descriptor["postgresDsn"],
+        }
+    )
+    from shared.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _db() -> firestore.Client:
+    from shared.clients import firestore_client
+
+    return firestore_client()
+
+
+def _store(connections: int = 2) -> SqlMirrorStore:
+    from shared.mirror.sql_engine import SqlNotConfigured, build_engine
+    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.settings import get_settings
+
+    settings = get_settings().model_copy(update={"sql_pool_size": connections})
+    try:
+        return SqlMirrorStore(build_engine(settings))
+    except SqlNotConfigured as err:
+        _fail(str(err))
+        raise  # unreachable: _fail raises
+
+
+def _project() -> str:
+    from shared.settings import get_settings
+
+    return get_settings().project_id
+
+
+def _bar(total: int | None, desc: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="doc", file=sys.stderr, disable=not enabled)
+
+
+# -- migrate -----------------------------------------------------------------------------------
+
+
+@mirror.command("migrate")
+def migrate() -> None:
+    """Apply every pending Alembic migration (alembic upgrade head)."""
+    from shared.mirror.sql_schema import upgrade_to_head
+    from shared.settings import get_settings
+
+    dsn = get_settings().postgres_dsn
+    if not dsn:
+        _fail("FOCUS_POSTGRES_DSN is needed (the migrator connects through the Auth proxy)")
+    assert dsn is not None
+    upgrade_to_head(dsn)
+    typer.echo("migrated to head")
+
+
+# -- backfill ----------------------------------------------------------------------------------
+
+
+@mirror.command("backfill")
+def backfill(
+    collections: Annotated[
+        str, typer.Option(help="Comma-separated: users,devices,sessions,schedules.")
+    ] = "users,devices,sessions,schedules",
+    partitions: Annotated[int, typer.Option(min=1, max=256, help="Parallel ranges.")] = 4,
+    page_size: Annotated[int, typer.Option(min=1, max=5000, help="Documents per page.")] = 1000,
+    restart: Annotated[bool, typer.Option(help="Forget saved cursors, start over.")] = False,
+    progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
+) -> None:
+    """Copy Firestore into SQL: cursor-paged, parallel, resumable, never overwrites newer rows."""
+    from shared.mirror.backfill import Backfill, BackfillOptions, estimated_total, steps_for
+    from shared.mirror.events import COLLECTIONS
+
+    wanted = [c.strip() for c in collections.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in COLLECTIONS]
+    if unknown:
+        _fail(f"unknown collection(s): {', '.join(unknown)}")
+    chosen = tuple(c for c in COLLECTIONS if c in wanted)
+    options = BackfillOptions(chosen, partitions, page_size, restart)
+    db = _db()
+    store = _store(partitions + 1)
+    bars: dict[str, Any] = {}
+
+    def on_progress(step: str, count: int) -> None:
+        bars[step].update(count)
+
+    job = Backfill(db, store, options, on_progress)
+    for step in steps_for(chosen):
+        bars[step] = _bar(estimated_total(db, step) if progress else None, step, progress)
+        try:
+            report = job.run_step(step)
+        finally:
+            bars[step].close()
+        typer.echo(
+            f"{step}: read {report.read}, written {report.written}, "
+            f"stale {report.skipped_stale}, erased {report.dropped_erased}, "
+            f"ignored {report.ignored}, resumed partitions {report.resumed_partitions}"
+        )
+    if "sessions" in chosen:
+        typer.echo(f"feed watermarks set: {store.finish_feed_heads()}")
+    store.engine.dispose()
+
+
+# -- reconcile ---------------------------------------------------------------------------------
+
+
+@mirror.command("reconcile")
+def reconcile(
+    repair: Annotated[bool, typer.Option(help="Write Firestore's truth into SQL.")] = False,
+    users: Annotated[str | None, typer.Option(help="Comma-separated uids.")] = None,
+    sample: Annotated[int | None, typer.Option(min=1, help="Random sample of users.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+    progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
+) -> None:
+    """Compare Firestore and SQL per user; exit 1 on drift (0 once repaired)."""
+    from shared.clock import utcnow
+    from shared.mirror.reconcile import FirestoreUsers, Reconciler, sample_uids
+
+    if (users is None) == (sample is None):
+        _fail("give exactly one of --users or --sample")
+    source = FirestoreUsers(_db())
+    store = _store(workers + 1)
+    if users is not None:
+        uids = [u.strip() for u in users.split(",") if u.strip()]
+    else:
+        assert sample is not None
+        uids = sample_uids(source, store, sample, random.Random())  # noqa: S311 - sampling
+    bar = _bar(len(uids), "users", progress)
+    reconciler = Reconciler(source, store, utcnow, workers)
+    report = reconciler.run(uids, repair=repair, progress=bar.update)
+    bar.close()
+    store.engine.dispose()
+    if as_json:
+        body = {
+            **report.metric(),
+            "drifts": [_drift_json(d) for d in report.drifts],
+            "remaining": [_drift_json(d) for d in report.remaining],
+            "repaired": sum(r.repaired for r in report.results),
+        }
+        typer.echo(json.dumps(body, indent=2))
+    else:
+        _print_report(report, repair)
+    raise typer.Exit(0 if report.clean else 1)
+
+
+def _drift_json(drift: Any) -> dict[str, Any]:
+    return {
+        "uid": drift.uid,
+        "collection": drift.collection,
+        "id": drift.id,
+        "kind": drift.kind,
+        "firestoreVersion": drift.firestore_version,
+        "sqlVersion": drift.sql_version,
+    }
+
+
+def _print_report(report: Any, repaired: bool) -> None:
+    typer.echo(f"users compared: {report.users} in {report.seconds:.1f} s")
+    if not report.drifts:
+        typer.echo("no drift")
+        return
+    typer.echo(f"drift: {report.counts()}")
+    for drift in report.drifts[:200]:
+        typer.echo(
+            f"  {drift.kind:8} {drift.collection:9} {drift.uid}/{drift.id} "
+            f"firestore={drift.firestore_version} sql={drift.sql_version}"
+        )
+    if len(report.drifts) > 200:
+        typer.echo(f"  ... and {len(report.drifts) - 200} more (--json for all)")
+    if repaired:
+        total = sum(r.repaired for r in report.results)
+        typer.echo(f"repaired: {total}; left: {report.counts(report.remaining) or 'none'}")
+
+
+# -- phases ------------------------------------------------------------------------------------
+
+
+@phase_app.command("show")
+def phase_show() -> None:
+    """The phase of every collection (the users not in the percentage have the one before)."""
+    from shared.mirror.phases import describe, load_config
+
+    for collection, setting, before in describe(load_config(_db())):
+        typer.echo(f"{collection:10} {setting.phase:14} {setting.percent:g}% (others: {before})")
+
+
+@phase_app.command("set")
+def phase_set(
+    collection: Annotated[str, typer.Argument(help="users, devices, sessions or schedules")],
+    phase: Annotated[str, typer.Argument(help="firestore_only ... sql_only")],
+    percent: Annotated[float, typer.Option(min=0, max=100, help="Share of users.")] = 100.0,
+) -> None:
+    """Move a collection to a phase for a percentage of users (instances follow within 30 s)."""
+    from shared.mirror.events import COLLECTIONS
+    from shared.mirror.phases import PHASES, save_phase
+
+    if collection not in COLLECTIONS:
+        _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")
+    if phase not in PHASES:
+        _fail(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
+    try:
+        config = save_phase(_db(), collection, phase, percent)  # type: ignore[arg-type]
+    except ValueError as err:
+        _fail(str(err))
+        return
+    setting = config.of(collection)  # type: ignore[arg-type]
+    typer.echo(f"{collection}: {setting.phase} at {setting.percent:g}%")
+
+
+# -- dead letters ------------------------------------------------------------------------------
+
+
+@dead_app.command("list")
+def dead_letters_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100) -> None:
+    """Show dead letters (they stay where they are)."""
+    import google.cloud.pubsub_v1 as pubsub_v1  # noqa: PLR0402 - the form mypy resolves
+
+    from shared.mirror.dead_letters import list_dead_letters
+
+    letters = list_dead_letters(pubsub_v1.SubscriberClient(), _project(), limit)
+    for letter in letters:
+        typer.echo(
+            f"{letter.message_id}  {letter.publish_time}  attempts={letter.delivery_attempts}  "
+            f"{letter.summary}"
+        )
+    typer.echo(f"{len(letters)} dead letter(s)")
+
+
+@dead_app.command("replay")
+def dead_letters_replay(limit: Annotated[int, typer.Option(min=1)] = 1000) -> None:
+    """Republish dead letters to mirror-changes (each acked once its republish is accepted)."""
+    import google.cloud.pubsub_v1 as pubsub_v1  # noqa: PLR0402 - the form mypy resolves
+
+    from shared.mirror.dead_letters import replay_dead_letters
+
+    letters = replay_dead_letters(
+        pubsub_v1.SubscriberClient(), pubsub_v1.PublisherClient(), _project(), limit
+    )
+    for letter in letters:
+        typer.echo(f"replayed {letter.message_id}: {letter.summary}")
+    typer.echo(f"{len(letters)} replayed")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""Phase-aware wrappers around the Firestore stores: what sync, export and delete do per phase.
+
+Each wrapper holds the Firestore implementation and reaches PostgreSQL only for users whose
+phase asks for it, through a lazily built `SqlMirrorStore` (so `firestore_only` and
+`dual_write` never open a connection):
+
+- `PhasedChangeSink` (every write path): publishes to Pub/Sub as always; for a user in
+  `sql_primary` it also applies the records to SQL before returning, so the client's next read
+  (from SQL) sees its own write. A failure there fails the request; the client's retry is an
+  idempotent replay that publishes and applies again.
+- `PhasedSessionStore` (syncFocusSessions): the feed head and every write stay on Firestore
+  (the feed's sequence numbers are assigned there until `sql_only`); the pull (`changes`) is
+  compared with SQL in `shadow_read` and served from SQL in `sql_primary`, with the same
+  positions, so a cursor is valid in every phase. SQL answers only up to the user's feed
+  watermark; beyond it (a commit still in flight) the pull is served from Firestore.
+- `PhasedAccountReader` (exportAccount): per collection, compared or served from SQL.
+- `PhasedMirrorEraser` (deleteAccount): publishes `AccountErased` as always, and in
+  `sql_primary` also erases the SQL rows before answering.
+
+Shadow reads never change what the client gets and never fail its request: mismatches, SQL
+lagging behind and SQL errors are counted per instance and logged (`mirrorShadowRead`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from shared.mirror.events import ChangeBatch, ChangeRecord, Collection
+from shared.mirror.phases import Phase, Phases, at_least
+
+if TYPE_CHECKING:
+    from shared.accounts.models import UserProfile
+    from shared.changes import ChangeSink
+    from shared.devices.models import Device
+    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.privacy.erasure import MirrorEraser
+    from shared.privacy.export import AccountReader, ExportSchedule, ScannedSession
+    from shared.sessions.models import Head, Position, Stored
+    from shared.sessions.repository import Applied, Decide, PurgeOutcome, SessionStore
+
+StoreGetter = Callable[[], "SqlMirrorStore"]
+Outcome = Literal["match", "mismatch", "sqlBehind", "sqlError", "servedFromSql", "fallback"]
+
+
+class ShadowStats:
+    """Per-instance counters of shadow and SQL reads, logged as they move."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    def record(self, collection: str, outcome: Outcome, **fields: Any) -> None:
+        with self._lock:
+            self.counts[(collection, outcome)] += 1
+            total = self.counts[(collection, outcome)]
+        if outcome in ("match", "servedFromSql"):
+            return  # the common case: counted, not logged line by line
+        from shared import logs
+
+        log = logs.get_logger("mirror.shadow")
+        level = log.warning if outcome in ("mismatch", "sqlError") else log.info
+        level(
+            "shadow read: %s",
+            outcome,
+            extra={
+                "fields": {
+                    "metric": "mirrorShadowRead",
+                    "collection": collection,
+                    "outcome": outcome,
+                    "count": total,
+                    **fields,
+                }
+            },
+        )
+
+    def get(self, collection: str, outcome: Outcome) -> int:
+        with self._lock:
+            return self.counts[(collection, outcome)]
+
+
+STATS = ShadowStats()
+
+
+class PhasedChangeSink:
+    """The `ChangeSink` of every write path (see the module docstring)."""
+
+    def __init__(self, inner: ChangeSink, sql: StoreGetter, phases: Phases) -> None:
+        self._inner = inner
+        self._sql = sql
+        self._phases = phases
+
+    def publish(self, records: Sequence[ChangeRecord]) -> None:
+        self._inner.publish(records)
+        synchronous = [
+            r for r in records if at_least(self._phases.of(r.collection, r.uid), "sql_primary")
+        ]
+        if synchronous:
+            from shared.clock import utcnow
+
+            self._sql().apply(ChangeBatch(records=list(synchronous), emitted_at=utcnow()))
+
+
+class PhasedSessionStore:
+    """`SessionStore` whose pull follows the user's `sessions` phase."""
+
+    def __init__(
+        self,
+        inner: SessionStore,
+        sql: StoreGetter,
+        phases: Phases,
+        stats: ShadowStats = STATS,
+    ) -> None:
+        self._inner = inner
+        self._sql = sql
+        self._phases = phases
+        self._stats = stats
+
+    def head(self, uid: str) -> Head:
+        return self._inner.head(uid)
+
+    def apply(self, uid: str, ids: Sequence[str], decide: Decide) -> Applied:
+        return self._inner.apply(uid, ids, decide)
+
+    def purge_expired(self, now: datetime, budget_s: float) -> PurgeOutcome:
+        return self._inner.purge_expired(now, budget_s)
+
+    def changes(self, uid: str, after: Position, upto_seq: int, limit: int) -> list[Stored]:
+        phase: Phase = self._phases.of("sessions", uid)
+        if phase == "shadow_read":
+            rows = self._inner.changes(uid, after, upto_seq, limit)
+            self._shadow(uid, after, upto_seq, limit, rows)
+            return rows
+        if at_least(phase, "sql_primary"):
+            from_sql = self._from_sql(uid, after, upto_seq, limit)
+            if from_sql is not None:
+                self._stats.record("sessions", "servedFromSql")
+                return from_sql
+            self._stats.record("sessions", "fallback")
+        return self._inner.changes(uid, after, upto_seq, limit)
+
+    def _from_sql(
+        self, uid: str, after: Position, upto_seq: int, limit: int
+    ) -> list[Stored] | None:
+        """The pull from SQL, or None when SQL does not hold the feed up to `upto_seq` yet."""
+        store = self._sql()
+        if store.feed_watermark(uid) < upto_seq:
+            return None
+        rows = store.sessions_in_feed(uid, (after.seq, after.id), upto_seq, limit)
+        return [_stored(doc_id, data) for doc_id, data in rows]
+
+    def _shadow(
+        self, uid: str, after: Position, upto_seq: int, limit: int, expected: list[Stored]
+    ) -> None:
+        try:
+            got = self._from_sql(uid, after, upto_seq, limit)
+        except Exception as err:
+            self._stats.record("sessions", "sqlError", error=type(err).__name__)
+            return
+        if got is None:
+            self._stats.record("sessions", "sqlBehind")
+            return
+        if _feed_key(got) == _feed_key(expected):
+            self._stats.record("sessions", "match")
+        else:
+            self._stats.record(
+                "sessions", "mismatch", firestoreRows=len(expected), sqlRows=len(got)
+            )
+
+
+def _stored(doc_id: str, data: dict[str, Any]) -> Stored:
+    from shared.sessions.repository import stored_from_doc
+
+    return stored_from_doc(doc_id, data)
+
+
+def _feed_key(rows: Sequence[Stored]) -> list[tuple[Any, ...]]:
+    from shared.sessions.models import version_key
+
+    return [(s.position, version_key(s.version)) for s in rows]
+
+
+# -- export ------------------------------------------------------------------------------------
+
+
+class SqlAccountReader:
+    """`AccountReader` on the SQL mirror (same order and forms as the Firestore reader)."""
+
+    def __init__(self, store: SqlMirrorStore) -> None:
+        self._store = store
+
+    def profile(self, uid: str) -> UserProfile | None:
+        from shared.accounts.repository import profile_from_doc
+
+        data = self._store.get_user(uid)
+        return profile_from_doc(data) if data else None
+
+    def devices(self, uid: str) -> list[Device]:
+        from shared.devices.models import device_from_doc
+
+        return [device_from_doc(data) for data in self._store.list_devices(uid)]
+
+    def schedules(self, uid: str) -> list[ExportSchedule]:
+        from shared.privacy.export import schedule_from_stored
+
+        return [schedule_from_stored(data, data["id"]) for data in self._store.list_schedules(uid)]
+
+    def sessions_after(self, uid: str, after: str | None, limit: int) -> list[ScannedSession]:
+        from shared.privacy.export import session_from_stored
+
+        rows = self._store.sessions_by_document_id(uid, after, limit)
+        return [(doc_id, session_from_stored(data, doc_id)) for doc_id, data in rows]
+
+
+class PhasedAccountReader:
+    """`AccountReader` following each collection's phase for the user."""
+
+    def __init__(
+        self, inner: AccountReader, sql: StoreGetter, phases: Phases, stats: ShadowStats = STATS
+    ) -> None:
+        self._inner = inner
+        self._sql = sql
+        self._phases = phases
+        self._stats = stats
+
+    def _read[T](
+        self,
+        collection: Collection,
+        uid: str,
+        firestore: Callable[[AccountReader], T],
+        compare: Callable[[T], Any],
+    ) -> T:
+        phase = self._phases.of(collection, uid)
+        if at_least(phase, "sql_primary"):
+            self._stats.record(collection, "servedFromSql")
+            return firestore(SqlAccountReader(self._sql()))
+        value = firestore(self._inner)
+        if phase == "shadow_read":
+            try:
+                shadow = firestore(SqlAccountReader(self._sql()))
+            except Exception as err:
+                self._stats.record(collection, "sqlError", error=type(err).__name__)
+                return value
+            same = compare(shadow) == compare(value)
+            self._stats.record(collection, "match" if same else "mismatch", read="export")
+        return value
+
+    def profile(self, uid: str) -> UserProfile | None:
+        profile: UserProfile | None = self._read("users", uid, lambda r: r.profile(uid), _wire)
+        return profile
+
+    def devices(self, uid: str) -> list[Device]:
+        return self._read("devices", uid, lambda r: r.devices(uid), _wire)
+
+    def schedules(self, uid: str) -> list[ExportSchedule]:
+        return self._read("schedules", uid, lambda r: r.schedules(uid), _wire)
+
+    def sessions_after(self, uid: str, after: str | None, limit: int) -> list[ScannedSession]:
+        return self._read(
+            "sessions",
+            uid,
+            lambda r: r.sessions_after(uid, after, limit),
+            lambda rows: [(i, _wire(s)) for i, s in rows],
+        )
+
+
+def _wire(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value.to_wire()
+
+
+# -- delete ------------------------------------------------------------------------------------
+
+
+class PhasedMirrorEraser:
+    """`MirrorEraser`: the `AccountErased` event always; in `sql_primary`, SQL at once too."""
+
+    def __init__(self, inner: MirrorEraser, sql: StoreGetter, phases: Phases) -> None:
+        self._inner = inner
+        self._sql = sql
+        self._phases = phases
+
+    def erase_user(self, uid: str, version: int) -> None:
+        self._inner.erase_user(uid, version)
+        from shared.mirror.events import COLLECTIONS
+
+        if any(at_least(self._phases.of(c, uid), "sql_primary") for c in COLLECTIONS):
+            self._sql().erase_user(uid, version)

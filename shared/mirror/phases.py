@@ -1,0 +1,203 @@
+"""Migration phases per collection and per user, and where they are kept.
+
+Phases, in order: `firestore_only`, `dual_write`, `shadow_read`, `sql_primary`, `sql_only`.
+Each collection has `{phase, percent}`: a user is *in* when `sha256("<collection>:<uid>")` falls
+in the first `percent` of the hash space (stable: the same users stay in as the percentage
+grows), and then gets `phase`; the others get the phase just before it. So `sql_primary` at 10%
+means 10% of users read from SQL and 90% are in `shadow_read`; rolling back is setting the
+previous phase at 100%.
+
+Where they are kept: the Firestore document `config/migration`, read by each instance at most
+every `phase_cache_s` seconds (30 by default): one billed read per instance per 30 s, no deploy
+to change it, and readable when PostgreSQL is down (an outage of SQL must not stop the
+Firestore path from knowing it should not use SQL). Clients cannot read or write it
+(firestore.rules denies everything not listed). If it cannot be read, an instance keeps the last
+value it read; with none, the defaults (`dual_write` everywhere, the mirror's normal state).
+
+What each phase means for the request path is in docs/MIGRATION.md; the mirror itself (publish
+and `mirrorChanges`) runs in every phase.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.mirror.events import COLLECTIONS, Collection
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+Phase = Literal["firestore_only", "dual_write", "shadow_read", "sql_primary", "sql_only"]
+PHASES: tuple[Phase, ...] = (
+    "firestore_only",
+    "dual_write",
+    "shadow_read",
+    "sql_primary",
+    "sql_only",
+)
+CONFIG_COLLECTION = "config"
+CONFIG_DOC = "migration"
+BUCKETS = 10_000
+# Not implemented yet for any collection: writing SQL alone needs SQL stores with the
+# write-side rules (LWW for sessions, ...); docs/MIGRATION.md lists what is missing.
+UNSUPPORTED: frozenset[Phase] = frozenset({"sql_only"})
+
+
+class CollectionPhase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phase: Phase = "dual_write"
+    percent: float = Field(100.0, ge=0, le=100, description="share of users in `phase`")
+
+
+class PhaseConfig(BaseModel):
+    """`config/migration`: the phase of each collection."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    collections: dict[Collection, CollectionPhase] = Field(default_factory=dict)
+
+    def of(self, collection: Collection) -> CollectionPhase:
+        return self.collections.get(collection, CollectionPhase())
+
+    def with_phase(self, collection: Collection, phase: Phase, percent: float) -> PhaseConfig:
+        updated = dict(self.collections)
+        updated[collection] = CollectionPhase(phase=phase, percent=percent)
+        return PhaseConfig(collections=updated)
+
+
+def bucket(collection: Collection, uid: str) -> int:
+    """The user's stable bucket in [0, 10000) for `collection`."""
+    digest = hashlib.sha256(f"{collection}:{uid}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % BUCKETS
+
+
+def previous(phase: Phase) -> Phase:
+    index = PHASES.index(phase)
+    return PHASES[max(0, index - 1)]
+
+
+def phase_for(config: PhaseConfig, collection: Collection, uid: str) -> Phase:
+    """The phase `uid` is in for `collection` (pure)."""
+    setting = config.of(collection)
+    if bucket(collection, uid) < round(setting.percent * BUCKETS / 100):
+        return setting.phase
+    return previous(setting.phase)
+
+
+def at_least(phase: Phase, floor: Phase) -> bool:
+    return PHASES.index(phase) >= PHASES.index(floor)
+
+
+class Phases:
+    """The phases an instance currently follows, re-read at most every `ttl_s` seconds."""
+
+    def __init__(
+        self,
+        load: Callable[[], PhaseConfig],
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._config: PhaseConfig | None = None
+        self._read_at = 0.0
+
+    def config(self) -> PhaseConfig:
+        now = self._clock()
+        with self._lock:
+            if self._config is not None and now - self._read_at < self._ttl_s:
+                return self._config
+            try:
+                self._config = self._load()
+            except Exception:
+                from shared import logs
+
+                logs.get_logger("mirror.phases").exception("phases unreadable; keeping the last")
+                if self._config is None:
+                    self._config = PhaseConfig()
+            self._read_at = now
+            return self._config
+
+    def of(self, collection: Collection, uid: str) -> Phase:
+        return phase_for(self.config(), collection, uid)
+
+
+def fixed(config: PhaseConfig) -> Phases:
+    """Phases that never change (tests, tools)."""
+    return Phases(lambda: config, ttl_s=float("inf"))
+
+
+# -- the Firestore document --------------------------------------------------------------------
+
+
+def load_config(db: firestore.Client) -> PhaseConfig:
+    # Not metered per request (shared.metering): it is one read per instance per cache period,
+    # whichever request happens to trigger it.
+    snap = db.collection(CONFIG_COLLECTION).document(CONFIG_DOC).get()
+    return parse_config(snap.to_dict() if snap.exists else None)
+
+
+def parse_config(data: Mapping[str, Any] | None) -> PhaseConfig:
+    if not data:
+        return PhaseConfig()
+    return PhaseConfig.model_validate({"collections": data.get("collections", {})})
+
+
+def save_phase(
+    db: firestore.Client, collection: Collection, phase: Phase, percent: float
+) -> PhaseConfig:
+    """Set one collection's phase (read-modify-write under a precondition, so two operators
+    changing different collections at once both win)."""
+    from shared import fs
+
+    if phase in UNSUPPORTED:
+        raise ValueError(f"{phase} is not implemented yet (docs/MIGRATION.md)")
+    ref = db.collection(CONFIG_COLLECTION).document(CONFIG_DOC)
+
+    def attempt() -> PhaseConfig:
+        snap = fs.get_all(db, [ref])[ref.path]
+        current = parse_config(snap.to_dict() if snap.exists else None)
+        updated = current.with_phase(collection, phase, percent)
+        batch = db.batch()
+        document = {"collections": updated.model_dump(mode="json")["collections"]}
+        fs.put(db, batch, ref, snap, document)
+        fs.commit(batch, writes=1)
+        return updated
+
+    return fs.run_optimistic(attempt)
+
+
+def describe(config: PhaseConfig) -> list[tuple[Collection, CollectionPhase, Phase]]:
+    """(collection, setting, phase of the users not in it) for every collection."""
+    return [(c, config.of(c), previous(config.of(c).phase)) for c in COLLECTIONS]
+
+
+_phases_lock = threading.Lock()
+_phases: Phases | None = None
+
+
+def instance_phases() -> Phases:
+    """The instance's `Phases` on Firestore (built on first use)."""
+    global _phases  # noqa: PLW0603 - one cache per instance
+    with _phases_lock:
+        if _phases is None:
+            from shared.clients import firestore_client
+            from shared.settings import get_settings
+
+            _phases = Phases(lambda: load_config(firestore_client()), get_settings().phase_cache_s)
+        return _phases
+
+
+def reset_instance_phases() -> None:
+    global _phases  # noqa: PLW0603 - one cache per instance
+    with _phases_lock:
+        _phases = None

@@ -1,0 +1,432 @@
+"""Reconcile: compare Firestore and the SQL mirror per user, report drift, repair on request.
+
+For each user, Firestore's documents (read first) and SQL's rows (read second) are compared by
+`{collection: {id: (version, content_hash)}}`. Kinds of drift:
+
+- `missing`: in Firestore, not in SQL;             repair: apply Firestore's document;
+- `stale`:   SQL holds an older version;             repair: apply Firestore's document;
+- `content`: same version, different content hash;  repair: overwrite with Firestore's content;
+- `extra`:   in SQL, not in Firestore;               repair: delete the row (as a delete event
+  at the row's version, so a later genuine write still applies), only if the row is older
+  than the start of the comparison (a younger row is a write that raced it);
+- `ahead`:   SQL holds a newer version than Firestore did when read: a write raced the
+  comparison. Reported, never repaired (it is not drift: the next comparison agrees);
+- `invalid`: a Firestore document the mirror cannot take (it would be poison on the live
+  path too). Reported for a human; never repaired.
+
+Repairs write Firestore's truth into SQL through the same guarded statements as the consumer,
+so a repair racing a live event can never regress a row. After a repair the user is compared
+again; the run is clean when nothing but `ahead` is left.
+
+`focusctl mirror reconcile` exits 1 on drift (0 after a successful `--repair`); the scheduled
+`reconcileMirror` samples users and logs one structured `mirrorDrift` metric line, repairing
+nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Literal
+
+from shared.mirror.events import (
+    COLLECTIONS,
+    ChangeBatch,
+    ChangeDataError,
+    ChangeRecord,
+    Collection,
+    content_hash,
+)
+from shared.mirror.firestore_source import (
+    FEED_DOC,
+    SYNC_STATE,
+    UID_ALPHABET,
+    USERS,
+    feed_head_seq,
+    record_from_document,
+)
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from google.cloud import firestore
+
+    from shared.mirror.sql_store import SqlMirrorStore
+
+DriftKind = Literal["missing", "extra", "stale", "ahead", "content", "invalid"]
+REPAIRABLE: frozenset[DriftKind] = frozenset({"missing", "extra", "stale", "content"})
+SUBCOLLECTIONS: tuple[Collection, ...] = ("devices", "sessions", "schedules")
+DEFAULT_WORKERS = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    version: int
+    content_hash: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Drift:
+    uid: str
+    collection: Collection
+    id: str
+    kind: DriftKind
+    firestore_version: int | None
+    sql_version: int | None
+
+
+def compare(
+    uid: str,
+    firestore: Mapping[Collection, Mapping[str, Entry | None]],
+    sql: Mapping[Collection, Mapping[str, Entry]],
+) -> list[Drift]:
+    """Drift of one user (pure). A Firestore entry of None is a document that cannot be
+    mirrored (`invalid`)."""
+    drifts: list[Drift] = []
+    for collection in COLLECTIONS:
+        ours = firestore.get(collection, {})
+        theirs = sql.get(collection, {})
+        for doc_id in sorted(set(ours) | set(theirs)):
+            fs_entry = ours.get(doc_id)
+            sql_entry = theirs.get(doc_id)
+            kind = _kind(doc_id in ours, fs_entry, sql_entry)
+            if kind is not None:
+                drifts.append(
+                    Drift(
+                        uid,
+                        collection,
+                        doc_id,
+                        kind,
+                        fs_entry.version if fs_entry else None,
+                        sql_entry.version if sql_entry else None,
+                    )
+                )
+    return drifts
+
+
+def _kind(in_firestore: bool, fs_entry: Entry | None, sql_entry: Entry | None) -> DriftKind | None:
+    if in_firestore and fs_entry is None:
+        return "invalid"
+    if fs_entry is None:
+        return "extra"
+    if sql_entry is None:
+        return "missing"
+    if sql_entry.version < fs_entry.version:
+        return "stale"
+    if sql_entry.version > fs_entry.version:
+        return "ahead"
+    if sql_entry.content_hash != fs_entry.content_hash:
+        return "content"
+    return None
+
+
+# -- Firestore side ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class UserDocuments:
+    """A user's documents in Firestore as the write path would publish them."""
+
+    feed_seq: int
+    records: dict[Collection, dict[str, ChangeRecord | None]]  # None: cannot be mirrored
+
+    def entries(self) -> dict[Collection, dict[str, Entry | None]]:
+        out: dict[Collection, dict[str, Entry | None]] = {}
+        for collection, records in self.records.items():
+            out[collection] = {}
+            for doc_id, record in records.items():
+                out[collection][doc_id] = _entry(record)
+        return out
+
+
+def _entry(record: ChangeRecord | None) -> Entry | None:
+    if record is None or record.data is None:
+        return None
+    try:
+        return Entry(record.version, content_hash(record.collection, record.data))
+    except ChangeDataError:
+        return None
+
+
+class FirestoreUsers:
+    """Reads users' documents and picks users from Firestore."""
+
+    def __init__(self, db: firestore.Client) -> None:
+        self._db = db
+
+    def read(self, uid: str) -> UserDocuments:
+        """The feed head first (so a watermark taken from it is never ahead of what the
+        documents read after it show), then the profile and the three subcollections."""
+        from shared import fs
+        from shared.metering import count_query_reads
+
+        user = self._db.collection(USERS).document(uid)
+        head_ref = user.collection(SYNC_STATE).document(FEED_DOC)
+        head = fs.get_all(self._db, [head_ref])[head_ref.path]
+        feed_seq = feed_head_seq(head.to_dict() if head.exists else None)
+        snaps = [fs.get_all(self._db, [user])[user.path]]
+        for name in SUBCOLLECTIONS:
+            found = list(user.collection(name).stream())
+            count_query_reads(len(found))
+            snaps += found
+        records: dict[Collection, dict[str, ChangeRecord | None]] = {c: {} for c in COLLECTIONS}
+        for snap in snaps:
+            if not snap.exists:
+                continue
+            try:
+                record = record_from_document(
+                    snap.reference.path, snap.to_dict() or {}, snap.update_time
+                )
+            except ValueError:  # ChangeRecord refused it (an id too long, ...)
+                collection = _collection_of(snap.reference.path)
+                if collection is not None:
+                    records[collection][snap.id] = None
+                continue
+            if record is not None:
+                records[record.collection][record.id] = record
+        return UserDocuments(feed_seq, records)
+
+    def sample(self, count: int, rng: random.Random) -> list[str]:
+        """About `count` uids from a random place in the users collection and the sessions
+        collection group (users need no profile document to have sessions)."""
+        from google.cloud.firestore import FieldFilter
+        from google.cloud.firestore_v1.field_path import FieldPath
+
+        from shared.metering import count_query_reads
+
+        start = rng.choice(UID_ALPHABET) + rng.choice(UID_ALPHABET)
+        name = FieldPath.document_id()
+        found: list[str] = []
+        for query in (
+            self._db.collection(USERS),
+            self._db.collection_group("sessions"),
+        ):
+            ordered = query.order_by(name)
+            after = ordered.where(filter=FieldFilter(name, ">=", self._db.document(USERS, start)))
+            for source in (after, ordered):  # wrap around to the beginning
+                snaps = list(source.limit(count).stream())
+                count_query_reads(len(snaps))
+                found += [snap.reference.path.split("/")[1] for snap in snaps]
+                if len(set(found)) >= count:
+                    break
+        return list(dict.fromkeys(found))[:count]
+
+
+def _collection_of(path: str) -> Collection | None:
+    parts = path.split("/")
+    if len(parts) == 2:
+        return "users"
+    if len(parts) == 4 and parts[2] in SUBCOLLECTIONS:
+        return parts[2]  # narrowed by the membership test
+    return None
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class UserResult:
+    uid: str
+    drifts: list[Drift]
+    repaired: int = 0
+    remaining: list[Drift] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class ReconcileReport:
+    users: int
+    results: list[UserResult]
+    seconds: float
+
+    @property
+    def drifts(self) -> list[Drift]:
+        return [d for r in self.results for d in r.drifts]
+
+    @property
+    def remaining(self) -> list[Drift]:
+        return [d for r in self.results for d in r.remaining]
+
+    @property
+    def clean(self) -> bool:
+        """No drift left (after repairs, when repairing); `ahead` is a race, not drift."""
+        return not [d for d in self.remaining if d.kind != "ahead"]
+
+    def counts(self, drifts: Iterable[Drift] | None = None) -> dict[str, int]:
+        found = Counter(d.kind for d in (self.drifts if drifts is None else drifts))
+        return {kind: found[kind] for kind in sorted(found)}
+
+    def metric(self) -> dict[str, Any]:
+        """The `mirrorDrift` log line's fields."""
+        drifted = {d.uid for d in self.drifts if d.kind != "ahead"}
+        return {
+            "metric": "mirrorDrift",
+            "users": self.users,
+            "driftedUsers": len(drifted),
+            "drift": self.counts(),
+            "byCollection": dict(Counter(d.collection for d in self.drifts if d.kind != "ahead")),
+            "seconds": round(self.seconds, 2),
+        }
+
+
+class Reconciler:
+    def __init__(
+        self,
+        users: FirestoreUsers,
+        store: SqlMirrorStore,
+        clock: Callable[[], datetime],
+        workers: int = DEFAULT_WORKERS,
+    ) -> None:
+        self._users = users
+        self._store = store
+        self._clock = clock
+        self._workers = workers
+
+    def run(
+        self,
+        uids: Sequence[str],
+        *,
+        repair: bool = False,
+        progress: Callable[[int], None] = lambda _n: None,
+    ) -> ReconcileReport:
+        started = time.perf_counter()
+
+        def one(uid: str) -> UserResult:
+            result = self.check(uid, repair=repair)
+            progress(1)
+            return result
+
+        with ThreadPoolExecutor(max(1, min(self._workers, len(uids)))) as pool:
+            results = list(pool.map(one, uids))
+        return ReconcileReport(len(uids), results, time.perf_counter() - started)
+
+    def check(self, uid: str, *, repair: bool = False) -> UserResult:
+        from shared.mirror.events import version_from_timestamp
+
+        started = version_from_timestamp(self._clock())
+        documents = self._users.read(uid)
+        drifts = compare(uid, documents.entries(), self._sql_entries(uid))
+        result = UserResult(uid, drifts, remaining=list(drifts))
+        if not repair:
+            return result
+        if any(d.kind in REPAIRABLE for d in drifts):
+            result.repaired = self._repair(documents, drifts, started)
+            documents = self._users.read(uid)
+            result.remaining = compare(uid, documents.entries(), self._sql_entries(uid))
+        if not any(d.collection == "sessions" for d in result.remaining):
+            # Every session up to the head read first is in SQL: the feed is complete to there.
+            self._store.mark_feed_complete(uid, documents.feed_seq)
+        return result
+
+    def _sql_entries(self, uid: str) -> dict[Collection, dict[str, Entry]]:
+        snapshot = self._store.user_snapshot(uid)
+        return {
+            collection: {
+                doc_id: Entry(entry.version, entry.content_hash)
+                for doc_id, entry in snapshot.get(collection, {}).items()
+            }
+            for collection in COLLECTIONS
+        }
+
+    def _repair(self, documents: UserDocuments, drifts: list[Drift], started: int) -> int:
+        from shared.clock import utcnow
+
+        upserts: list[ChangeRecord] = []
+        overwrites: list[ChangeRecord] = []
+        deletes: list[ChangeRecord] = []
+        for drift in drifts:
+            if drift.kind in ("missing", "stale"):
+                record = documents.records[drift.collection][drift.id]
+                assert record is not None  # not `invalid`
+                upserts.append(record)
+            elif drift.kind == "content":
+                record = documents.records[drift.collection][drift.id]
+                assert record is not None
+                overwrites.append(record)
+            elif drift.kind == "extra":
+                assert drift.sql_version is not None
+                if drift.sql_version < started:
+                    deletes.append(
+                        ChangeRecord(
+                            collection=drift.collection,
+                            uid=drift.uid,
+                            id=drift.id,
+                            op="delete",
+                            version=drift.sql_version,
+                            data=None,
+                        )
+                    )
+        repaired = 0
+        if upserts or deletes:
+            batch = ChangeBatch(records=[*upserts, *deletes], emitted_at=utcnow())
+            repaired += self._store.apply(batch).applied
+        if overwrites:
+            repaired += self._store.overwrite_same_version(overwrites)
+        return repaired
+
+
+# -- the scheduled job -------------------------------------------------------------------------
+
+DEFAULT_SAMPLE = 200
+
+
+def sample_uids(
+    users: FirestoreUsers, store: SqlMirrorStore, count: int, rng: random.Random
+) -> list[str]:
+    """About `count` users, from Firestore and from SQL (rows of users gone from Firestore)."""
+    from_firestore = users.sample(count, rng)
+    start = rng.choice(UID_ALPHABET) + rng.choice(UID_ALPHABET)
+    from_sql = store.sample_user_ids(start, max(1, count // 4))
+    return list(dict.fromkeys([*from_firestore, *from_sql]))
+
+
+def run_scheduled_reconcile(data: bytes) -> ReconcileReport:
+    """`reconcileMirror`: sample users, compare, log one `mirrorDrift` line; repair nothing.
+
+    The tick's body may be `{"sample": N}`; otherwise DEFAULT_SAMPLE users."""
+    from shared import logs
+    from shared.clients import firestore_client
+    from shared.clock import utcnow
+    from shared.mirror.sql_engine import mirror_store
+
+    count = DEFAULT_SAMPLE
+    try:
+        body = json.loads(data or b"{}")
+        if isinstance(body, dict) and isinstance(body.get("sample"), int):
+            count = max(1, min(10_000, body["sample"]))
+    except ValueError:
+        pass  # a plain tick
+    users = FirestoreUsers(firestore_client())
+    store = mirror_store()
+    uids = sample_uids(users, store, count, random.Random())  # noqa: S311 - sampling, not secrets
+    report = Reconciler(users, store, utcnow).run(uids)
+    log = logs.get_logger("mirror.reconcile")
+    log.info("mirror drift sample", extra={"fields": report.metric()})
+    for drift in report.drifts[:20]:
+        if drift.kind != "ahead":
+            log.warning(
+                "mirror drift",
+                extra={"fields": {"event": "mirrorDriftItem", **_drift_fields(drift)}},
+            )
+    return report
+
+
+def _drift_fields(drift: Drift) -> dict[str, Any]:
+    return {
+        "collection": drift.collection,
+        "kind": drift.kind,
+        "firestoreVersion": drift.firestore_version,
+        "sqlVersion": drift.sql_version,
+        # Never the uid or document id in logs: a hash is enough to find it again.
+        "user": _short_hash(drift.uid),
+    }
+
+
+def _short_hash(value: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(value.encode()).hexdigest()[:16]

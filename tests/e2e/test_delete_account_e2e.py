@@ -1,0 +1,189 @@
+"""deleteAccount over HTTP with Auth emulator users: every store searched for the uid afterwards,
+old tokens write nothing, a retry is answered, and the same uid can start afresh."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.stack import Stack
+from shared.accounts.deletion import ACCOUNT_DELETIONS, uid_hash
+from shared.clock import utcnow
+from shared.privacy.erasure import race_window
+from tests.integration.test_delete_account import traces_of
+from tests.support.auth import User, sign_up
+from tests.support.callables import FunctionsClient
+
+pytestmark = pytest.mark.stack
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def seed(functions_client: FunctionsClient, db: Any, user: User) -> None:
+    token = user.id_token
+    assert functions_client.call("bootstrapAccount", {"timezone": "UTC"}, token).status == 200
+    for i in range(2):
+        data = {"deviceId": f"dev-{i}", "platform": "ios", "fcmToken": f"fcm-{user.uid}-{i}"}
+        assert functions_client.call("registerDevice", data, token).status == 200
+    home = db.collection("users").document(user.uid)
+    batch = db.batch()
+    for i in range(40):
+        batch.set(
+            home.collection("sessions").document(f"s{i}"),
+            {
+                "id": f"s{i}",
+                "startedAt": T0,
+                "plannedEndAt": None,
+                "endedAt": T0 + timedelta(minutes=25),
+                "status": "completed",
+                "label": f"focus of {user.uid}",
+                "blockedApps": [],
+                "scheduleId": None,
+                "updatedAt": T0,
+                "deviceId": "dev-0",
+                "deleted": False,
+                "serverUpdatedAt": T0,
+            },
+        )
+    schedule = {
+        "id": "sc",
+        "name": "Work",
+        "timezone": "UTC",
+        "days": ["mon"],
+        "start": "09:00",
+        "end": "10:00",
+        "blockedApps": [],
+        "enabled": True,
+        "updatedAt": T0,
+        "serverUpdatedAt": T0,
+        "revision": 1,
+    }
+    batch.set(home.collection("schedules").document("sc"), schedule)
+    batch.commit()
+
+
+def custom_token_sign_in(auth_host: str, uid: str) -> str:
+    """An ID token for `uid` the way custom-auth apps get one (the uid is chosen by the app)."""
+    from firebase_admin import auth
+
+    from shared.clients import firebase_app
+
+    custom = auth.create_custom_token(uid, app=firebase_app()).decode()
+    url = (
+        f"http://{auth_host}/identitytoolkit.googleapis.com/v1/"
+        "accounts:signInWithCustomToken?key=fake-api-key"
+    )
+    response = requests.post(url, json={"token": custom, "returnSecureToken": True}, timeout=10)
+    response.raise_for_status()
+    return str(response.json()["idToken"])
+
+
+def push_envelope(data: bytes) -> dict[str, Any]:
+    return {
+        "message": {
+            "data": base64.b64encode(data).decode(),
+            "attributes": {},
+            "messageId": "1",
+            "publishTime": "2026-03-02T08:00:00Z",
+        },
+        "subscription": "projects/demo-focus/subscriptions/account-deletion-sweep--x",
+    }
+
+
+def test_delete_account_end_to_end(
+    stack: Stack, functions_client: FunctionsClient, auth_host: str, db: Any
+) -> None:
+    user, bystander = sign_up(auth_host), sign_up(auth_host)
+    seed(functions_client, db, user)
+    seed(functions_client, db, bystander)
+    old = user.id_token
+
+    for data in ({}, {"confirm": False}, {"confirm": "yes"}):
+        refused = functions_client.call("deleteAccount", data, old)
+        assert (refused.status, refused.error_status) == (400, "INVALID_ARGUMENT")
+    assert db.collection("users").document(user.uid).get().exists
+
+    deleted = functions_client.call("deleteAccount", {"confirm": True}, old)
+    assert deleted.status == 200, deleted.body
+    assert deleted.result == {"deleted": True}
+    marker_path = f"{ACCOUNT_DELETIONS}/{uid_hash(user.uid)}"
+    assert traces_of(stack, db, user.uid) == [marker_path]
+
+    # The old token is still unexpired: writing calls are refused and write nothing.
+    calls = [
+        ("bootstrapAccount", {"timezone": "UTC"}),
+        ("registerDevice", {"deviceId": "dev-9", "platform": "ios", "fcmToken": "fcm-late"}),
+        ("unregisterDevice", {"deviceId": "dev-0"}),
+        ("exportAccount", {}),
+    ]
+    for name, data in calls:
+        stale = functions_client.call(name, data, old)
+        assert (stale.status, stale.error_status) == (401, "UNAUTHENTICATED"), name
+    assert traces_of(stack, db, user.uid) == [marker_path]
+
+    # A retry (the answer was lost) is answered as the first call was.
+    again = functions_client.call("deleteAccount", {"confirm": True}, old)
+    assert again.result == {"deleted": True}
+
+    # The scheduled sweep, once the race window has passed: nothing left anywhere.
+    from shared import container
+
+    report = container.account_eraser().sweep(utcnow() + race_window() + timedelta(seconds=1))
+    assert report.rechecked == 1 and report.failed == 0
+    assert traces_of(stack, db, user.uid) == []
+
+    # The other account is untouched.
+    export = functions_client.call("exportAccount", {}, bystander.id_token).result
+    assert export["user"]["uid"] == bystander.uid
+    assert len(export["devices"]) == 2 and len(export["sessions"]) == 40
+
+
+def test_the_same_uid_can_come_back_with_a_fresh_profile(
+    functions_client: FunctionsClient, auth_host: str, db: Any
+) -> None:
+    from firebase_admin import auth
+
+    from shared.clients import firebase_app
+
+    uid = "custom-uid-" + str(time.time_ns())
+    auth.create_user(uid=uid, app=firebase_app())
+    token = custom_token_sign_in(auth_host, uid)
+    first = functions_client.call("bootstrapAccount", {"timezone": "Asia/Tokyo"}, token)
+    assert first.result["created"] is True
+    assert functions_client.call("deleteAccount", {"confirm": True}, token).result == {
+        "deleted": True
+    }
+    requested = db.collection(ACCOUNT_DELETIONS).document(uid_hash(uid)).get().to_dict()
+    # auth_time has a resolution of one second: sign in again strictly after the deletion.
+    while utcnow() < requested["requestedAt"] + timedelta(seconds=1.1):
+        time.sleep(0.2)
+
+    auth.create_user(uid=uid, app=firebase_app())
+    fresh = custom_token_sign_in(auth_host, uid)
+    again = functions_client.call("bootstrapAccount", {"timezone": "Europe/Paris"}, fresh)
+    assert again.status == 200, again.body
+    assert again.result["created"] is True
+    assert again.result["user"]["timezone"] == "Europe/Paris"
+    assert functions_client.call("exportAccount", {}, fresh).result["devices"] == []
+    # The old token stays refused; the new one writes.
+    stale = functions_client.call("bootstrapAccount", {"timezone": "UTC"}, token)
+    assert stale.error_status == "UNAUTHENTICATED"
+    device = {"deviceId": "d", "platform": "android", "fcmToken": "fcm-new"}
+    assert functions_client.call("registerDevice", device, fresh).status == 200
+
+
+def test_the_sweep_endpoint_speaks_pubsub_push(stack: Stack) -> None:
+    url = f"{stack.functions_base_url}/sweepAccountDeletions"
+    tick = requests.post(url, json=push_envelope(b"{}"), timeout=60)
+    assert tick.status_code == 204
+    for malformed in ({"nope": 1}, {"message": {"data": "%%%"}}):
+        bad = requests.post(url, json=malformed, timeout=60)
+        assert bad.status_code == 400
+    assert requests.post(url, data=b"not json", timeout=60).status_code == 400
+    json.dumps(push_envelope(b""))  # the envelope helper itself is plain JSON

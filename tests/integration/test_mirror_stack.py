@@ -1,0 +1,213 @@
+"""The mirror on the whole local stack: a write travels Firestore -> Pub/Sub -> mirrorChanges
+-> PostgreSQL, and nothing acknowledged is lost when the process dies between the commit and
+the publish, or when PostgreSQL is down for a while. Poison messages end in the dead-letter
+topic after bounded retries, and `focusctl mirror dead-letters replay` puts messages back.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from devstack.stack import Stack
+from shared.mirror.events import ChangeBatch, ChangeRecord, encode
+from shared.mirror.sql_schema import sqlalchemy_url
+from tests.support.auth import sign_up
+from tests.support.callables import FunctionsClient
+
+pytestmark = pytest.mark.stack
+
+T = TypeVar("T")
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def wait_for[T](check: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+        except Exception:  # PostgreSQL restarting, ...
+            value = None
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
+
+
+def sql_rows(stack: Stack, query: str, **params: Any) -> list[Any]:
+    engine = create_engine(sqlalchemy_url(stack.postgres_dsn))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(query), params).all())
+    finally:
+        engine.dispose()
+
+
+def session_data(sid: str) -> dict[str, Any]:
+    return {
+        "id": sid,
+        "startedAt": "2026-11-22T08:00:00.000Z",
+        "plannedEndAt": None,
+        "endedAt": None,
+        "status": "running",
+        "label": "deep work",
+        "blockedApps": ["com.example.social"],
+        "scheduleId": None,
+        "updatedAt": "2026-11-22T08:00:01.000Z",
+        "deviceId": "phone",
+    }
+
+
+def sync_request(sid: str) -> dict[str, Any]:
+    return {
+        "deviceId": "phone",
+        "cursor": None,
+        "mutations": [{"mutationId": f"m-{sid}", "op": "upsert", "session": session_data(sid)}],
+    }
+
+
+def mirrored_session(stack: Stack, uid: str, sid: str) -> list[Any]:
+    return sql_rows(
+        stack,
+        "SELECT label, sync_seq FROM focus_sessions WHERE user_id = :u AND id = :i",
+        u=uid,
+        i=sid,
+    )
+
+
+class DiesAfterCommit:
+    """A ChangeSink standing for a process that dies right after the Firestore commit."""
+
+    def publish(self, records: Sequence[ChangeRecord]) -> None:
+        raise SystemExit("the instance died between the commit and the publish")
+
+
+def test_a_write_reaches_sql_through_pubsub(
+    clean_stack: Stack, functions_client: FunctionsClient, auth_host: str
+) -> None:
+    user = sign_up(auth_host)
+    answer = functions_client.call("bootstrapAccount", {"timezone": "Europe/Paris"}, user.id_token)
+    assert answer.status == 200, answer.body
+    rows = wait_for(
+        lambda: sql_rows(clean_stack, "SELECT timezone FROM users WHERE id = :u", u=user.uid),
+        30,
+        "the user row",
+    )
+    assert rows[0].timezone == "Europe/Paris"
+
+
+def test_death_between_commit_and_publish_is_repaired_by_the_clients_retry(
+    clean_stack: Stack, functions_client: FunctionsClient, auth_host: str
+) -> None:
+    from shared.clients import firestore_client
+    from shared.sessions.models import SyncFocusSessionsRequest
+    from shared.sessions.repository import FirestoreSessionStore
+    from shared.sessions.service import sync_focus_sessions
+
+    user = sign_up(auth_host)
+    request = sync_request("crash-1")
+    dying = FirestoreSessionStore(firestore_client(), DiesAfterCommit())
+    parsed = SyncFocusSessionsRequest.model_validate(request)
+    with pytest.raises(SystemExit):  # committed in Firestore, never published, never answered
+        sync_focus_sessions(dying, user.uid, parsed)
+    time.sleep(1.0)
+    assert mirrored_session(clean_stack, user.uid, "crash-1") == []
+    # The app got no answer, so it sends the same request again: an idempotent replay.
+    retry = functions_client.call("syncFocusSessions", request, user.id_token)
+    assert retry.status == 200, retry.body
+    assert retry.result["applied"] == ["m-crash-1"]
+    rows = wait_for(lambda: mirrored_session(clean_stack, user.uid, "crash-1"), 30, "the row")
+    assert rows[0].label == "deep work" and rows[0].sync_seq == 1
+
+
+def test_a_write_made_while_postgres_is_down_arrives_once_it_is_back(
+    clean_stack: Stack, functions_client: FunctionsClient, auth_host: str
+) -> None:
+    user = sign_up(auth_host)
+    cluster = clean_stack._postgres
+    cluster.stop()
+    try:
+        answer = functions_client.call("syncFocusSessions", sync_request("down-1"), user.id_token)
+        assert answer.status == 200, answer.body  # the write path never waits for SQL
+        time.sleep(3)  # deliveries fail (500) meanwhile and are retried with backoff
+    finally:
+        cluster.start()
+    rows = wait_for(lambda: mirrored_session(clean_stack, user.uid, "down-1"), 90, "the row")
+    assert rows[0].label == "deep work"
+
+
+def _poison_subscription(stack: Stack, topic: str) -> None:
+    """A push subscription to mirrorChanges with a fast retry policy (the registry's takes up
+    to 10 attempts over the better part of an hour), dead-lettering where the real one does."""
+    import google.cloud.pubsub_v1 as pubsub_v1  # noqa: PLR0402
+    from google.protobuf import duration_pb2
+
+    project = stack.config.project_id
+    publisher = pubsub_v1.PublisherClient()
+    subscriber = pubsub_v1.SubscriberClient()
+    publisher.create_topic(name=publisher.topic_path(project, topic))
+    subscriber.create_subscription(
+        request={
+            "name": subscriber.subscription_path(project, f"{topic}--mirrorChanges"),
+            "topic": publisher.topic_path(project, topic),
+            "push_config": {"push_endpoint": f"{stack.functions_base_url}/mirrorChanges"},
+            "ack_deadline_seconds": 10,
+            "retry_policy": {
+                "minimum_backoff": duration_pb2.Duration(seconds=1),
+                "maximum_backoff": duration_pb2.Duration(seconds=1),
+            },
+            "dead_letter_policy": {
+                "dead_letter_topic": publisher.topic_path(project, "mirror-changes-dead-letter"),
+                "max_delivery_attempts": 5,
+            },
+        }
+    )
+
+
+def test_poison_is_dead_lettered_after_bounded_retries_and_replay_republishes(
+    clean_stack: Stack,
+) -> None:
+    import google.cloud.pubsub_v1 as pubsub_v1  # noqa: PLR0402
+
+    from focusctl.cli import app
+
+    project = clean_stack.config.project_id
+    publisher = pubsub_v1.PublisherClient()
+    topic = f"poison-{uuid.uuid4().hex[:8]}"
+    _poison_subscription(clean_stack, topic)
+    publisher.publish(publisher.topic_path(project, topic), b'{"kind": "nonsense"}').result()
+
+    runner = CliRunner()
+
+    def listed() -> str | None:
+        result = runner.invoke(app, ["mirror", "dead-letters", "list"])
+        return result.output if "attempts=5" in result.output else None
+
+    output = wait_for(listed, 60, "the poison message in the dead letters")
+    assert "undecodable" in output
+
+    # A valid message that ended there (say, PostgreSQL was down for an hour) is replayed.
+    uid = f"replayed-{uuid.uuid4().hex[:8]}"
+    record = ChangeRecord(
+        collection="users",
+        uid=uid,
+        id=uid,
+        op="upsert",
+        version=1,
+        data={"uid": uid, "timezone": "UTC", "locale": None, "createdAt": NOW.isoformat()},
+    )
+    dead = publisher.topic_path(project, "mirror-changes-dead-letter")
+    publisher.publish(dead, encode(ChangeBatch(records=[record], emitted_at=NOW))).result()
+    result = runner.invoke(app, ["mirror", "dead-letters", "replay"])
+    assert result.exit_code == 0, result.output
+    assert "replayed" in result.output
+    wait_for(
+        lambda: sql_rows(clean_stack, "SELECT 1 FROM users WHERE id = :u", u=uid), 30, "replay"
+    )

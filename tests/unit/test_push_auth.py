@@ -1,0 +1,167 @@
+"""Who may call deliverPush: the local shared secret, and production OIDC tokens verified by
+google.oauth2.id_token against a (locally generated) signing certificate."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from google.auth import crypt, jwt
+
+from shared.push import auth
+from shared.push.auth import authenticate, google_oidc_verifier
+from shared.push.tasks import TASK_SECRET_HEADER
+from shared.settings import Settings
+
+INVOKER = "tasks-invoker@demo-focus.iam.gserviceaccount.com"
+URL = "https://europe-west1-demo-focus.cloudfunctions.net/deliverPush"
+
+
+def local() -> Settings:
+    return Settings(env="local", task_shared_secret="s3cret")
+
+
+def production(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    # A local stack started earlier in the session leaves its variables in the environment.
+    for var in list(os.environ):
+        if var.startswith("FOCUS_") or var.endswith("_EMULATOR_HOST"):
+            monkeypatch.delenv(var)
+    return Settings(env="production", project_id="demo-focus", tasks_invoker_email=INVOKER)
+
+
+def test_local_secret() -> None:
+    header = TASK_SECRET_HEADER.lower()
+    assert authenticate({header: "s3cret"}, local()).ok
+    assert authenticate({}, local()).status == 401
+    assert authenticate({header: "guess"}, local()).status == 403
+    # A bearer token is no substitute for the secret locally.
+    assert authenticate({"authorization": "Bearer x"}, local()).status == 401
+
+
+class Keys:
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test")])
+        now = datetime.now(UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(1)
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .sign(self.key, hashes.SHA256())
+        )
+        self.certs = {"kid-1": cert.public_bytes(serialization.Encoding.PEM).decode()}
+        pem = self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        self.signer = crypt.RSASigner.from_string(pem, "kid-1")  # type: ignore[no-untyped-call]
+
+    def token(self, **claims: Any) -> str:
+        now = int(time.time())
+        payload = {
+            "iss": "https://accounts.google.com",
+            "aud": URL,
+            "email": INVOKER,
+            "email_verified": True,
+            "iat": now,
+            "exp": now + 600,
+            "sub": "1234",
+            **claims,
+        }
+        encoded: bytes = jwt.encode(self.signer, payload)  # type: ignore[no-untyped-call]
+        return encoded.decode()
+
+
+class FakeTransport:
+    """Answers Google's certificate URL with our test certificate; counts the fetches."""
+
+    def __init__(self, certs: dict[str, str]) -> None:
+        self.certs = certs
+        self.calls = 0
+
+    def __call__(self, url: str, method: str = "GET", **kwargs: Any) -> Any:
+        self.calls += 1
+
+        class Response:
+            status = 200
+            data = json.dumps(self.certs).encode()
+            headers: ClassVar[dict[str, str]] = {}
+
+        return Response()
+
+
+@pytest.fixture(scope="module")
+def keys() -> Keys:
+    return Keys()
+
+
+@pytest.fixture
+def transport(keys: Keys, monkeypatch: pytest.MonkeyPatch) -> FakeTransport:
+    fake = FakeTransport(keys.certs)
+    caching = auth._CachingRequest()
+    monkeypatch.setattr(caching, "_inner", fake)
+    monkeypatch.setattr(auth, "_request", caching)
+    return fake
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def test_oidc_token_of_the_invoker_passes(
+    keys: Keys, transport: FakeTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = production(monkeypatch)
+    assert authenticate(bearer(keys.token()), settings, google_oidc_verifier).ok
+    assert authenticate(bearer(keys.token()), settings, google_oidc_verifier).ok
+    assert transport.calls == 1  # certificates are cached between tasks
+
+
+@pytest.mark.parametrize(
+    ("claims", "why"),
+    [
+        ({"email": "someone@example.com"}, "another account"),
+        ({"email_verified": False}, "another account"),
+        ({"aud": "https://example.com/deliverPush"}, "invalid"),
+        ({"iss": "https://evil.example.com"}, "invalid"),
+        ({"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}, "invalid"),
+    ],
+)
+def test_other_tokens_are_refused(
+    keys: Keys,
+    transport: FakeTransport,
+    monkeypatch: pytest.MonkeyPatch,
+    claims: dict[str, Any],
+    why: str,
+) -> None:
+    result = authenticate(bearer(keys.token(**claims)), production(monkeypatch))
+    assert (result.ok, result.status) == (False, 403)
+    assert why in result.reason
+
+
+def test_a_token_signed_by_another_key_is_refused(
+    keys: Keys, transport: FakeTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forged = Keys().token()  # same claims and key id, another private key
+    result = authenticate(bearer(forged), production(monkeypatch))
+    assert (result.ok, result.status) == (False, 403)
+
+
+def test_no_bearer_token_is_unauthenticated(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = production(monkeypatch)
+    assert authenticate({}, settings).status == 401
+    assert authenticate({"authorization": "Basic abc"}, settings).status == 401
+    assert authenticate({TASK_SECRET_HEADER.lower(): "s3cret"}, settings).status == 401

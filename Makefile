@@ -19,10 +19,23 @@ $(STAMP): pyproject.toml
 
 ## Install firebase-tools (the Auth emulator) from package-lock.json.
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error --prefer-offline
 	@touch $@
 
-install: $(STAMP) $(NPM_STAMP)
+## Tools in venvs of their own (conflicting pins): the Cloud Tasks emulator and checkov.
+TASKS_STAMP := .local/tools/tasks-emulator/.installed
+CHECKOV_STAMP := .local/tools/checkov/.installed-3.3.30
+
+$(TASKS_STAMP): $(STAMP)
+	$(PY) -m devstack.tools tasks-emulator
+
+$(CHECKOV_STAMP): $(STAMP)
+	$(PY) -m devstack.tools checkov
+
+## Everything, installed in parallel (each piece is skipped once its stamp exists).
+install:
+	@$(MAKE) --no-print-directory -j4 $(STAMP) $(NPM_STAMP)
+	@$(MAKE) --no-print-directory -j4 $(TASKS_STAMP) $(CHECKOV_STAMP)
 
 ## The whole local stack in the foreground; Ctrl-C stops everything it started.
 dev: install

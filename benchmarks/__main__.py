@@ -16,6 +16,7 @@ OUTPUT = ROOT / "docs" / "BENCHMARKS.md"
 
 # Section name -> module under benchmarks/ (in the order they appear in the file).
 SECTIONS: dict[str, str] = {
+    "mirror": "benchmarks.mirror",
     "cold_import": "benchmarks.cold_import",
     "sync": "benchmarks.sync",
     "push": "benchmarks.push",

@@ -87,8 +87,8 @@ ACT_AS = "roles/iam.serviceAccountUser"  # to mint OIDC tokens for Cloud Tasks a
 _CALLABLE_BASE = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER)
 FIRESTORE_VIEWER = "roles/datastore.viewer"
 _EXPORT_ROLES = (FIRESTORE_VIEWER, LOG_WRITER)
-# Firestore (marker, data), the mirror topic (AccountErased), Auth (delete the user). The push
-# canceller, once wired, adds what it needs to cancel Cloud Tasks.
+# Firestore (marker, data, push plans), the mirror topic (AccountErased), Auth (delete the
+# user), Cloud Tasks (cancel pending pushes).
 _ERASER_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER, AUTH_ADMIN, TASKS_DELETER)
 ACCOUNT_DELETION_SWEEP_TOPIC = "account-deletion-sweep"
 # Schedules and silent pushes (docs/PUSH.md). Creating a task with an OIDC token needs actAs on

@@ -10,7 +10,7 @@ import functools
 import os
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["local", "test", "production"]
@@ -25,7 +25,9 @@ _EMULATOR_VARS = (
 class Settings(BaseSettings):
     """Every knob of the backend. Field names map to `FOCUS_<NAME>` environment variables."""
 
-    model_config = SettingsConfigDict(env_prefix="FOCUS_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="FOCUS_", frozen=True, extra="ignore", populate_by_name=True
+    )
 
     env: Environment = Field("local", description="Where this runs; production is strict.")
     project_id: str = Field(
@@ -58,7 +60,15 @@ class Settings(BaseSettings):
         "default https://<region>-<project>.cloudfunctions.net.",
     )
     tasks_invoker_email: str | None = Field(
-        None, description="Service account Cloud Tasks mints OIDC tokens as (production)."
+        None,
+        validation_alias=AliasChoices("FOCUS_TASKS_INVOKER_SA", "FOCUS_TASKS_INVOKER_EMAIL"),
+        description="Service account Cloud Tasks mints OIDC tokens as (production; Terraform "
+        "sets FOCUS_TASKS_INVOKER_SA).",
+    )
+    http_function_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON object: HTTP function name -> its Cloud Run URL (the audience of the "
+        "OIDC tokens Cloud Tasks mints); set by Terraform.",
     )
     task_shared_secret: str | None = Field(
         None, description="Local stand-in for Cloud Tasks OIDC; refused in production."

@@ -2,7 +2,8 @@
 
 Production: Cloud Tasks sends `Authorization: Bearer <OIDC token>` minted for the invoker
 service account (`FOCUS_TASKS_INVOKER_EMAIL`) with the function's URL as audience (see
-shared/push/tasks.py). The token is verified with `google.oauth2.id_token.verify_oauth2_token`
+shared/push/tasks.py; the queues' `http_target` may name its Cloud Run URL instead, also
+accepted). The token is verified with `google.oauth2.id_token.verify_oauth2_token`
 (signature against Google's certificates, expiry, issuer, audience), then its `email` must be the
 invoker's, verified. The function is also deployed private (only that account may invoke it);
 this check is the defence in depth that still holds if that IAM binding is ever widened.
@@ -22,12 +23,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from shared.push.tasks import TASK_SECRET_HEADER, deliver_url
+from shared.push.tasks import DELIVER_FUNCTION, TASK_SECRET_HEADER, deliver_url
 from shared.settings import Settings
 
 CERTS_TTL_S = 3600.0  # Google rotates its signing keys over days; refresh hourly
 
-TokenVerifier = Callable[[str, str], Mapping[str, Any]]  # (token, audience) -> claims
+TokenVerifier = Callable[[str, list[str]], Mapping[str, Any]]  # (token, audiences) -> claims
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +67,8 @@ class _CachingRequest:
 _request: _CachingRequest | None = None
 
 
-def google_oidc_verifier(token: str, audience: str) -> Mapping[str, Any]:
-    """Claims of a Google-signed OIDC token for `audience`; ValueError when it is not one."""
+def google_oidc_verifier(token: str, audience: list[str]) -> Mapping[str, Any]:
+    """Claims of a Google-signed OIDC token for one of `audience`; ValueError when not one."""
     global _request  # noqa: PLW0603 - one certificate cache per instance
     from google.oauth2 import id_token
 
@@ -77,6 +78,16 @@ def google_oidc_verifier(token: str, audience: str) -> Mapping[str, Any]:
         token, _request, audience=audience, clock_skew_in_seconds=10
     )
     return claims
+
+
+def accepted_audiences(settings: Settings) -> list[str]:
+    """URLs a task's OIDC token may be minted for: the function's URL as tasks name it, and
+    its Cloud Run URL, which the queues' own `http_target` (infra/modules/tasks) names."""
+    audiences = [deliver_url(settings)]
+    run_url = settings.http_function_urls.get(DELIVER_FUNCTION)  # FOCUS_HTTP_FUNCTION_URLS
+    if run_url:
+        audiences.append(run_url.rstrip("/"))
+    return audiences
 
 
 def authenticate(
@@ -101,7 +112,7 @@ def authenticate(
     if not invoker:
         return AuthResult(False, 403, "no invoker account configured")
     try:
-        claims = verify(token.strip(), deliver_url(settings))
+        claims = verify(token.strip(), accepted_audiences(settings))
     except Exception as err:  # any failure of verification is a refusal
         return AuthResult(False, 403, f"invalid OIDC token: {type(err).__name__}")
     if claims.get("email") != invoker or claims.get("email_verified") is not True:

@@ -151,7 +151,7 @@ class DeliveryService:
             report.outcome = "stale:late"
             return report
         key = sync_delivery_key(task.uid, task.bucket)
-        reserved_events: list[tuple[str, str]] | None = None  # (delivery key) computed lazily
+        reserved_events: list[tuple[str, str]] | None = None  # (schedule id, key), lazily
 
         def upcoming() -> list[tuple[str, str]]:
             nonlocal reserved_events

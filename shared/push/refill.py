@@ -47,7 +47,8 @@ class Slice:
 
     @classmethod
     def decode(cls, raw: bytes) -> Slice | None:
-        """A slice message, or None for the scheduler's tick (empty or not a slice)."""
+        """A slice message, or None for the scheduler's tick (`{"job": ...}`, empty, or
+        anything else that is not a slice)."""
         try:
             body = json.loads(raw or b"null")
         except ValueError:

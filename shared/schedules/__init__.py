@@ -1,1 +1,2 @@
-"""Recurring focus schedules: expansion of weekly rules into concrete UTC occurrences."""
+"""Recurring focus schedules: wire models, storage and use cases (`upsertSchedule`,
+`deleteSchedule`, `listSchedules`), and the expansion of weekly rules into UTC occurrences."""

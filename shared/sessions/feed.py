@@ -12,7 +12,7 @@ it saw (`upto`), and adds two things it knows without reading:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from shared.sessions.cursor import Cursor
 from shared.sessions.models import START, Head, Position, Stored
@@ -52,33 +52,53 @@ class Answer:
     has_more: bool
 
 
+def _no_size(_stored: Stored) -> int:
+    return 0
+
+
 def assemble(
     read: FeedRead,
     rows: Sequence[Stored],
     ours: Sequence[Stored],
     extras: Sequence[Stored],
     budget: int,
+    size: Callable[[Stored], int] = _no_size,
+    max_bytes: int = 0,
 ) -> Answer:
     """The changes of the answer and the next cursor position.
 
     `rows` is what the query returned (sorted by position); `ours` are at `read.upto + 1`.
-    `budget` is what `limit` leaves after the extras.
+    `budget` is what `limit` leaves after the extras. With `max_bytes`, the answer also stops
+    before its estimated size (`size` per session) passes it, keeping at least one session.
     """
     if budget <= 0:
         end = Position(read.upto + (2 if ours else 1), "")
         return Answer(_merge([], extras), read.start, read.start < end)
-    if len(rows) > budget:
-        page = list(rows[:budget])
-        return Answer(_merge(page, extras), page[-1].position, True)
-    room = budget - len(rows)
+    drained = len(rows) <= budget  # the query range holds nothing beyond `rows`
     mine = sorted(ours, key=lambda s: s.position)
-    taken = mine[:room]
-    page = [*rows, *taken]
-    if len(taken) < len(mine):
-        position = taken[-1].position if taken else Position(read.upto + 1, "")
-        return Answer(_merge(page, extras), position, True)
-    end = Position(read.upto + (2 if mine else 1), "")
-    return Answer(_merge(page, extras), max(end, read.start), False)
+    feed = list(rows[:budget])
+    if drained:
+        feed += mine[: budget - len(rows)]
+    complete = drained and len(feed) == len(rows) + len(mine)
+    kept: list[Stored] = []
+    used = sum(size(s) for s in extras)
+    for stored in feed:
+        if max_bytes and (kept or extras) and used + size(stored) > max_bytes:
+            complete = False
+            break
+        kept.append(stored)
+        used += size(stored)
+    after_rows = max(Position(read.upto + 1, ""), read.start)
+    if complete:
+        end = Position(read.upto + (2 if mine else 1), "")
+        return Answer(_merge(kept, extras), max(end, read.start), False)
+    if drained and len(kept) == len(rows):
+        position = after_rows  # every row up to `upto` is delivered; none of ours
+    elif kept:
+        position = kept[-1].position
+    else:
+        position = read.start
+    return Answer(_merge(kept, extras), position, True)
 
 
 def _merge(page: Sequence[Stored], extras: Sequence[Stored]) -> list[Stored]:

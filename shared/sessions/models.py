@@ -162,11 +162,24 @@ def version_key(version: SessionVersion) -> VersionKey:
     return (version.updated_at, version.device_id.encode(), 0, content.encode())
 
 
+def compare(a: SessionVersion, b: SessionVersion) -> int:
+    """-1, 0 or 1 as `version_key(a)` is below, equal to or above `version_key(b)`; the
+    content (a JSON dump) is only looked at on a full tie, which is rare."""
+    rank_a = (a.updated_at, a.device_id.encode(), isinstance(a, Tombstone))
+    rank_b = (b.updated_at, b.device_id.encode(), isinstance(b, Tombstone))
+    if rank_a != rank_b:
+        return 1 if rank_a > rank_b else -1
+    if isinstance(a, Tombstone) or a == b:
+        return 0  # equal ranks: both tombstones (identical) or both live
+    content_a, content_b = version_key(a)[3], version_key(b)[3]
+    return (content_a > content_b) - (content_a < content_b)
+
+
 def newest(versions: Iterable[SessionVersion | None]) -> SessionVersion | None:
     """The winner among `versions` (None = no state), or None when there is none."""
     best: SessionVersion | None = None
     for version in versions:
-        if version is not None and (best is None or version_key(version) > version_key(best)):
+        if version is not None and (best is None or compare(version, best) > 0):
             best = version
     return best
 
@@ -174,7 +187,7 @@ def newest(versions: Iterable[SessionVersion | None]) -> SessionVersion | None:
 def same_version(a: SessionVersion | None, b: SessionVersion | None) -> bool:
     if a is None or b is None:
         return a is b
-    return version_key(a) == version_key(b)
+    return compare(a, b) == 0
 
 
 def incoherence(session: FocusSession) -> str | None:

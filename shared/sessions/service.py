@@ -14,7 +14,6 @@ already produced, so it changes nothing and is reported in `applied` again.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
@@ -30,12 +29,13 @@ from shared.sessions.models import (
     Stored,
     SyncFocusSessionsRequest,
     SyncFocusSessionsResult,
+    Tombstone,
     as_change,
+    compare,
     incoherence,
     mutation_version,
     newest,
     same_version,
-    version_key,
 )
 from shared.sessions.repository import Applied, PurgeOutcome, SessionStore
 
@@ -43,6 +43,9 @@ from shared.sessions.repository import Applied, PurgeOutcome, SessionStore
 # well inside both. A session document is at most ~130 KB (500 apps of 255 chars).
 MAX_SESSIONS_PER_COMMIT = 499
 MAX_BYTES_PER_COMMIT = 8 * 1024 * 1024
+# Answers stay well under the callable response limit (32 MB) even with maximal sessions
+# (~130 KB each): a page ends early, with `hasMore`, rather than failing for ever.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 # A purge run stops after this long, well inside a push subscription's ack deadline (60 s
 # locally; longer runs would be redelivered while still running), and continues in a new run.
 PURGE_BUDGET_S = 40.0
@@ -87,7 +90,22 @@ def plan_mutations(request: SyncFocusSessionsRequest) -> MutationPlan:
 
 
 def _size(mutation: Mutation) -> int:
-    return len(json.dumps(mutation.to_wire()).encode()) + 512  # + field names and bookkeeping
+    """An upper estimate of the stored document's size, in bytes."""
+    session = mutation.session
+    if session is None:
+        return 512
+    apps = sum(len(app.encode()) + 8 for app in session.blocked_apps)
+    text = len(session.device_id.encode()) + len((session.label or "").encode())
+    return 1024 + apps + text
+
+
+def answer_size(stored: Stored) -> int:
+    """An upper estimate of a change's JSON size, without serialising it."""
+    version = stored.version
+    if isinstance(version, Tombstone):
+        return 256
+    apps = sum(len(app) + 3 for app in version.blocked_apps)
+    return 512 + len(version.device_id) + len(version.label or "") + apps
 
 
 def commit_groups(sizes: Mapping[str, int]) -> list[list[str]]:
@@ -134,8 +152,7 @@ def losing_sessions(
         state = after.get(sid)
         if state is None:
             continue
-        kept = version_key(state.version)
-        if any(version_key(v) < kept for v in proposed):
+        if any(compare(v, state.version) < 0 for v in proposed):
             out.append(state)
     return out
 
@@ -189,10 +206,17 @@ def sync_focus_sessions(
     budget = request.limit - len(extras)
     read = plan_read(start, upto, budget)
     rows = store.changes(uid, read.start, read.upto, read.fetch) if read.fetch else []
-    answer = assemble(read, rows, ours, extras, budget)
+    answer = assemble(read, rows, ours, extras, budget, answer_size, MAX_ANSWER_BYTES)
 
     if pushed.written:
-        notify_other_devices(uid, request.device_id)
+        try:
+            notify_other_devices(uid, request.device_id)
+        except Exception:
+            # Committed and published: a missed wake-up must not fail the sync (the other
+            # devices sync at their next start or push anyway).
+            from shared import logs
+
+            logs.get_logger("sessions.sync").exception("notify_other_devices failed")
     return SyncFocusSessionsResult(
         applied=plan.applied,
         rejected=plan.rejected,

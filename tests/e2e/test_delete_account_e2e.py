@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import time
-from datetime import UTC, datetime, timedelta
+import warnings
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,58 +15,72 @@ import requests
 
 from devstack.stack import Stack
 from shared.accounts.deletion import ACCOUNT_DELETIONS, uid_hash
-from shared.clock import utcnow
+from shared.clock import format_timestamp, utcnow
 from shared.privacy.erasure import race_window
-from tests.integration.test_delete_account import traces_of
+from tests.integration.test_delete_account import (
+    delete_task_supported,
+    postgres_traces,
+    traces_of,
+)
 from tests.support.auth import User, sign_up
 from tests.support.callables import FunctionsClient
 
 pytestmark = pytest.mark.stack
 
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
-
-def seed(functions_client: FunctionsClient, db: Any, user: User) -> None:
+def seed(functions_client: FunctionsClient, user: User) -> None:
+    """An account with everything the apps can create, through the real functions (so the
+    mirror, push plans and Cloud Tasks all hold their part of it)."""
     token = user.id_token
     assert functions_client.call("bootstrapAccount", {"timezone": "UTC"}, token).status == 200
     for i in range(2):
         data = {"deviceId": f"dev-{i}", "platform": "ios", "fcmToken": f"fcm-{user.uid}-{i}"}
         assert functions_client.call("registerDevice", data, token).status == 200
-    home = db.collection("users").document(user.uid)
-    batch = db.batch()
-    for i in range(40):
-        batch.set(
-            home.collection("sessions").document(f"s{i}"),
-            {
+    now = utcnow()
+    mutations = [
+        {
+            "mutationId": f"m{i}",
+            "op": "upsert",
+            "session": {
                 "id": f"s{i}",
-                "startedAt": T0,
-                "plannedEndAt": None,
-                "endedAt": T0 + timedelta(minutes=25),
+                "startedAt": format_timestamp(now - timedelta(hours=i + 1)),
+                "endedAt": format_timestamp(now - timedelta(hours=i)),
                 "status": "completed",
                 "label": f"focus of {user.uid}",
-                "blockedApps": [],
-                "scheduleId": None,
-                "updatedAt": T0,
+                "blockedApps": ["com.example.feed"],
+                "updatedAt": format_timestamp(now),
                 "deviceId": "dev-0",
-                "deleted": False,
-                "serverUpdatedAt": T0,
             },
-        )
+        }
+        for i in range(40)
+    ]
+    mutations.append(
+        {"mutationId": "gone", "op": "delete", "id": "s0", "updatedAt": format_timestamp(now)}
+    )
+    sync = {"deviceId": "dev-0", "cursor": None, "mutations": mutations}
+    synced = functions_client.call("syncFocusSessions", sync, token)
+    assert synced.status == 200, synced.body
     schedule = {
-        "id": "sc",
-        "name": "Work",
-        "timezone": "UTC",
-        "days": ["mon"],
+        "id": "mornings",
+        "name": f"Deep work of {user.uid}",
+        "timezone": "Europe/Paris",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
         "start": "09:00",
-        "end": "10:00",
-        "blockedApps": [],
+        "end": "11:00",
+        "blockedApps": ["com.example.feed"],
         "enabled": True,
-        "updatedAt": T0,
-        "serverUpdatedAt": T0,
-        "revision": 1,
+        "updatedAt": format_timestamp(now),
     }
-    batch.set(home.collection("schedules").document("sc"), schedule)
-    batch.commit()
+    upserted = functions_client.call("upsertSchedule", {"schedule": schedule}, token)
+    assert upserted.status == 200, upserted.body
+
+
+def eventually(check: Any, what: str, timeout: float = 60.0) -> None:
+    """Wait for asynchronous parts (the mirror applies events pushed by Pub/Sub)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)
 
 
 def custom_token_sign_in(auth_host: str, uid: str) -> str:
@@ -100,9 +115,15 @@ def test_delete_account_end_to_end(
     stack: Stack, functions_client: FunctionsClient, auth_host: str, db: Any
 ) -> None:
     user, bystander = sign_up(auth_host), sign_up(auth_host)
-    seed(functions_client, db, user)
-    seed(functions_client, db, bystander)
+    seed(functions_client, user)
+    seed(functions_client, bystander)
     old = user.id_token
+    # Everything the search must not find afterwards is there to be found now.
+    eventually(lambda: len(postgres_traces(stack.postgres_dsn, user.uid)) >= 4, "the mirror in SQL")
+    before = traces_of(stack, db, user.uid)
+    assert "auth" in before and f"users/{user.uid}" in before
+    assert any(t.startswith("tasks:") for t in before)  # pushes of the schedule are queued
+    assert any(t.startswith("postgres:") for t in before)
 
     for data in ({}, {"confirm": False}, {"confirm": "yes"}):
         refused = functions_client.call("deleteAccount", data, old)
@@ -113,7 +134,16 @@ def test_delete_account_end_to_end(
     assert deleted.status == 200, deleted.body
     assert deleted.result == {"deleted": True}
     marker_path = f"{ACCOUNT_DELETIONS}/{uid_hash(user.uid)}"
-    assert traces_of(stack, db, user.uid) == [marker_path]
+    # PostgreSQL is erased by the AccountErased event the mirror consumer applies.
+    eventually(lambda: not postgres_traces(stack.postgres_dsn, user.uid), "the SQL erasure")
+    # The local Cloud Tasks emulator has no DeleteTask: there, the cancelled pushes stay queued
+    # (their delivery finds no schedule and sends nothing) and cannot be part of the search.
+    tasks = delete_task_supported(stack)
+    if not tasks:
+        warnings.warn(
+            "Cloud Tasks emulator without DeleteTask: pending pushes not searched", stacklevel=1
+        )
+    assert traces_of(stack, db, user.uid, tasks=tasks) == [marker_path]
 
     # The old token is still unexpired: writing calls are refused and write nothing.
     calls = [
@@ -125,7 +155,7 @@ def test_delete_account_end_to_end(
     for name, data in calls:
         stale = functions_client.call(name, data, old)
         assert (stale.status, stale.error_status) == (401, "UNAUTHENTICATED"), name
-    assert traces_of(stack, db, user.uid) == [marker_path]
+    assert traces_of(stack, db, user.uid, tasks=tasks) == [marker_path]
 
     # A retry (the answer was lost) is answered as the first call was.
     again = functions_client.call("deleteAccount", {"confirm": True}, old)
@@ -136,12 +166,13 @@ def test_delete_account_end_to_end(
 
     report = container.account_eraser().sweep(utcnow() + race_window() + timedelta(seconds=1))
     assert report.rechecked == 1 and report.failed == 0
-    assert traces_of(stack, db, user.uid) == []
+    assert traces_of(stack, db, user.uid, tasks=tasks) == []
 
     # The other account is untouched.
     export = functions_client.call("exportAccount", {}, bystander.id_token).result
     assert export["user"]["uid"] == bystander.uid
-    assert len(export["devices"]) == 2 and len(export["sessions"]) == 40
+    assert len(export["devices"]) == 2 and len(export["sessions"]) == 39
+    assert [s["id"] for s in export["schedules"]] == ["mornings"]
 
 
 def test_the_same_uid_can_come_back_with_a_fresh_profile(

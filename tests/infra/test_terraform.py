@@ -15,13 +15,11 @@ Nothing here can reach Google: `terraform init` cannot fetch the google provider
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,9 +33,6 @@ INFRA = REPO / "infra"
 MODULES = INFRA / "modules"
 ENVIRONMENTS = ("staging", "prod")
 
-CHECKOV_VERSION = "3.3.30"
-CHECKOV_VENV = REPO / ".local" / "tools" / "checkov"
-CHECKOV_STAMP = CHECKOV_VENV / f".installed-{CHECKOV_VERSION}"
 
 # Printed by the checkov venv's interpreter: every .tf file under argv[1], parsed, as JSON.
 _HCL_DUMP = """
@@ -89,37 +84,11 @@ def _run_terraform(args: list[str], cwd: Path) -> subprocess.CompletedProcess[st
     )
 
 
-def _install_checkov() -> Path:
-    """The checkov venv's bin directory; installs it on first use (a stamp makes reruns free)."""
-    bin_dir = CHECKOV_VENV / "bin"
-    if CHECKOV_STAMP.exists():
-        return bin_dir
-    CHECKOV_VENV.parent.mkdir(parents=True, exist_ok=True)
-    with (CHECKOV_VENV.parent / "checkov.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two test runs at once install it once
-        if not CHECKOV_STAMP.exists():
-            shutil.rmtree(CHECKOV_VENV, ignore_errors=True)
-            subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
-            subprocess.run(
-                [
-                    str(bin_dir / "python"),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    f"checkov=={CHECKOV_VERSION}",
-                ],
-                check=True,
-                timeout=900,
-            )
-            CHECKOV_STAMP.touch()
-    return bin_dir
-
-
 @pytest.fixture(scope="session")
 def checkov_bin() -> Path:
-    return _install_checkov()
+    from devstack.tools import install_checkov
+
+    return install_checkov(REPO)
 
 
 @pytest.fixture(scope="session")

@@ -194,10 +194,10 @@ def harness(
             if raw is not None:
                 response = _post_raw(client, f"{base}/{name}", raw, headers)
             else:
-                body = json.dumps({"data": data})
-                response = _post_raw(client, f"{base}/{name}", body.encode(), headers)
-        body = response.get_json(silent=True) or {}
-        return uid, response.status_code, body, ops.billed_writes
+                encoded = json.dumps({"data": data}).encode()
+                response = _post_raw(client, f"{base}/{name}", encoded, headers)
+        answer: dict[str, Any] = response.get_json(silent=True) or {}
+        return uid, response.status_code, answer, ops.billed_writes
 
     return call
 
@@ -298,6 +298,7 @@ def test_generated_payloads_never_fail_internally_nor_write_when_refused(
     run()
     assert sent["structured"] + sent["raw"] >= EXAMPLES
     assert sent["raw"] > 100 and sent["structured"] > 300
+    assert len(accepted) >= 5  # the valid paths are exercised too, not only the refusals
 
     # Nothing outside the space of accepted calls; the victim exactly as it was (the
     # generators use its ids, never its FCM token, which alone could move).

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from shared.changes import CollectingSink
+from shared.errors import Conflict
 from shared.fs import version_of
 from shared.metering import OpCount, metered
 from shared.sessions.cursor import decode_cursor
@@ -355,7 +356,15 @@ def test_concurrent_writers_are_never_skipped_by_a_reader(store: FirestoreSessio
     def write(device: str) -> None:
         client = Client(store, uid, device)
         for i in range(12):
-            client.sync([up(f"{device}{i}", f"{device}-{i}", device=device)], keep=False)
+            mutation = up(f"{device}{i}", f"{device}-{i}", device=device)
+            for _ in range(20):
+                try:
+                    client.sync([mutation], keep=False)
+                    break
+                except Conflict:  # ABORTED: three writers of one user in a tight loop
+                    continue  # the app retries, as it does on a lost answer
+            else:
+                raise AssertionError("never committed")
 
     def read() -> None:
         while not stop.is_set():

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
+from pydantic import Field
 
 from shared.push import auth
 from shared.push.auth import authenticate, google_oidc_verifier
@@ -165,3 +166,28 @@ def test_no_bearer_token_is_unauthenticated(monkeypatch: pytest.MonkeyPatch) -> 
     assert authenticate({}, settings).status == 401
     assert authenticate({"authorization": "Basic abc"}, settings).status == 401
     assert authenticate({TASK_SECRET_HEADER.lower(): "s3cret"}, settings).status == 401
+
+
+RUN_URL = "https://deliverpush-123456.europe-west1.run.app"
+
+
+class SettingsWithRunUrls(Settings):
+    """Settings once they carry FOCUS_HTTP_FUNCTION_URLS (Terraform sets it)."""
+
+    http_function_urls: dict[str, str] = Field(default_factory=dict)
+
+
+def test_the_cloud_run_url_the_queues_name_is_accepted_too(
+    keys: Keys, transport: FakeTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    production(monkeypatch)  # clears the environment
+    settings = SettingsWithRunUrls(
+        env="production",
+        project_id="demo-focus",
+        tasks_invoker_email=INVOKER,
+        http_function_urls={"deliverPush": RUN_URL},
+    )
+    assert authenticate(bearer(keys.token(aud=RUN_URL)), settings).ok
+    assert authenticate(bearer(keys.token()), settings).ok
+    elsewhere = keys.token(aud="https://other-123456.europe-west1.run.app")
+    assert authenticate(bearer(elsewhere), settings).status == 403

@@ -20,6 +20,7 @@ from shared.sessions.models import (
     Stored,
     SyncFocusSessionsRequest,
     Tombstone,
+    compare,
     document_id,
     incoherence,
     newest,
@@ -300,3 +301,32 @@ def test_assemble_merges_extras_once_and_in_order() -> None:
     over = assemble(FeedRead(Position(9, ""), 9, 0), [], [], [row(2, "x"), row(1, "y")], -1)
     assert [s.position.id for s in over.changes] == ["y", "x"]
     assert (over.position, over.has_more) == (Position(9, ""), True)
+
+
+def test_assemble_cuts_a_page_by_size_but_keeps_one() -> None:
+    read = FeedRead(Position(1, ""), 5, 4)
+    rows = [row(2, "a"), row(3, "b"), row(4, "c")]
+    cut = assemble(read, rows, [], [], 3, lambda _s: 10, 25)
+    assert [s.position.id for s in cut.changes] == ["a", "b"]
+    assert (cut.position, cut.has_more) == (Position(3, "b"), True)
+    one = assemble(read, rows, [], [], 3, lambda _s: 100, 25)
+    assert [s.position.id for s in one.changes] == ["a"]
+    extras_first = assemble(read, rows, [], [row(1, "z")], 3, lambda _s: 100, 25)
+    assert [s.position.id for s in extras_first.changes] == ["z"]
+    assert (extras_first.position, extras_first.has_more) == (Position(1, ""), True)
+
+
+def test_compare_agrees_with_the_version_key() -> None:
+    versions: list[FocusSession | Tombstone] = [
+        focus(),
+        focus(label="a"),
+        focus(label="b"),
+        focus(deviceId="B"),
+        focus(updatedAt="2026-11-22T09:00:00.001Z"),
+        Tombstone("s1", T0, "phone"),
+        Tombstone("s1", T0, "B"),
+    ]
+    for a in versions:
+        for b in versions:
+            expected = (version_key(a) > version_key(b)) - (version_key(a) < version_key(b))
+            assert compare(a, b) == expected, (a, b)

@@ -1,0 +1,285 @@
+"""Sync, export and delete keep their API.md behaviour in every migration phase.
+
+The sync scenarios run in-process on the stack's Firestore emulator and PostgreSQL, through the
+phase-aware stores `shared.container` builds, once per phase. The mirror consumer is stood in
+for by a sink that applies each commit's records to SQL at once (the consumer caught up), so
+what differs between runs is only where reads come from.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from devstack.stack import Stack
+from shared.mirror.events import ChangeBatch, ChangeRecord
+from shared.mirror.phased import (
+    PhasedAccountReader,
+    PhasedChangeSink,
+    PhasedMirrorEraser,
+    PhasedSessionStore,
+    ShadowStats,
+)
+from shared.mirror.phases import Phase, PhaseConfig, fixed
+from shared.mirror.sql_schema import sqlalchemy_url
+from shared.mirror.sql_store import SqlMirrorStore
+
+pytestmark = pytest.mark.stack
+
+PHASES: tuple[Phase, ...] = ("firestore_only", "dual_write", "shadow_read", "sql_primary")
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def stamp(minutes: int) -> str:
+    return (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def session(sid: str, minute: int, device: str = "phone") -> dict[str, Any]:
+    return {
+        "id": sid,
+        "startedAt": stamp(-60),
+        "plannedEndAt": None,
+        "endedAt": None,
+        "status": "running",
+        "label": f"edit {minute}",
+        "blockedApps": ["com.example.social"],
+        "scheduleId": None,
+        "updatedAt": stamp(minute),
+        "deviceId": device,
+    }
+
+
+class CaughtUpMirror:
+    """The mirror consumer, caught up: applies each commit's records to SQL right away."""
+
+    def __init__(self, store: SqlMirrorStore) -> None:
+        self.store = store
+
+    def publish(self, records: Sequence[ChangeRecord]) -> None:
+        self.store.apply(ChangeBatch(records=list(records), emitted_at=T0))
+
+
+class World:
+    def __init__(self, sql: SqlMirrorStore, phase: Phase) -> None:
+        from shared.clients import firestore_client
+        from shared.sessions.repository import FirestoreSessionStore
+
+        self.sql = sql
+        self.config = PhaseConfig()
+        for collection in ("users", "devices", "sessions", "schedules"):
+            self.config = self.config.with_phase(collection, phase, 100)  # type: ignore[arg-type]
+        self.phases = fixed(self.config)
+        self.stats = ShadowStats()
+        sink = PhasedChangeSink(CaughtUpMirror(sql), lambda: sql, self.phases)
+        self.firestore_sessions = FirestoreSessionStore(firestore_client(), sink)
+        self.sessions = PhasedSessionStore(
+            self.firestore_sessions, lambda: sql, self.phases, self.stats
+        )
+
+    def sync(
+        self, uid: str, device: str, cursor: str | None, mutations: list[Any], limit: int = 200
+    ) -> Any:
+        from shared.sessions.models import SyncFocusSessionsRequest
+        from shared.sessions.service import sync_focus_sessions
+
+        request = SyncFocusSessionsRequest.model_validate(
+            {"deviceId": device, "cursor": cursor, "mutations": mutations, "limit": limit}
+        )
+        return sync_focus_sessions(self.sessions, uid, request).to_wire()
+
+
+@pytest.fixture(scope="module")
+def sql(stack: Stack) -> Any:
+    engine = create_engine(sqlalchemy_url(stack.postgres_dsn))
+    yield SqlMirrorStore(engine)
+    engine.dispose()
+
+
+def pull_all(
+    world: World, uid: str, device: str, cursor: str | None, limit: int
+) -> tuple[dict[str, Any], str]:
+    seen: dict[str, Any] = {}
+    while True:
+        answer = world.sync(uid, device, cursor, [], limit)
+        for change in answer["changes"]:
+            seen[change["id"]] = change
+        cursor = answer["cursor"]
+        if not answer["hasMore"]:
+            return seen, cursor
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_sync_behaves_the_same_in_every_phase(
+    stack: Stack, sql: SqlMirrorStore, phase: Phase
+) -> None:
+    world = World(sql, phase)
+    uid = f"phase-{phase}-{uuid.uuid4().hex[:8]}"
+    ups = [
+        {"mutationId": f"m{i}", "op": "upsert", "session": session(f"s{i}", i)} for i in range(5)
+    ]
+    first = world.sync(uid, "phone", None, ups)
+    assert first["applied"] == [f"m{i}" for i in range(5)] and not first["rejected"]
+
+    # Another device pulls everything, two at a time, by cursor.
+    seen, tablet_cursor = pull_all(world, uid, "tablet", None, limit=2)
+    assert sorted(seen) == [f"s{i}" for i in range(5)]
+    assert seen["s3"]["label"] == "edit 3"
+
+    # A delete, and an older edit that loses: acknowledged, and the winner is in the answer.
+    delete = {"mutationId": "d1", "op": "delete", "id": "s1", "updatedAt": stamp(30)}
+    world.sync(uid, "phone", first["cursor"], [delete])
+    stale = {"mutationId": "old", "op": "upsert", "session": session("s2", -5, "tablet")}
+    answer = world.sync(uid, "tablet", tablet_cursor, [stale])
+    assert answer["applied"] == ["old"]
+    changes = {c["id"]: c for c in answer["changes"]}
+    assert changes["s2"]["label"] == "edit 2"  # the winning version, not the tablet's
+    assert changes["s1"] == {"id": "s1", "deleted": True, "updatedAt": stamp(30)}
+
+    # Replaying the first request changes nothing and reports every mutation again.
+    replay = world.sync(uid, "phone", None, ups)
+    assert replay["applied"] == first["applied"]
+    everything, _ = pull_all(world, uid, "laptop", None, limit=3)
+    assert sorted(everything) == [f"s{i}" for i in range(5)]
+
+    if phase == "shadow_read":
+        assert world.stats.get("sessions", "match") > 0
+        assert world.stats.get("sessions", "mismatch") == 0
+    if phase == "sql_primary":
+        assert world.stats.get("sessions", "servedFromSql") > 0
+
+
+def test_a_cursor_stays_valid_across_phase_changes(stack: Stack, sql: SqlMirrorStore) -> None:
+    uid = f"moving-{uuid.uuid4().hex[:8]}"
+    worlds = {phase: World(sql, phase) for phase in PHASES}
+    ups = [
+        {"mutationId": f"m{i}", "op": "upsert", "session": session(f"s{i}", i)} for i in range(6)
+    ]
+    worlds["dual_write"].sync(uid, "phone", None, ups)
+    seen: dict[str, Any] = {}
+    cursor = None
+    for phase in ("dual_write", "sql_primary", "shadow_read", "sql_primary", "dual_write"):
+        answer = worlds[phase].sync(uid, "tablet", cursor, [], limit=1)
+        seen.update({c["id"]: c for c in answer["changes"]})
+        cursor = answer["cursor"]
+    rest, _ = pull_all(worlds["sql_primary"], uid, "tablet", cursor, limit=1)
+    seen.update(rest)
+    assert sorted(seen) == [f"s{i}" for i in range(6)]
+
+
+def test_shadow_mismatches_are_counted_and_never_shown(stack: Stack, sql: SqlMirrorStore) -> None:
+    world = World(sql, "shadow_read")
+    uid = f"shadow-{uuid.uuid4().hex[:8]}"
+    world.sync(
+        uid, "phone", None, [{"mutationId": "m", "op": "upsert", "session": session("s", 1)}]
+    )
+    with sql.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE focus_sessions SET label = 'wrong' WHERE user_id = :u"), {"u": uid}
+        )
+    answer = world.sync(uid, "tablet", None, [])
+    assert answer["changes"][0]["label"] == "edit 1"
+    assert world.stats.get("sessions", "mismatch") == 1
+
+
+def test_sql_primary_falls_back_to_firestore_while_a_commit_is_in_flight(
+    stack: Stack, sql: SqlMirrorStore
+) -> None:
+    from shared.changes import CollectingSink
+    from shared.clients import firestore_client
+    from shared.sessions.repository import FirestoreSessionStore
+
+    world = World(sql, "sql_primary")
+    uid = f"lagging-{uuid.uuid4().hex[:8]}"
+    # A commit whose records have not reached SQL (published, consumer not there yet).
+    behind = FirestoreSessionStore(firestore_client(), CollectingSink())
+    from shared.sessions.models import SyncFocusSessionsRequest
+    from shared.sessions.service import sync_focus_sessions
+
+    request = SyncFocusSessionsRequest.model_validate(
+        {
+            "deviceId": "phone",
+            "cursor": None,
+            "mutations": [{"mutationId": "m", "op": "upsert", "session": session("s", 1)}],
+        }
+    )
+    sync_focus_sessions(behind, uid, request)
+    answer = world.sync(uid, "tablet", None, [])
+    assert [c["id"] for c in answer["changes"]] == ["s"]
+    assert world.stats.get("sessions", "fallback") == 1
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_export_is_the_same_in_every_phase(stack: Stack, sql: SqlMirrorStore, phase: Phase) -> None:
+    from shared.clients import firestore_client
+    from shared.privacy.export import ExportAccountRequest, export_account
+    from shared.privacy.export_firestore import FirestoreAccountReader
+
+    world = World(sql, phase)
+    uid = f"export-{phase}-{uuid.uuid4().hex[:8]}"
+    ups = [
+        {"mutationId": f"m{i}", "op": "upsert", "session": session(f"s{i}", i)} for i in range(3)
+    ]
+    world.sync(uid, "phone", None, ups)
+    world.sync(
+        uid, "phone", None, [{"mutationId": "d", "op": "delete", "id": "s0", "updatedAt": stamp(9)}]
+    )
+    firestore = FirestoreAccountReader(firestore_client())
+    phased = PhasedAccountReader(firestore, lambda: sql, world.phases, world.stats)
+    expected = export_account(firestore, uid, ExportAccountRequest(), T0).to_wire()
+    got = export_account(phased, uid, ExportAccountRequest(), T0).to_wire()
+    assert got == expected
+    assert [s["id"] for s in got["sessions"]] == ["s1", "s2"]  # tombstones are not exported
+    assert world.stats.get("sessions", "mismatch") == 0
+
+
+class RecordingEraser:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def erase_user(self, uid: str, version: int) -> None:
+        self.calls.append((uid, version))
+
+
+@pytest.mark.parametrize("phase", ["dual_write", "sql_primary"])
+def test_delete_erases_sql_at_once_in_sql_primary(
+    stack: Stack, sql: SqlMirrorStore, phase: Phase
+) -> None:
+    world = World(sql, phase)
+    uid = f"erase-{phase}-{uuid.uuid4().hex[:8]}"
+    world.sync(
+        uid, "phone", None, [{"mutationId": "m", "op": "upsert", "session": session("s", 1)}]
+    )
+    inner = RecordingEraser()
+    PhasedMirrorEraser(inner, lambda: sql, world.phases).erase_user(uid, 2**62)
+    assert inner.calls == [(uid, 2**62)]  # the AccountErased event, in every phase
+    left = sql.user_snapshot(uid)["sessions"]
+    assert (left == {}) is (phase == "sql_primary")
+
+
+def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(clean_stack: Stack) -> None:
+    from focusctl.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["mirror", "phase", "set", "sessions", "shadow_read", "--percent", "25"]
+    )
+    assert result.exit_code == 0, result.output
+    shown = runner.invoke(app, ["mirror", "phase", "show"])
+    assert "sessions   shadow_read    25% (others: dual_write)" in shown.output
+    refused = runner.invoke(app, ["mirror", "phase", "set", "sessions", "sql_only"])
+    assert refused.exit_code == 2 and "not implemented" in refused.output
+    from shared.clients import firestore_client
+    from shared.mirror.phases import load_config, phase_for
+
+    config = load_config(firestore_client())
+    assert config.of("sessions").percent == 25
+    assert {phase_for(config, "sessions", f"u{i}") for i in range(100)} == {
+        "shadow_read",
+        "dual_write",
+    }

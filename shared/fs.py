@@ -72,27 +72,36 @@ def delete(
 
 
 def commit(batch: firestore.WriteBatch, writes: int, deletes: int = 0) -> list[Any]:
-    """Commit and meter; returns the write results (with `update_time`) in write order."""
+    """Commit and meter; returns the write results (with `update_time`) in write order.
+
+    Only a successful commit is billed, so only a successful commit is counted.
+    """
+    results: list[Any] = batch.commit()
     count_writes(writes)
     count_deletes(deletes)
-    results: list[Any] = batch.commit()
     return results
 
 
 def run_optimistic[T](attempt: Callable[[], T], attempts: int = OPTIMISTIC_ATTEMPTS) -> T:
-    """Run read-decide-commit `attempt` until no concurrent writer invalidates its reads."""
+    """Run read-decide-commit `attempt` until no concurrent writer invalidates its reads.
+
+    Between attempts it sleeps a short, growing, jittered delay so that writers contending for
+    the same documents spread out instead of colliding again.
+    """
+    import random
+    import time
+
     from google.api_core import exceptions
 
     retryable = (exceptions.FailedPrecondition, exceptions.AlreadyExists, exceptions.Aborted)
-    for _ in range(attempts - 1):
+    for n in range(attempts):
         try:
             return attempt()
-        except retryable:
-            continue
-    try:
-        return attempt()
-    except retryable as err:
-        raise Conflict("Too many concurrent changes; retry.") from err
+        except retryable as err:
+            if n == attempts - 1:
+                raise Conflict("Too many concurrent changes; retry.") from err
+            time.sleep(random.uniform(0, 0.02 * 2**n))  # noqa: S311 - jitter, not security
+    raise AssertionError("unreachable")
 
 
 def chunked[T](items: Iterable[T], size: int) -> list[list[T]]:

@@ -20,14 +20,16 @@ How version 0.6.2 differs from Cloud Tasks (read in its `server.py`, checked by 
 - An answer of 400-599 or a refused connection is retried at once, about every 0.1 s, with no
   backoff, up to `--max-retries` more times (the emulator's default is forever). `command`
   passes `max_attempts - 1` so a failing task stops like a production queue's `max_attempts`.
-- Duplicate task names are accepted and both tasks run; Cloud Tasks answers ALREADY_EXISTS
-  (and keeps refusing a deleted task's name for about an hour).
-- GetTask and DeleteTask are not implemented (gRPC UNIMPLEMENTED). ListTasks, RunTask,
-  PurgeQueue, Pause/ResumeQueue and DeleteQueue work.
-- Its gRPC server binds `[::]` (every interface) and has no flag for the interface. So this file
-  is also the emulator's entry point: run by the emulator venv's python (`command`), its
-  `__main__` block starts the emulator's own CLI with the API bound to 127.0.0.1. For that
-  reason the module imports only the standard library at the top.
+- Its gRPC server binds `[::]` (every interface) and has no flag for the interface; it accepts
+  duplicate task names (both run; Cloud Tasks answers ALREADY_EXISTS and keeps refusing a
+  deleted or executed task's name for a while); GetTask and DeleteTask are not implemented.
+
+So this file is also the emulator's entry point: run by the emulator venv's python (`command`),
+its `__main__` block starts the emulator's own CLI with three small patches that bring it closer
+to Cloud Tasks, and nothing else changed: the API is bound to 127.0.0.1; a task name already used
+in this emulator's lifetime is refused with ALREADY_EXISTS (tombstones are never forgotten here,
+which is stricter than production's hour); and GetTask / DeleteTask work (a deleted task is
+never dispatched). For that reason the module imports only the standard library at the top.
 """
 
 from __future__ import annotations
@@ -176,8 +178,75 @@ def _serve_on_loopback(argv: list[str]) -> None:
         print(f"Cloud Tasks emulator listening on {address}", flush=True)
 
     server.APIThread.run = run
+    _add_task_names_and_deletion(server)
     sys.argv = ["gcloud-tasks-emulator", *argv]
     cli.main()
+
+
+def _add_task_names_and_deletion(server: Any) -> None:
+    """ALREADY_EXISTS for a reused task name; GetTask and DeleteTask, as Cloud Tasks has them."""
+    import threading
+
+    from google.api_core.exceptions import AlreadyExists, GoogleAPICallError, NotFound
+    from google.protobuf import empty_pb2
+
+    state_class = server.QueueState
+    original_create = state_class.create_task
+    original_submit = state_class.submit_task
+    lock = threading.Lock()
+    used_names: set[str] = set()
+
+    def create_task(self: Any, queue: str, task: Any) -> Any:
+        with lock:
+            if task.name and task.name in used_names:
+                raise AlreadyExists(f"Requested entity already exists: {task.name}")  # type: ignore[no-untyped-call]
+            created = original_create(self, queue, task)
+            used_names.add(created.name)
+            return created
+
+    def find(self: Any, name: str) -> tuple[list[Any], int]:
+        tasks = self._queue_tasks.get(name.rsplit("/", 2)[0], [])
+        for index, task in enumerate(tasks):
+            if task.name == name:
+                return tasks, index
+        raise NotFound(f"Task not found: {name}")  # type: ignore[no-untyped-call]
+
+    def get_task(self: Any, name: str) -> Any:
+        tasks, index = find(self, name)
+        return tasks[index]
+
+    def delete_task(self: Any, name: str) -> None:
+        tasks, index = find(self, name)
+        tasks.pop(index)
+
+    def submit_task(self: Any, task_name: str, force_run: bool = False) -> Any:
+        try:
+            return original_submit(self, task_name, force_run)
+        except NotFound:
+            if force_run:
+                raise
+            return None  # deleted between the processor's snapshot and its dispatch
+
+    state_class.create_task = create_task
+    state_class.get_task = get_task
+    state_class.delete_task = delete_task
+    state_class.submit_task = submit_task
+
+    def rpc(method: Any) -> Any:
+        def handler(self: Any, request: Any, context: Any) -> Any:
+            try:
+                return method(self._state, request.name)
+            except GoogleAPICallError as err:
+                context.abort(err.grpc_status_code, err.message)
+
+        return handler
+
+    def delete_rpc(self: Any, request: Any, context: Any) -> Any:
+        rpc(delete_task)(self, request, context)
+        return empty_pb2.Empty()
+
+    server.Greeter.GetTask = rpc(get_task)
+    server.Greeter.DeleteTask = delete_rpc
 
 
 if __name__ == "__main__":

@@ -264,6 +264,21 @@ def plan_sync(uid: str, origin_device_id: str, requested_at: datetime) -> Planne
     )
 
 
+def pending_sync_task_refs(
+    uid: str, device_ids: Sequence[str], now: datetime
+) -> list[tuple[str, str]]:
+    """(queue, name) of every sync push of `uid` that may still be queued at `now`: one per
+    origin device and bucket, from the oldest bucket a delivery would still send to the
+    current one."""
+    first = sync_bucket(now - SYNC_MAX_AGE - SYNC_BUCKET)
+    refs = []
+    for device_id in device_ids:
+        for bucket in range(first, sync_bucket(now) + 1):
+            name = sync_task_name(uid, device_id, bucket)
+            refs.append((queue_for("sync", name), name))
+    return refs
+
+
 def upcoming_event_instants(
     rules: Sequence[tuple[str, WeeklyRule]], now: datetime, within: timedelta
 ) -> list[tuple[str, EventKind, datetime]]:

@@ -5,9 +5,8 @@ Tasks attaches an OIDC token minted for the invoker service account, with the fu
 audience; locally (no OIDC from the emulator) the task carries the stack's shared secret header
 instead. The production queues also pin their target and OIDC identity in their own
 `http_target` (infra/modules/tasks). ALREADY_EXISTS on create means the same plan was made
-before: fine. Deleting is best effort: a task already dispatched is simply not found (and the
-emulator does not implement DeleteTask); stale tasks are harmless anyway, their delivery checks
-the schedule first.
+before: fine. Deleting is best effort: a task already dispatched is simply not found; stale
+tasks are harmless anyway, their delivery checks the schedule first.
 """
 
 from __future__ import annotations
@@ -170,8 +169,8 @@ class CloudTasksQueue:
         def one(ref: tuple[str, str]) -> bool:
             try:
                 self._client.delete_task(name=self.task_path(*ref))
-            except (exceptions.NotFound, exceptions.MethodNotImplemented):
-                return False  # already run or deleted; the emulator has no DeleteTask
+            except exceptions.NotFound:
+                return False  # already run or deleted
             except Exception as err:
                 _log.warning(
                     "push task not deleted",

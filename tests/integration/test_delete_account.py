@@ -101,25 +101,6 @@ def task_traces(stack: Stack, needle: str) -> list[str]:
     return found
 
 
-def delete_task_supported(stack: Stack) -> bool:
-    """Whether this Cloud Tasks server can delete a task (the local emulator cannot)."""
-    from google.api_core import exceptions
-
-    from shared.clients import tasks_client
-
-    shards = [name for queue in registry.QUEUES for name in queue.shard_names()]
-    if not shards:
-        return True
-    parent = f"projects/{stack.config.project_id}/locations/{stack.config.region}"
-    try:
-        tasks_client().delete_task(name=f"{parent}/queues/{shards[0]}/tasks/no-such-task")
-    except exceptions.MethodNotImplemented:
-        return False
-    except exceptions.NotFound:
-        return True
-    return True
-
-
 def traces_of(stack: Stack, db: Any, uid: str, *, tasks: bool = True) -> list[str]:
     """Every place in every store that still mentions `uid` (Cloud Tasks only if `tasks`)."""
     found = firestore_traces(db, uid)

@@ -113,7 +113,10 @@ def payload(
     missing_some = st.fixed_dictionaries(
         {}, optional={k: field(v) for k, v in {**required, **optional}.items()}
     )
-    return st.one_of(structured, structured, structured, with_extra, missing_some, json_value)
+    valid = st.fixed_dictionaries(required, optional=optional)  # the accepted paths too
+    return st.one_of(
+        valid, structured, structured, structured, with_extra, missing_some, json_value
+    )
 
 
 valid_zone = st.sampled_from(["UTC", "Europe/Paris", "America/Argentina/Buenos_Aires"])

@@ -203,3 +203,47 @@ def test_failing_task_stops_after_max_attempts(
     assert len(attempts) == 8
     retry_counts = [d.headers.get("x-cloudtasks-taskretrycount") for d in attempts]
     assert retry_counts == [str(n) for n in range(8)]
+
+
+def test_a_task_name_is_refused_once_used_as_cloud_tasks_does(
+    client: tasks_v2.CloudTasksClient, queue: str, target: Target
+) -> None:
+    name = f"{queue}/tasks/t-{uuid.uuid4().hex}"
+    request = tasks_v2.HttpRequest(url=f"{target.url}/named")
+    client.create_task(parent=queue, task=tasks_v2.Task(name=name, http_request=request))
+    with pytest.raises(exceptions.AlreadyExists):
+        client.create_task(parent=queue, task=tasks_v2.Task(name=name, http_request=request))
+    wait_until(lambda: bool(target.received("/named")), timeout=30, what="the named task")
+    # Executed, its name stays taken (production keeps it for a while too).
+    with pytest.raises(exceptions.AlreadyExists):
+        client.create_task(parent=queue, task=tasks_v2.Task(name=name, http_request=request))
+    assert len(target.received("/named")) == 1
+
+
+def test_get_and_delete_task_and_a_deleted_task_never_runs(
+    client: tasks_v2.CloudTasksClient, queue: str, target: Target
+) -> None:
+    later = datetime.now(UTC) + timedelta(seconds=2)
+    name = f"{queue}/tasks/t-{uuid.uuid4().hex}"
+    client.create_task(
+        parent=queue,
+        task=tasks_v2.Task(
+            name=name,
+            http_request=tasks_v2.HttpRequest(url=f"{target.url}/deleted"),
+            schedule_time=later,
+        ),
+    )
+    assert client.get_task(name=name).name == name
+    client.delete_task(name=name)
+    with pytest.raises(exceptions.NotFound):
+        client.get_task(name=name)
+    with pytest.raises(exceptions.NotFound):
+        client.delete_task(name=name)
+    # A task scheduled after the deleted one runs, so the queue was polled past its time.
+    marker = tasks_v2.HttpRequest(url=f"{target.url}/after")
+    client.create_task(
+        parent=queue,
+        task=tasks_v2.Task(http_request=marker, schedule_time=later + timedelta(seconds=1)),
+    )
+    wait_until(lambda: bool(target.received("/after")), timeout=30, what="the later task")
+    assert target.received("/deleted") == []

@@ -234,3 +234,24 @@ def test_upcoming_events_include_those_whose_push_may_go_early() -> None:
     # 09:20 is within an hour plus the lead window (its push may go at 08:50); 09:40 is not.
     assert found == [("s", "start", utc(2026, 6, 15, 9, 20))]
     assert upcoming_event_instants([("s", r)], utc(2026, 6, 15, 7), timedelta(hours=1)) == []
+
+
+def test_pending_sync_refs_name_every_queued_sync_push_of_the_user() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.push.planning import (
+        SYNC_MAX_AGE,
+        pending_sync_task_refs,
+        plan_sync,
+    )
+
+    now = datetime(2026, 11, 22, 9, 0, 7, tzinfo=UTC)
+    queued = [
+        plan_sync("u1", device, at)
+        for device in ("phone", "tablet")
+        for at in (now, now - timedelta(seconds=45), now - SYNC_MAX_AGE)
+    ]
+    refs = set(pending_sync_task_refs("u1", ["phone", "tablet"], now))
+    assert {(task.queue, task.name) for task in queued} <= refs
+    other_user = plan_sync("u2", "phone", now)
+    assert (other_user.queue, other_user.name) not in refs

@@ -25,8 +25,8 @@ def _fresh_clients() -> None:
 
 def wire_pubsub(stack: Stack) -> None:
     """Topics, dead-letter topics with an inspection subscription, and push subscriptions."""
-    from google.api_core import exceptions
     import google.cloud.pubsub_v1 as pubsub_v1
+    from google.api_core import exceptions
 
     _fresh_clients()
     project = stack.config.project_id
@@ -62,8 +62,8 @@ def _subscribe(
     push_endpoint: str | None,
     topic: registry.Topic | None,
 ) -> None:
-    from google.api_core import exceptions
     import google.cloud.pubsub_v1 as pubsub_v1
+    from google.api_core import exceptions
     from google.protobuf import duration_pb2
 
     assert isinstance(subscriber, pubsub_v1.SubscriberClient)
@@ -91,7 +91,6 @@ def _subscribe(
 def wire_tasks(stack: Stack) -> None:
     """One Cloud Tasks queue per registry queue shard, in the stack's region."""
     from google.api_core import exceptions
-
     from google.cloud import tasks_v2
 
     from shared.clients import tasks_client

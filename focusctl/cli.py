@@ -287,7 +287,7 @@ def phase_set(
 @dead_app.command("list")
 def dead_letters_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100) -> None:
     """Show dead letters (they stay where they are)."""
-    import google.cloud.pubsub_v1 as pubsub_v1  # noqa: PLR0402 - the form mypy resolves
+    import google.cloud.pubsub_v1 as pubsub_v1
 
     from shared.mirror.dead_letters import list_dead_letters
 
@@ -303,7 +303,7 @@ def dead_letters_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100
 @dead_app.command("replay")
 def dead_letters_replay(limit: Annotated[int, typer.Option(min=1)] = 1000) -> None:
     """Republish dead letters to mirror-changes (each acked once its republish is accepted)."""
-    import google.cloud.pubsub_v1 as pubsub_v1  # noqa: PLR0402 - the form mypy resolves
+    import google.cloud.pubsub_v1 as pubsub_v1
 
     from shared.mirror.dead_letters import replay_dead_letters
 

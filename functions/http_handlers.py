@@ -77,7 +77,9 @@ def pubsub_function(
     The handler raises `MalformedMessage` for a message that can never succeed (answered 400);
     any other exception is logged and answered 500, so Pub/Sub redelivers.
     """
-    from firebase_functions import https_fn, options
+    from firebase_functions import https_fn
+
+    from shared.callable import deploy_options
 
     spec = registry.function(handler.__name__)
 
@@ -118,14 +120,9 @@ def pubsub_function(
                 )
         return _respond(outcome)
 
-    view: Callable[[flask.Request], flask.Response] = https_fn.on_request(
-        region=registry.REGION,
-        memory=options.MemoryOption(spec.memory_mb),
-        timeout_sec=spec.timeout_s,
-        max_instances=spec.max_instances,
-        concurrency=spec.concurrency,
-        cpu=1 if spec.concurrency > 1 else None,
-    )(endpoint)
+    view: Callable[[flask.Request], flask.Response] = https_fn.on_request(**deploy_options(spec))(
+        endpoint
+    )
     return view
 
 
@@ -178,17 +175,14 @@ def http_function(
     handler: Callable[[flask.Request], flask.Response],
 ) -> Callable[[flask.Request], flask.Response]:
     """Declare a plain HTTP function (a Cloud Tasks target) with its registry options."""
-    from firebase_functions import https_fn, options
+    from firebase_functions import https_fn
+
+    from shared.callable import deploy_options
 
     spec = registry.function(handler.__name__)
-    view: Callable[[flask.Request], flask.Response] = https_fn.on_request(
-        region=registry.REGION,
-        memory=options.MemoryOption(spec.memory_mb),
-        timeout_sec=spec.timeout_s,
-        max_instances=spec.max_instances,
-        concurrency=spec.concurrency,
-        cpu=1 if spec.concurrency > 1 else None,
-    )(handler)
+    view: Callable[[flask.Request], flask.Response] = https_fn.on_request(**deploy_options(spec))(
+        handler
+    )
     return view
 
 

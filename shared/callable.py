@@ -60,6 +60,20 @@ class Call:
         return None
 
 
+def deploy_options(spec: registry.Function) -> dict[str, Any]:
+    """The SDK decorator options of a function, from its registry entry (one source of truth)."""
+    from firebase_functions import options
+
+    return {
+        "region": registry.REGION,
+        "memory": options.MemoryOption(spec.memory_mb),
+        "timeout_sec": spec.timeout_s,
+        "max_instances": spec.max_instances,
+        "concurrency": spec.concurrency,
+        "cpu": 1 if spec.concurrency > 1 else None,
+    }
+
+
 def callable_endpoint(
     *, guard_deleted: bool = True
 ) -> Callable[[Handler], Callable[[flask.Request], flask.Response]]:
@@ -70,21 +84,14 @@ def callable_endpoint(
     """
 
     def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
-        from firebase_functions import https_fn, options
+        from firebase_functions import https_fn
 
         spec = registry.function(handler.__name__)
 
         def run(request: https_fn.CallableRequest[Any]) -> Any:
             return _run(spec.name, handler, request, guard_deleted)
 
-        sdk_view = https_fn.on_call(
-            region=registry.REGION,
-            memory=options.MemoryOption(spec.memory_mb),
-            timeout_sec=spec.timeout_s,
-            max_instances=spec.max_instances,
-            concurrency=spec.concurrency,
-            cpu=1 if spec.concurrency > 1 else None,
-        )(run)
+        sdk_view = https_fn.on_call(**deploy_options(spec))(run)
 
         @functools.wraps(handler)
         def view(request: flask.Request) -> flask.Response:

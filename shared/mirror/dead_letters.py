@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from shared.registry import MIRROR_DEAD_LETTER_TOPIC, MIRROR_TOPIC
 
 if TYPE_CHECKING:
-    import google.cloud.pubsub_v1 as pubsub_v1  # noqa: PLR0402 - the form mypy resolves
+    import google.cloud.pubsub_v1 as pubsub_v1
 
 INSPECT_SUBSCRIPTION = f"{MIRROR_DEAD_LETTER_TOPIC}--inspect"
 PUBLISH_TIMEOUT_S = 30.0

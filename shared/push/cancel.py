@@ -2,9 +2,9 @@
 
 Deletes the tasks it can name (every plan's pending events, and the coalesced sync pushes of
 each device, whose names follow from the device and the 30 s bucket) and the user's plans, so
-the refill stops extending them. Whatever escapes (a task already dispatched, a plan written by a call
-racing the deletion) is harmless: a delivery for a user
-whose schedule or devices are gone sends nothing, and drops the orphaned plan.
+the refill stops extending them. Whatever escapes (a task already dispatched, a plan written by
+a call racing the deletion) is harmless: a delivery for a user whose schedule or devices are
+gone sends nothing, and drops the orphaned plan.
 """
 
 from __future__ import annotations

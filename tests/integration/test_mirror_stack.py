@@ -146,7 +146,7 @@ def test_a_write_made_while_postgres_is_down_arrives_once_it_is_back(
 def _poison_subscription(stack: Stack, topic: str) -> None:
     """A push subscription to mirrorChanges with a fast retry policy (the registry's takes up
     to 10 attempts over the better part of an hour), dead-lettering where the real one does."""
-    import google.cloud.pubsub_v1 as pubsub_v1  # noqa: PLR0402
+    import google.cloud.pubsub_v1 as pubsub_v1
     from google.protobuf import duration_pb2
 
     project = stack.config.project_id
@@ -174,7 +174,7 @@ def _poison_subscription(stack: Stack, topic: str) -> None:
 def test_poison_is_dead_lettered_after_bounded_retries_and_replay_republishes(
     clean_stack: Stack,
 ) -> None:
-    import google.cloud.pubsub_v1 as pubsub_v1  # noqa: PLR0402
+    import google.cloud.pubsub_v1 as pubsub_v1
 
     from focusctl.cli import app
 

@@ -52,7 +52,7 @@ class TestSettings:
         self, monkeypatch: pytest.MonkeyPatch, unsafe: dict[str, object]
     ) -> None:
         monkeypatch.delenv("FIRESTORE_EMULATOR_HOST", raising=False)
-        with pytest.raises(ValueError, match="production|local-only"):
+        with pytest.raises(ValueError, match=r"production|local-only"):
             Settings(env="production", **unsafe)  # type: ignore[arg-type]
 
     def test_production_refuses_emulator_variables(self, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,7 @@ from shared.push.planning import (
     decode_body,
     encode_body,
     lead_offset,
+    planned_task_refs,
     schedule_delivery_key,
     schedule_task_name,
     sync_bucket,
@@ -321,9 +322,11 @@ def test_deleting_the_account_cancels_its_pushes(
 
 
 def test_the_refill_extends_plans_running_short(pushes: Pushes, db: Any) -> None:
+    began = datetime.now(UTC)
     start = minute_floor(datetime.now(UTC) + timedelta(hours=2))
     schedule_id = pushes.schedule(start, 30, days=list(DAY_NAMES))["schedule"]["id"]
     plan_ref = db.document(f"pushPlans/{plan_id(pushes.uid, schedule_id)}")
+    first_horizon = plan_ref.get().to_dict()["plannedUntil"]
     short = datetime.now(UTC) + timedelta(hours=30)
     plan_ref.update({"plannedUntil": short})  # as if planned two days ago
 
@@ -344,9 +347,17 @@ def test_the_refill_extends_plans_running_short(pushes: Pushes, db: Any) -> None
         body = decode_body(task.http_request.body)
         if isinstance(body, ScheduleTask) and body.uid == pushes.uid:
             copies.setdefault(task.name, []).append(body.occurrence_at)
-    # Events from the old plannedUntil on were planned again under the same names (production
-    # answers ALREADY_EXISTS; the emulator keeps a duplicate), earlier events were left alone.
-    twice = sorted(ats[0] for ats in copies.values() if len(ats) == 2)
-    once = sorted(ats[0] for ats in copies.values() if len(ats) == 1)
-    assert twice and all(at >= refilled_from for at in twice)
-    assert once and all(at < refilled_from for at in once)
+    # Re-planning from the recorded plannedUntil met names that already had tasks: refused with
+    # ALREADY_EXISTS (as production does) and harmless. Every event up to the new horizon has
+    # exactly one task, under the name planning gives it.
+    from shared import container
+    from shared.push.planner import ref_of
+
+    assert all(len(ats) == 1 for ats in copies.values())
+    (plan,) = [
+        p for p in container.plan_store().for_user(pushes.uid) if p.schedule_id == schedule_id
+    ]
+    assert plan.planned_until is not None and plan.planned_until >= first_horizon
+    expected = planned_task_refs(ref_of(plan), plan.rule(), after=began, until=plan.planned_until)
+    assert {name.rsplit("/", 1)[-1] for name in copies} == {name for _, name in expected}
+    assert any(at >= refilled_from for ats in copies.values() for at in ats)

@@ -523,29 +523,44 @@ def session_document_id(id_column: ColumnElement[str]) -> ColumnElement[str]:
 
 
 def _advance_feed(conn: Connection, uid: str, seqs: set[int], *, complete_at_least: int) -> int:
-    """Add commit seqs seen for `uid` (caller holds the user's lock); returns the watermark."""
+    """Add commit seqs seen for `uid` (caller holds the user's lock); returns the watermark.
+
+    One statement (it runs for every mirrored session commit): merge the seqs into `pending`,
+    advance `complete_seq` over the contiguous run that follows it, keep the rest pending."""
     row = conn.execute(
-        select(_feeds.c.complete_seq, _feeds.c.pending).where(_feeds.c.user_id == uid)
+        _ADVANCE_FEED, {"uid": uid, "seqs": sorted(seqs), "floor": complete_at_least}
     ).first()
-    complete = max(int(row.complete_seq) if row else 0, complete_at_least)
-    pending = {int(s) for s in (row.pending if row else [])} | seqs
-    while complete + 1 in pending:
-        complete += 1
-    pending = {s for s in pending if s > complete}
-    if row is not None and complete == row.complete_seq and pending == set(row.pending):
-        return complete
-    insert = pg_insert(_feeds).values(user_id=uid, complete_seq=complete, pending=sorted(pending))
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=["user_id"],
-            set_={
-                "complete_seq": insert.excluded.complete_seq,
-                "pending": insert.excluded.pending,
-                "updated_at": func.now(),
-            },
-        )
+    assert row is not None  # an upsert always returns its row
+    return int(row[0])
+
+
+_ADVANCE_FEED = text(
+    """
+    WITH current AS (
+        SELECT complete_seq, pending FROM session_feeds WHERE user_id = :uid
+    ), merged AS (
+        SELECT c, ARRAY(
+            SELECT DISTINCT x FROM unnest(
+                coalesce((SELECT pending FROM current), '{}') || CAST(:seqs AS bigint[])
+            ) AS x WHERE x > c ORDER BY x
+        ) AS p
+        FROM (
+            SELECT greatest(coalesce((SELECT complete_seq FROM current), 0), :floor) AS c
+        ) AS base
+    ), advanced AS (
+        SELECT c + (
+            SELECT min(i) FROM generate_series(1, cardinality(p) + 1) AS i
+            WHERE NOT (c + i = ANY(p))
+        ) - 1 AS c, p
+        FROM merged
     )
-    return complete
+    INSERT INTO session_feeds (user_id, complete_seq, pending)
+    SELECT :uid, c, ARRAY(SELECT x FROM unnest(p) AS x WHERE x > c ORDER BY x) FROM advanced
+    ON CONFLICT (user_id) DO UPDATE SET
+        complete_seq = excluded.complete_seq, pending = excluded.pending, updated_at = now()
+    RETURNING complete_seq
+    """
+)
 
 
 def _lock_key(uid: str) -> int:

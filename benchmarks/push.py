@@ -292,9 +292,7 @@ def run() -> str:
         "of per device (0.5 tasks per message at 2 devices per user), which is what keeps the "
         "09:00 peak inside 500 dispatches/s per queue (docs/PUSH.md). Connections: "
         "firebase-admin's session keeps 10 per host, so large `send_each` calls open and drop "
-        "extra ones; against FCM itself, HTTP/2 would multiplex them. The seconds measure "
-        "concurrency, not FCM: against the stand-in a reused keep-alive connection costs about "
-        "45 ms per request (a delayed-ACK stall: Python's http.server writes headers and body "
-        "separately) where a fresh connection costs about 4 ms.",
+        "extra ones; against FCM itself, HTTP/2 would multiplex them. The seconds measure the "
+        "client's concurrency against a local stand-in, not FCM's own latency.",
     ]
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # the callable protocol's own limit on payloads
+# No request of the contract nests deeper than about 6 levels; JSON nested thousands deep makes
+# the SDK's own parser (in a worker thread, with less stack) fail with INTERNAL.
+MAX_JSON_DEPTH = 32
 CLOCK_SKEW_S = 60  # tolerance on `exp` between Google's clock and ours
 
 Handler = Callable[["Call"], Any]
@@ -132,6 +136,8 @@ def _reject_malformed(request: flask.Request) -> flask.Response | None:
     raw = request.get_data(cache=True)
     if len(raw) > MAX_REQUEST_BYTES:
         return _error_response(400, "INVALID_ARGUMENT", "Request body too large.")
+    if _nesting_depth(raw) > MAX_JSON_DEPTH:
+        return _error_response(400, "INVALID_ARGUMENT", "Request body is nested too deeply.")
     try:
         body = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
@@ -141,6 +147,24 @@ def _reject_malformed(request: flask.Request) -> flask.Response | None:
             400, "INVALID_ARGUMENT", 'Request body must be an object {"data": ...}.'
         )
     return None
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _nesting_depth(raw: bytes) -> int:
+    """The deepest bracket nesting of a JSON text (brackets inside strings do not count)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return 0  # cannot be deeper than the number of opening brackets
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', raw)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 _limiter = None

@@ -93,8 +93,20 @@ def test_malformed_data_is_invalid_argument_and_writes_nothing(
         b'{"nodata": 1}',
         b'{"data": {}, "extra": 1}',
         b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"data": ' + b"[" * 1465 + b"]" * 1465 + b"}",
+        b'{"data": {"a": ' + b"[" * 40 + b'"[[]"' + b"]" * 40 + b"}}",
     ],
-    ids=["empty", "text", "not-utf8", "array", "no-data", "extra-key", "deep"],
+    ids=[
+        "empty",
+        "text",
+        "not-utf8",
+        "array",
+        "no-data",
+        "extra-key",
+        "deep",
+        "deep-1465",
+        "deep-40",
+    ],
 )
 def test_malformed_bodies_are_invalid_argument_not_internal(
     functions_client: FunctionsClient, project_id: str, raw: bytes

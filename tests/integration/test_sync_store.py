@@ -22,38 +22,26 @@ from shared.sessions.models import SyncFocusSessionsRequest
 from shared.sessions.repository import FirestoreSessionStore
 from shared.sessions.service import purge_tombstones, sync_focus_sessions
 from shared.wire import parse
+from tests.support import sync_payloads as payloads
+from tests.support.sync_payloads import T0, stamp
+from tests.support.sync_payloads import delete as rm
 
 pytestmark = pytest.mark.stack
 
-T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-
-
-def stamp(minutes: int) -> str:
-    return (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+RICH: dict[str, Any] = {
+    "plannedEndAt": stamp(-30),
+    "label": "deep work",
+    "blockedApps": ["com.example.social", "com.example.video"],
+}
 
 
 def session(sid: str, minute: int = 0, device: str = "phone", **extra: Any) -> dict[str, Any]:
-    return {
-        "id": sid,
-        "startedAt": stamp(-60),
-        "plannedEndAt": stamp(-30),
-        "endedAt": None,
-        "status": "running",
-        "label": "deep work",
-        "blockedApps": ["com.example.social", "com.example.video"],
-        "scheduleId": None,
-        "updatedAt": stamp(minute),
-        "deviceId": device,
-        **extra,
-    }
+    """A session with a label and blocked apps, so stored documents carry every field."""
+    return payloads.session(sid, minute, device, **{**RICH, **extra})
 
 
 def up(mid: str, sid: str, minute: int = 0, device: str = "phone", **extra: Any) -> dict[str, Any]:
-    return {"mutationId": mid, "op": "upsert", "session": session(sid, minute, device, **extra)}
-
-
-def rm(mid: str, sid: str, minute: int = 0) -> dict[str, Any]:
-    return {"mutationId": mid, "op": "delete", "id": sid, "updatedAt": stamp(minute)}
+    return payloads.upsert(mid, sid, minute, device, **{**RICH, **extra})
 
 
 class Client:

@@ -18,36 +18,9 @@ from shared.sessions.service import (
     sync_focus_sessions,
 )
 from shared.wire import parse
-
-T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-
-
-def stamp(minutes: int) -> str:
-    return (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def session(sid: str, minute: int = 0, device: str = "phone", **extra: Any) -> dict[str, Any]:
-    return {
-        "id": sid,
-        "startedAt": stamp(-60),
-        "plannedEndAt": None,
-        "endedAt": None,
-        "status": "running",
-        "label": None,
-        "blockedApps": [],
-        "scheduleId": None,
-        "updatedAt": stamp(minute),
-        "deviceId": device,
-        **extra,
-    }
-
-
-def up(mid: str, sid: str, minute: int = 0, device: str = "phone", **extra: Any) -> dict[str, Any]:
-    return {"mutationId": mid, "op": "upsert", "session": session(sid, minute, device, **extra)}
-
-
-def rm(mid: str, sid: str, minute: int = 0) -> dict[str, Any]:
-    return {"mutationId": mid, "op": "delete", "id": sid, "updatedAt": stamp(minute)}
+from tests.support.sync_payloads import T0, session, stamp
+from tests.support.sync_payloads import delete as rm
+from tests.support.sync_payloads import upsert as up
 
 
 class Harness:

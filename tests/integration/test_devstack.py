@@ -52,8 +52,8 @@ def test_a_missing_tool_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
 
 def _processes_mentioning(marker: str) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True)
-    return [line for line in out.stdout.splitlines() if marker in line and "ps -eo" not in line]
+    out = subprocess.run(["ps", "-eww", "-o", "pid,args"], capture_output=True, text=True, check=True)
+    return [line for line in out.stdout.splitlines() if marker in line and "ps -eww" not in line]
 
 
 def test_foreground_stack_writes_its_descriptor_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:

@@ -52,7 +52,9 @@ def test_a_missing_tool_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
 
 def _processes_mentioning(marker: str) -> list[str]:
-    out = subprocess.run(["ps", "-eww", "-o", "pid,args"], capture_output=True, text=True, check=True)
+    # -ww: full command lines; plain ps cuts them at the terminal width (80 columns).
+    ps_command = ["ps", "-eww", "-o", "pid,args"]
+    out = subprocess.run(ps_command, capture_output=True, text=True, check=True)
     return [line for line in out.stdout.splitlines() if marker in line and "ps -eww" not in line]
 
 

@@ -105,4 +105,4 @@ def listSchedules(call: Call) -> Any:
     from shared.schedules.service import list_schedules
 
     call.parse(ListSchedulesRequest)
-    return list_schedules(container.schedule_store(), call.uid)
+    return list_schedules(container.schedule_lister(), call.uid)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from shared.push.refill import RefillService
     from shared.push.sync import SyncPushNotifier
     from shared.push.tasks import TaskQueue
-    from shared.schedules.repository import ScheduleStore
+    from shared.schedules.repository import ScheduleLister, ScheduleStore
     from shared.sessions.repository import SessionStore
 
 
@@ -106,6 +106,16 @@ def schedule_store() -> ScheduleStore:
     from shared.schedules.repository import FirestoreScheduleStore
 
     return FirestoreScheduleStore(firestore_client(), change_sink())
+
+
+@functools.cache
+def schedule_lister() -> ScheduleLister:
+    from shared.mirror.phased import PhasedScheduleLister
+    from shared.mirror.phases import instance_phases
+    from shared.mirror.sql_engine import mirror_store
+
+    # listSchedules follows the user's `schedules` phase; see MIGRATION.md.
+    return PhasedScheduleLister(schedule_store(), mirror_store, instance_phases())
 
 
 @functools.cache

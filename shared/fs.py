@@ -39,6 +39,14 @@ def version_of(update_time: datetime) -> int:
     return int(update_time.timestamp()) * 1_000_000 + update_time.microsecond
 
 
+def read_version(snap: firestore.DocumentSnapshot[Any]) -> int:
+    """The mirror version of what `snap` saw: the document's `update_time`, or, for a missing
+    document, the read time (it did not exist then, so a delete marker at that version is true
+    and any later re-creation has a newer version)."""
+    seen: datetime = snap.update_time if snap.exists else snap.read_time
+    return version_of(seen)
+
+
 def put(
     client: firestore.Client,
     batch: firestore.WriteBatch,

@@ -51,7 +51,8 @@ def profile_to_doc(profile: UserProfile, now: datetime) -> dict[str, Any]:
 
 
 class FirestoreAccountStore:
-    """`AccountStore` on Firestore: 1 read per call, 1 write only when something changed."""
+    """`AccountStore` on Firestore: 1 read per call, 1 write only when something changed; the
+    stored profile is published to the mirror on every save (a replay republishes it)."""
 
     def __init__(self, client: firestore.Client, changes: ChangeSink) -> None:
         self._db = client
@@ -75,13 +76,17 @@ class FirestoreAccountStore:
             data = snap.to_dict() if snap.exists else None
             existing = profile_from_doc(data) if data and "timezone" in data else None
             profile, created, changed = plan(existing)
-            if not changed:
-                return profile, created
-            from shared.clock import utcnow
+            if changed:
+                from shared.clock import utcnow
 
-            batch = self._db.batch()
-            fs.put(self._db, batch, ref, snap, profile_to_doc(profile, utcnow()))
-            (result,) = fs.commit(batch, writes=1)
+                batch = self._db.batch()
+                fs.put(self._db, batch, ref, snap, profile_to_doc(profile, utcnow()))
+                (result,) = fs.commit(batch, writes=1)
+                version = fs.version_of(result.update_time)
+            else:
+                # Nothing to write, but publish what is stored again: this call may be the
+                # retry of one that died between its commit and its publish.
+                version = fs.read_version(snap)
             self._changes.publish(
                 [
                     ChangeRecord(
@@ -89,7 +94,7 @@ class FirestoreAccountStore:
                         uid=uid,
                         id=uid,
                         op="upsert",
-                        version=fs.version_of(result.update_time),
+                        version=version,
                         data=profile.to_wire(),
                     )
                 ]

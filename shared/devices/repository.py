@@ -6,7 +6,10 @@ capability (which reads devices, drops tokens FCM reports unregistered, and keep
 bookkeeping on the device documents).
 
 Every write is one atomic batch with preconditions on what was read (shared/fs.py), so a token
-can never end up on two devices, even when two phones race to register it.
+can never end up on two devices, even when two phones race to register it. Each written device
+is handed to the dual-write layer after the commit; a call that writes no device (a replay, or
+an app registering on every start) hands over what is stored again, so a crash between an
+earlier commit and its publish is healed by the retry.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from shared.changes import ChangeSink
+    from shared.mirror.events import ChangeRecord
 
 USERS = "users"
 AGGREGATION_ENTRIES_PER_READ = 1000  # a count() bills one read per 1000 index entries
@@ -116,6 +120,10 @@ class FirestoreDeviceStore:
             owner = _owner(token_snap)
             plan = plan_register(uid, request, existing, owner, now)
             if plan.device_fields is None and not plan.write_token_doc and plan.stale_token is None:
+                # Nothing to write, but publish what is stored again: this call may be the
+                # retry of one that died between its commit and its publish.
+                version = fs.read_version(device_snap)
+                self._publish_records([_upsert(uid, request.device_id, plan.device, version)])
                 return plan.device
             if plan.is_new and self.count_devices(uid) >= max_devices:
                 raise ResourceExhausted(
@@ -158,12 +166,14 @@ class FirestoreDeviceStore:
                     fs.delete(self._db, batch, stale_ref, stale_snap)
                     deletes += 1
             results = fs.commit(batch, writes=writes, deletes=deletes)
-            self._publish_upserts(
-                [
-                    (owner_uid, device_id, data, results[i])
-                    for i, owner_uid, device_id, data in published
-                ]
-            )
+            records = [
+                _upsert_data(owner_uid, device_id, data, fs.version_of(results[i].update_time))
+                for i, owner_uid, device_id, data in published
+            ]
+            if plan.device_fields is None:  # only token documents changed: republish the device
+                version = fs.read_version(device_snap)
+                records.append(_upsert(uid, request.device_id, plan.device, version))
+            self._publish_records(records)
             return plan.device
 
         return fs.run_optimistic(attempt)
@@ -176,13 +186,14 @@ class FirestoreDeviceStore:
         return total
 
     def unregister(self, uid: str, device_id: str) -> bool:
-        from shared.mirror.events import ChangeRecord
-
         device_ref = self._device_ref(uid, device_id)
 
         def attempt() -> bool:
             device_snap = fs.get_all(self._db, [device_ref])[device_ref.path]
             if not device_snap.exists:
+                # Gone already: publish its absence again, in case this call is the retry of
+                # one that died between its commit and its publish.
+                self._publish_records([_delete(uid, device_id, fs.read_version(device_snap))])
                 return False
             token = (device_snap.to_dict() or {}).get("fcmToken")
             batch = self._db.batch()
@@ -197,19 +208,7 @@ class FirestoreDeviceStore:
             fs.commit(batch, writes=0, deletes=deletes)
             # A delete has no update_time: its version is the commit time.
             commit_time: datetime = batch.commit_time  # type: ignore[assignment]
-            version = fs.version_of(commit_time)
-            self._changes.publish(
-                [
-                    ChangeRecord(
-                        collection="devices",
-                        uid=uid,
-                        id=device_id,
-                        op="delete",
-                        version=version,
-                        data=None,
-                    )
-                ]
-            )
+            self._publish_records([_delete(uid, device_id, fs.version_of(commit_time))])
             return True
 
         return fs.run_optimistic(attempt)
@@ -251,7 +250,8 @@ class FirestoreDeviceStore:
             results = fs.commit(batch, writes=writes, deletes=deletes)
             if holds and device is not None:
                 data = device_from_doc(device).to_wire()
-                self._publish_upserts([(uid, device_id, data, results[0])])
+                version = fs.version_of(results[0].update_time)
+                self._publish_records([_upsert_data(uid, device_id, data, version)])
             return holds
 
         return fs.run_optimistic(attempt)
@@ -285,22 +285,29 @@ class FirestoreDeviceStore:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _publish_upserts(self, written: list[tuple[str, str, dict[str, Any], Any]]) -> None:
-        from shared.mirror.events import ChangeRecord
-
-        records: list[ChangeRecord] = [
-            ChangeRecord(
-                collection="devices",
-                uid=owner_uid,
-                id=device_id,
-                op="upsert",
-                version=fs.version_of(result.update_time),
-                data=data,
-            )
-            for owner_uid, device_id, data, result in written
-        ]
+    def _publish_records(self, records: list[ChangeRecord]) -> None:
         if records:
             self._changes.publish(records)
+
+
+def _upsert_data(uid: str, device_id: str, data: dict[str, Any], version: int) -> ChangeRecord:
+    from shared.mirror.events import ChangeRecord
+
+    return ChangeRecord(
+        collection="devices", uid=uid, id=device_id, op="upsert", version=version, data=data
+    )
+
+
+def _upsert(uid: str, device_id: str, device: Device, version: int) -> ChangeRecord:
+    return _upsert_data(uid, device_id, device.to_wire(), version)
+
+
+def _delete(uid: str, device_id: str, version: int) -> ChangeRecord:
+    from shared.mirror.events import ChangeRecord
+
+    return ChangeRecord(
+        collection="devices", uid=uid, id=device_id, op="delete", version=version, data=None
+    )
 
 
 def _owner(snap: Any) -> TokenOwner | None:

@@ -14,6 +14,7 @@ phase asks for it, through a lazily built `SqlMirrorStore` (so `firestore_only` 
   positions, so a cursor is valid in every phase. SQL answers only up to the user's feed
   watermark; beyond it (a commit still in flight) the pull is served from Firestore.
 - `PhasedAccountReader` (exportAccount): per collection, compared or served from SQL.
+- `PhasedScheduleLister` (listSchedules): compared or served from SQL.
 - `PhasedMirrorEraser` (deleteAccount): publishes `AccountErased` as always, and in
   `sql_primary` also erases the SQL rows before answering.
 
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from shared.mirror.sql_store import SqlMirrorStore
     from shared.privacy.erasure import MirrorEraser
     from shared.privacy.export import AccountReader, ExportSchedule, ScannedSession
+    from shared.schedules.models import Schedule
+    from shared.schedules.repository import ScheduleLister
     from shared.sessions.models import Head, Position, Stored
     from shared.sessions.repository import Applied, Decide, PurgeOutcome, SessionStore
 
@@ -230,23 +233,18 @@ class PhasedAccountReader:
         self,
         collection: Collection,
         uid: str,
-        firestore: Callable[[AccountReader], T],
+        read: Callable[[AccountReader], T],
         compare: Callable[[T], Any],
     ) -> T:
-        phase = self._phases.of(collection, uid)
-        if at_least(phase, "sql_primary"):
-            self._stats.record(collection, "servedFromSql")
-            return firestore(SqlAccountReader(self._sql()))
-        value = firestore(self._inner)
-        if phase == "shadow_read":
-            try:
-                shadow = firestore(SqlAccountReader(self._sql()))
-            except Exception as err:
-                self._stats.record(collection, "sqlError", error=type(err).__name__)
-                return value
-            same = compare(shadow) == compare(value)
-            self._stats.record(collection, "match" if same else "mismatch", read="export")
-        return value
+        return phased_read(
+            self._phases.of(collection, uid),
+            collection,
+            lambda: read(self._inner),
+            lambda: read(SqlAccountReader(self._sql())),
+            compare,
+            self._stats,
+            "export",
+        )
 
     def profile(self, uid: str) -> UserProfile | None:
         profile: UserProfile | None = self._read("users", uid, lambda r: r.profile(uid), _wire)
@@ -267,12 +265,73 @@ class PhasedAccountReader:
         )
 
 
+def phased_read[T](
+    phase: Phase,
+    collection: Collection,
+    from_firestore: Callable[[], T],
+    from_sql: Callable[[], T],
+    compare: Callable[[T], Any],
+    stats: ShadowStats,
+    read: str,
+) -> T:
+    """One read of `collection` as `phase` says: Firestore; Firestore compared with SQL
+    (`shadow_read`, the client always gets Firestore's answer); or SQL (`sql_primary` on)."""
+    if at_least(phase, "sql_primary"):
+        stats.record(collection, "servedFromSql")
+        return from_sql()
+    value = from_firestore()
+    if phase == "shadow_read":
+        try:
+            shadow = from_sql()
+        except Exception as err:
+            stats.record(collection, "sqlError", error=type(err).__name__, read=read)
+            return value
+        same = compare(shadow) == compare(value)
+        stats.record(collection, "match" if same else "mismatch", read=read)
+    return value
+
+
 def _wire(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, list):
         return [_wire(v) for v in value]
     return value.to_wire()
+
+
+# -- listSchedules -----------------------------------------------------------------------------
+
+
+class PhasedScheduleLister:
+    """`ScheduleLister` (listSchedules) following the user's `schedules` phase. Schedule writes,
+    and the push capability's reads (revisions, push plans), stay on Firestore until
+    `sql_only`; a write in `sql_primary` is applied to SQL before it answers (see
+    `PhasedChangeSink`), so the app reads its own writes."""
+
+    def __init__(
+        self, inner: ScheduleLister, sql: StoreGetter, phases: Phases, stats: ShadowStats = STATS
+    ) -> None:
+        self._inner = inner
+        self._sql = sql
+        self._phases = phases
+        self._stats = stats
+
+    def list_schedules(self, uid: str) -> list[Schedule]:
+        return phased_read(
+            self._phases.of("schedules", uid),
+            "schedules",
+            lambda: self._inner.list_schedules(uid),
+            lambda: self._from_sql(uid),
+            _wire,
+            self._stats,
+            "listSchedules",
+        )
+
+    def _from_sql(self, uid: str) -> list[Schedule]:
+        from shared.schedules.models import schedule_from_doc
+
+        rows = self._sql().list_schedules(uid)
+        return [schedule_from_doc(row["id"], row).schedule for row in rows]
 
 
 # -- delete ------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Document fields: the Schedule API fields in camelCase (`updatedAt` a timestamp),
 `serverUpdatedAt` (the commit time) and `revision` (int, changed on every write: stale push
 tasks recognise themselves by it). Each write commits the schedule and its push plan
 (`pushPlans`, see shared/push/plans.py) in one batch with preconditions on what was read, then
-hands the change to the dual-write layer.
+hands the change to the dual-write layer; a call that writes nothing (a replay) hands over what
+is stored again, so a crash between an earlier commit and its publish is healed by the retry.
 """
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ class DeleteOutcome:
     plan: PlanRecord | None
 
 
-class ScheduleStore(Protocol):
+class ScheduleLister(Protocol):
+    """What `listSchedules` reads: the user's schedules, in any order."""
+
+    def list_schedules(self, uid: str) -> list[Schedule]: ...
+
+
+class ScheduleStore(ScheduleLister, Protocol):
     def get(self, uid: str, schedule_id: str) -> StoredSchedule | None: ...
 
     def list(self, uid: str) -> list[StoredSchedule]: ...
@@ -90,6 +97,9 @@ class FirestoreScheduleStore:
         )
         return ref
 
+    def list_schedules(self, uid: str) -> list[Schedule]:
+        return [stored.schedule for stored in self.list(uid)]
+
     def get(self, uid: str, schedule_id: str) -> StoredSchedule | None:
         ref = self._collection(uid).document(schedule_id)
         snap = fs.get_all(self._db, [ref])[ref.path]
@@ -102,8 +112,6 @@ class FirestoreScheduleStore:
 
     def save(self, uid: str, schedule_id: str, decide: Decide, now: datetime) -> SaveOutcome:
         from google.cloud import firestore as fs_module
-
-        from shared.mirror.events import ChangeRecord
 
         ref = self._collection(uid).document(schedule_id)
         plan_ref = self._plans.ref(uid, schedule_id)
@@ -120,6 +128,9 @@ class FirestoreScheduleStore:
             chosen = decide(existing)
             if chosen is None:
                 assert existing is not None, "decide keeps only what exists"
+                # Nothing to write, but publish what is stored again: this call may be the
+                # retry of one that died between its commit and its publish.
+                self._publish_upsert(uid, existing, fs.read_version(snap))
                 if previous_plan is not None and previous_plan.revision == existing.revision:
                     return SaveOutcome(existing, False, previous_plan, previous_plan)
                 # The plan is missing or behind (a crash between writes in an older version):
@@ -136,25 +147,12 @@ class FirestoreScheduleStore:
             fs.put(self._db, batch, plan_ref, plan_snap, plan_to_doc(plan, now))
             result, plan_result = fs.commit(batch, writes=2)
             plan = dataclasses.replace(plan, update_time=plan_result.update_time)
-            self._changes.publish(
-                [
-                    ChangeRecord(
-                        collection="schedules",
-                        uid=uid,
-                        id=schedule_id,
-                        op="upsert",
-                        version=fs.version_of(result.update_time),
-                        data=chosen.schedule.to_wire(),
-                    )
-                ]
-            )
+            self._publish_upsert(uid, chosen, fs.version_of(result.update_time))
             return SaveOutcome(chosen, True, plan, previous_plan)
 
         return fs.run_optimistic(attempt)
 
     def delete(self, uid: str, schedule_id: str) -> DeleteOutcome | None:
-        from shared.mirror.events import ChangeRecord
-
         ref = self._collection(uid).document(schedule_id)
         plan_ref = self._plans.ref(uid, schedule_id)
 
@@ -167,6 +165,9 @@ class FirestoreScheduleStore:
                 else None
             )
             if not snap.exists:
+                # Gone already: publish its absence again, in case this call is the retry of
+                # one that died between its commit and its publish.
+                self._publish_delete(uid, schedule_id, fs.read_version(snap))
                 return None
             stored = schedule_from_doc(snap.id, snap.to_dict() or {})
             batch = self._db.batch()
@@ -176,21 +177,27 @@ class FirestoreScheduleStore:
             fs.commit(batch, writes=0, deletes=2 if plan_snap.exists else 1)
             # A delete has no update_time: its version is the commit time.
             commit_time: datetime = batch.commit_time  # type: ignore[assignment]
-            self._changes.publish(
-                [
-                    ChangeRecord(
-                        collection="schedules",
-                        uid=uid,
-                        id=schedule_id,
-                        op="delete",
-                        version=fs.version_of(commit_time),
-                        data=None,
-                    )
-                ]
-            )
+            self._publish_delete(uid, schedule_id, fs.version_of(commit_time))
             return DeleteOutcome(stored, plan)
 
         return fs.run_optimistic(attempt)
+
+    def _publish_upsert(self, uid: str, stored: StoredSchedule, version: int) -> None:
+        from shared.mirror.events import ChangeRecord
+
+        data = stored.schedule.to_wire()
+        record = ChangeRecord(
+            collection="schedules", uid=uid, id=data["id"], op="upsert", version=version, data=data
+        )
+        self._changes.publish([record])
+
+    def _publish_delete(self, uid: str, schedule_id: str, version: int) -> None:
+        from shared.mirror.events import ChangeRecord
+
+        record = ChangeRecord(
+            collection="schedules", uid=uid, id=schedule_id, op="delete", version=version, data=None
+        )
+        self._changes.publish([record])
 
 
 def decide_upsert(incoming: Schedule, now: datetime) -> Decide:

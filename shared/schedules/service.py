@@ -18,7 +18,7 @@ from shared.schedules.models import (
     UpsertScheduleResult,
     next_occurrences,
 )
-from shared.schedules.repository import ScheduleStore, decide_upsert
+from shared.schedules.repository import ScheduleLister, ScheduleStore, decide_upsert
 
 
 def upsert_schedule(
@@ -53,6 +53,6 @@ def delete_schedule(
     return DeleteScheduleResult(deleted=True)
 
 
-def list_schedules(store: ScheduleStore, uid: str) -> ListSchedulesResult:
-    schedules = sorted((s.schedule for s in store.list(uid)), key=lambda s: s.id)
+def list_schedules(reader: ScheduleLister, uid: str) -> ListSchedulesResult:
+    schedules = sorted(reader.list_schedules(uid), key=lambda s: s.id)
     return ListSchedulesResult(schedules=schedules)

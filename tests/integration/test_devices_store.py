@@ -67,7 +67,9 @@ def test_register_then_register_again_costs_two_reads_and_no_write(
         store.register("alice", req("p1", "tok-1", appVersion="1.0"), LATER, 20)
     assert again.as_dict() == {"reads": 2, "writes": 0, "deletes": 0}
 
-    (record,) = sink.records  # the mirror sees the device, never the token
+    # The mirror sees the device, never the token. The second call wrote nothing and
+    # republished the stored version (it may be the retry of a call that died unpublished).
+    record, republished = sink.records
     assert (record.collection, record.uid, record.id, record.op) == (
         "devices",
         "alice",
@@ -75,6 +77,20 @@ def test_register_then_register_again_costs_two_reads_and_no_write(
         "upsert",
     )
     assert record.data == device.to_wire()
+    assert republished == record
+
+
+def test_a_repaired_token_record_republishes_the_unchanged_device(
+    db: Any, store: FirestoreDeviceStore, sink: CollectingSink
+) -> None:
+    store.register("alice", req("p1", "tok-1"), NOW, 20)
+    db.collection("fcmTokens").document(token_id("tok-1")).delete()  # lost ownership record
+    with metered() as ops:
+        store.register("alice", req("p1", "tok-1"), LATER, 20)
+    assert ops.as_dict() == {"reads": 2, "writes": 1, "deletes": 0}  # the token record only
+    assert token_doc(db, "tok-1") == {"uid": "alice", "deviceId": "p1", "token": "tok-1"}
+    first, again = sink.records
+    assert again == first  # the device did not change: same version, same data
 
 
 def test_an_app_update_keeps_registration_time_and_push_bookkeeping(
@@ -167,10 +183,15 @@ def test_unregister_removes_the_device_and_its_token(
         assert store.unregister("alice", "p1") is True
     assert ops.as_dict() == {"reads": 2, "writes": 0, "deletes": 2}
     assert device_doc(db, "alice", "p1") is None and token_doc(db, "tok-1") is None
-    assert sink.records[-1].op == "delete" and sink.records[-1].data is None
-    assert sink.records[-1].version > sink.records[0].version
+    deleted = sink.records[-1]
+    assert deleted.op == "delete" and deleted.data is None
+    assert deleted.version > sink.records[0].version
+    # Unregistering what is gone republishes its absence (a retry heals a lost publish).
     assert store.unregister("alice", "p1") is False
+    again = sink.records[-1]
+    assert (again.id, again.op) == ("p1", "delete") and again.version >= deleted.version
     assert store.unregister("alice", "never-seen") is False
+    assert (sink.records[-1].id, sink.records[-1].op) == ("never-seen", "delete")
 
 
 def test_unregister_of_another_users_device_id_looks_unknown(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -125,6 +126,156 @@ def test_death_between_commit_and_publish_is_repaired_by_the_clients_retry(
     assert retry.result["applied"] == ["m-crash-1"]
     rows = wait_for(lambda: mirrored_session(clean_stack, user.uid, "crash-1"), 30, "the row")
     assert rows[0].label == "deep work" and rows[0].sync_seq == 1
+
+
+SCHEDULE = {
+    "id": "mornings",
+    "name": "Deep work",
+    "timezone": "Europe/Paris",
+    "days": ["mon", "tue", "wed", "thu", "fri"],
+    "start": "09:00",
+    "end": "11:00",
+    "blockedApps": ["com.example.feed"],
+    "enabled": True,
+    "updatedAt": "2026-11-22T08:00:00.000Z",
+}
+DEVICE = {"deviceId": "phone", "platform": "ios", "fcmToken": "fcm-crash-test"}
+
+
+def _die_bootstrapping(uid: str) -> None:
+    from shared.accounts.models import BootstrapAccountRequest
+    from shared.accounts.repository import FirestoreAccountStore
+    from shared.accounts.service import bootstrap_account
+    from shared.clients import firestore_client
+
+    request = BootstrapAccountRequest.model_validate({"timezone": "Asia/Tokyo"})
+    store = FirestoreAccountStore(firestore_client(), DiesAfterCommit())
+    bootstrap_account(store, uid, request, datetime.now(UTC))
+
+
+def _die_saving_schedule(uid: str) -> None:
+    from shared.clients import firestore_client
+    from shared.schedules.models import Schedule
+    from shared.schedules.repository import FirestoreScheduleStore, decide_upsert
+
+    now = datetime.now(UTC)
+    store = FirestoreScheduleStore(firestore_client(), DiesAfterCommit())
+    store.save(uid, "mornings", decide_upsert(Schedule.model_validate(SCHEDULE), now), now)
+
+
+def _die_deleting_schedule(uid: str) -> None:
+    from shared.clients import firestore_client
+    from shared.schedules.repository import FirestoreScheduleStore
+
+    FirestoreScheduleStore(firestore_client(), DiesAfterCommit()).delete(uid, "mornings")
+
+
+def _die_registering(uid: str) -> None:
+    from shared.clients import firestore_client
+    from shared.devices.models import RegisterDeviceRequest
+    from shared.devices.repository import FirestoreDeviceStore
+
+    request = RegisterDeviceRequest.model_validate(DEVICE)
+    FirestoreDeviceStore(firestore_client(), DiesAfterCommit()).register(
+        uid, request, datetime.now(UTC), 20
+    )
+
+
+def _die_unregistering(uid: str) -> None:
+    from shared.clients import firestore_client
+    from shared.devices.repository import FirestoreDeviceStore
+
+    FirestoreDeviceStore(firestore_client(), DiesAfterCommit()).unregister(uid, "phone")
+
+
+@dataclass(frozen=True)
+class CrashCase:
+    """A write path that dies after its commit, the app's retry, and what SQL must then hold."""
+
+    setup: list[tuple[str, dict[str, Any]]]  # callables done (and mirrored) before the crash
+    row_before: bool  # whether `query` finds a row once the setup is mirrored
+    dies: Callable[[str], None]
+    retry: tuple[str, dict[str, Any]]
+    query: str  # a row for the user (:u) while the mirror is behind ...
+    mirrored: Callable[[list[Any]], bool]  # ... and the rows once the retry healed it
+
+
+CRASH_CASES = {
+    "bootstrapAccount": CrashCase(
+        row_before=True,
+        setup=[("bootstrapAccount", {"timezone": "Europe/Paris"})],
+        dies=_die_bootstrapping,
+        retry=("bootstrapAccount", {"timezone": "Asia/Tokyo"}),
+        query="SELECT timezone FROM users WHERE id = :u",
+        mirrored=lambda rows: [r.timezone for r in rows] == ["Asia/Tokyo"],
+    ),
+    "upsertSchedule": CrashCase(
+        row_before=False,
+        setup=[("bootstrapAccount", {"timezone": "Europe/Paris"})],
+        dies=_die_saving_schedule,
+        retry=("upsertSchedule", {"schedule": SCHEDULE}),
+        query="SELECT name FROM schedules WHERE user_id = :u",
+        mirrored=lambda rows: [r.name for r in rows] == ["Deep work"],
+    ),
+    "deleteSchedule": CrashCase(
+        row_before=True,
+        setup=[
+            ("bootstrapAccount", {"timezone": "Europe/Paris"}),
+            ("upsertSchedule", {"schedule": SCHEDULE}),
+        ],
+        dies=_die_deleting_schedule,
+        retry=("deleteSchedule", {"id": "mornings"}),
+        query="SELECT name FROM schedules WHERE user_id = :u",
+        mirrored=lambda rows: rows == [],
+    ),
+    "registerDevice": CrashCase(
+        row_before=False,
+        setup=[("bootstrapAccount", {"timezone": "Europe/Paris"})],
+        dies=_die_registering,
+        retry=("registerDevice", DEVICE),
+        query="SELECT platform FROM devices WHERE user_id = :u",
+        mirrored=lambda rows: [r.platform for r in rows] == ["ios"],
+    ),
+    "unregisterDevice": CrashCase(
+        row_before=True,
+        setup=[("bootstrapAccount", {"timezone": "Europe/Paris"}), ("registerDevice", DEVICE)],
+        dies=_die_unregistering,
+        retry=("unregisterDevice", {"deviceId": "phone"}),
+        query="SELECT platform FROM devices WHERE user_id = :u",
+        mirrored=lambda rows: rows == [],
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(CRASH_CASES))
+def test_every_write_path_heals_a_death_between_commit_and_publish_on_retry(
+    path: str, clean_stack: Stack, functions_client: FunctionsClient, auth_host: str
+) -> None:
+    case = CRASH_CASES[path]
+    user = sign_up(auth_host)
+    for name, data in case.setup:
+        answer = functions_client.call(name, data, user.id_token)
+        assert answer.status == 200, answer.body
+    # What the setup wrote reaches SQL first, so the state there is the one before the crash.
+    user_row = "SELECT id FROM users WHERE id = :u"
+    wait_for(lambda: sql_rows(clean_stack, user_row, u=user.uid), 30, "the user row")
+    if case.row_before:
+        wait_for(lambda: sql_rows(clean_stack, case.query, u=user.uid), 30, "the setup's rows")
+    before = sql_rows(clean_stack, case.query, u=user.uid)
+    assert not case.mirrored(before)
+    with pytest.raises(SystemExit):  # committed in Firestore, never published, never answered
+        case.dies(user.uid)
+    time.sleep(1.0)
+    assert sql_rows(clean_stack, case.query, u=user.uid) == before
+    # The app got no answer and sends the same call again: it writes nothing, and republishes.
+    name, data = case.retry
+    retry = functions_client.call(name, data, user.id_token)
+    assert retry.status == 200, retry.body
+    wait_for(
+        lambda: case.mirrored(sql_rows(clean_stack, case.query, u=user.uid)),
+        30,
+        f"the mirror to catch up after the retry of {path}",
+    )
 
 
 def test_a_write_made_while_postgres_is_down_arrives_once_it_is_back(

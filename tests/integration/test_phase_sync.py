@@ -23,6 +23,7 @@ from shared.mirror.phased import (
     PhasedAccountReader,
     PhasedChangeSink,
     PhasedMirrorEraser,
+    PhasedScheduleLister,
     PhasedSessionStore,
     ShadowStats,
 )
@@ -68,6 +69,7 @@ class CaughtUpMirror:
 class World:
     def __init__(self, sql: SqlMirrorStore, phase: Phase) -> None:
         from shared.clients import firestore_client
+        from shared.schedules.repository import FirestoreScheduleStore
         from shared.sessions.repository import FirestoreSessionStore
 
         self.sql = sql
@@ -81,6 +83,36 @@ class World:
         self.sessions = PhasedSessionStore(
             self.firestore_sessions, lambda: sql, self.phases, self.stats
         )
+        self.firestore_schedules = FirestoreScheduleStore(firestore_client(), sink)
+        self.schedules = PhasedScheduleLister(
+            self.firestore_schedules, lambda: sql, self.phases, self.stats
+        )
+
+    def save_schedule(self, uid: str, schedule_id: str, minute: int, **fields: Any) -> None:
+        from shared.schedules.models import Schedule
+        from shared.schedules.repository import decide_upsert
+
+        incoming = Schedule.model_validate(
+            {
+                "id": schedule_id,
+                "name": f"block {minute}",
+                "timezone": "Europe/Paris",
+                "days": ["mon", "wed"],
+                "start": "09:00",
+                "end": "10:30",
+                "blockedApps": ["com.example.social"],
+                "enabled": True,
+                "updatedAt": stamp(minute),
+                **fields,
+            }
+        )
+        self.firestore_schedules.save(uid, schedule_id, decide_upsert(incoming, T0), T0)
+
+    def list_schedules(self, uid: str) -> list[dict[str, Any]]:
+        from shared.schedules.service import list_schedules
+
+        wire: list[dict[str, Any]] = list_schedules(self.schedules, uid).to_wire()["schedules"]
+        return wire
 
     def sync(
         self, uid: str, device: str, cursor: str | None, mutations: list[Any], limit: int = 200
@@ -236,6 +268,72 @@ def test_export_is_the_same_in_every_phase(stack: Stack, sql: SqlMirrorStore, ph
     assert got == expected
     assert [s["id"] for s in got["sessions"]] == ["s1", "s2"]  # tombstones are not exported
     assert world.stats.get("sessions", "mismatch") == 0
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_list_schedules_is_the_same_in_every_phase(
+    stack: Stack, sql: SqlMirrorStore, phase: Phase
+) -> None:
+    from shared.schedules.service import list_schedules
+
+    world = World(sql, phase)
+    uid = f"schedules-{phase}-{uuid.uuid4().hex[:8]}"
+    world.save_schedule(uid, "b-evening", 1, start="18:00", end="19:00")
+    world.save_schedule(uid, "a-morning", 1)
+    world.save_schedule(uid, "a-morning", 5, days=["tue"], enabled=False)  # an edit
+    world.save_schedule(uid, "c-gone", 1)
+    world.firestore_schedules.delete(uid, "c-gone")
+
+    got = world.list_schedules(uid)
+    expected = list_schedules(world.firestore_schedules, uid).to_wire()["schedules"]
+    assert got == expected
+    assert [(s["id"], s["name"], s["days"]) for s in got] == [
+        ("a-morning", "block 5", ["tue"]),
+        ("b-evening", "block 1", ["mon", "wed"]),
+    ]
+    served, matched = (world.stats.get("schedules", o) for o in ("servedFromSql", "match"))
+    assert (served, matched) == {
+        "firestore_only": (0, 0),
+        "dual_write": (0, 0),
+        "shadow_read": (0, 1),
+        "sql_primary": (1, 0),
+    }[phase]
+    assert world.stats.get("schedules", "mismatch") == 0
+
+
+def test_list_schedules_shadow_mismatch_is_counted_and_never_shown(
+    stack: Stack, sql: SqlMirrorStore
+) -> None:
+    world = World(sql, "shadow_read")
+    uid = f"schedules-shadow-{uuid.uuid4().hex[:8]}"
+    world.save_schedule(uid, "morning", 1)
+    with sql.engine.begin() as conn:
+        conn.execute(text("UPDATE schedules SET name = 'wrong' WHERE user_id = :u"), {"u": uid})
+    assert [s["name"] for s in world.list_schedules(uid)] == ["block 1"]
+    assert world.stats.get("schedules", "mismatch") == 1
+
+
+def test_sql_primary_reads_its_own_schedule_writes_before_the_consumer(
+    stack: Stack, sql: SqlMirrorStore
+) -> None:
+    from shared.changes import CollectingSink
+    from shared.clients import firestore_client
+    from shared.schedules.repository import FirestoreScheduleStore
+
+    world = World(sql, "sql_primary")
+    # Published to a transport nobody consumes: only the synchronous apply of sql_primary
+    # can make the write visible in SQL.
+    pubsub = CollectingSink()
+    sink = PhasedChangeSink(pubsub, lambda: sql, world.phases)
+    world.firestore_schedules = FirestoreScheduleStore(firestore_client(), sink)
+    world.schedules = PhasedScheduleLister(
+        world.firestore_schedules, lambda: sql, world.phases, world.stats
+    )
+    uid = f"schedules-own-{uuid.uuid4().hex[:8]}"
+    world.save_schedule(uid, "morning", 1)
+    assert [s["id"] for s in world.list_schedules(uid)] == ["morning"]
+    assert world.stats.get("schedules", "servedFromSql") == 1
+    assert [(r.id, r.op) for r in pubsub.records] == [("morning", "upsert")]
 
 
 class RecordingEraser:

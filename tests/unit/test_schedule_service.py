@@ -138,6 +138,9 @@ class MemoryScheduleStore:
         self.docs: dict[tuple[str, str], StoredSchedule] = {}
         self.plans = plans
 
+    def list_schedules(self, uid: str) -> list[Schedule]:
+        return [stored.schedule for stored in self.list(uid)]
+
     def get(self, uid: str, schedule_id: str) -> StoredSchedule | None:
         return self.docs.get((uid, schedule_id))
 

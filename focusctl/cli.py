@@ -263,8 +263,20 @@ def phase_set(
     collection: Annotated[str, typer.Argument(help="users, devices, sessions or schedules")],
     phase: Annotated[str, typer.Argument(help="firestore_only ... sql_only")],
     percent: Annotated[float, typer.Option(min=0, max=100, help="Share of users.")] = 100.0,
+    settle_seconds: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="How long sql_primary at 100% must have been in place before sql_only "
+            "(default: twice the instances' phase cache; lower only if every instance has "
+            "a shorter cache).",
+        ),
+    ] = None,
 ) -> None:
-    """Move a collection to a phase for a percentage of users (instances follow within 30 s)."""
+    """Move a collection to a phase for a percentage of users (instances follow within 30 s).
+
+    Refused when it could lose acknowledged writes: sql_only only for sessions, only after
+    sql_primary at 100% has settled, and never back (docs/MIGRATION.md)."""
     from shared.mirror.events import COLLECTIONS
     from shared.mirror.phases import PHASES, save_phase
 
@@ -273,7 +285,13 @@ def phase_set(
     if phase not in PHASES:
         _fail(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
     try:
-        config = save_phase(_db(), collection, phase, percent)  # type: ignore[arg-type]
+        config = save_phase(
+            _db(),
+            collection,  # type: ignore[arg-type]
+            phase,  # type: ignore[arg-type]
+            percent,
+            settle_s=settle_seconds,
+        )
     except ValueError as err:
         _fail(str(err))
         return

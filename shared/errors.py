@@ -56,6 +56,12 @@ class Conflict(DomainError):
     code = "ABORTED"
 
 
+class Unavailable(DomainError):
+    """The service cannot answer right now (e.g. data moving between databases); retry soon."""
+
+    code = "UNAVAILABLE"
+
+
 class ResourceExhausted(DomainError):
     """A limit is reached (rate, quota, device count); `retry_after_s` when it is temporary."""
 

@@ -1,7 +1,9 @@
 """The consumer of the `mirror-changes` topic: applies one message to PostgreSQL.
 
 Outcomes, and how `mirrorChanges` answers Pub/Sub:
-- applied (also when every record was a duplicate, stale, or of an erased account): 204, ack;
+- applied (also when every record was a duplicate, stale, or of an erased account): 204, ack.
+  Session records of a user whose feed SQL owns (`sql_only`) are acked and counted as
+  `fenced`: Firestore is no longer the source of those sessions (shared/mirror/sql_sessions.py);
 - poison, the message can never be applied (not an event, or a record whose data cannot be
   mirrored): `PoisonMessage`, answered 400. Pub/Sub treats that as a nack like any failure, so
   the message is retried with backoff and, after `max_delivery_attempts`, moved to the
@@ -50,6 +52,7 @@ class Outcome:
     applied: int = 0
     skipped_stale: int = 0
     dropped_erased: int = 0
+    fenced: int = 0
     rows_erased: int = 0
     lag_ms: float | None = None  # from the write path's publish to now (changes only)
 
@@ -61,6 +64,7 @@ class Outcome:
             "applied": self.applied,
             "skippedStale": self.skipped_stale,
             "droppedErased": self.dropped_erased,
+            "fenced": self.fenced,
             "rowsErased": self.rows_erased,
             "lagMs": self.lag_ms,
         }
@@ -86,6 +90,7 @@ def handle_message(data: bytes, store: MirrorApplier, now: datetime) -> Outcome:
         applied=result.applied,
         skipped_stale=result.skipped_stale,
         dropped_erased=result.dropped_erased,
+        fenced=result.fenced,
         lag_ms=round(lag, 1),
     )
 

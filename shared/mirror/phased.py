@@ -12,7 +12,8 @@ phase asks for it, through a lazily built `SqlMirrorStore` (so `firestore_only` 
   (the feed's sequence numbers are assigned there until `sql_only`); the pull (`changes`) is
   compared with SQL in `shadow_read` and served from SQL in `sql_primary`, with the same
   positions, so a cursor is valid in every phase. SQL answers only up to the user's feed
-  watermark; beyond it (a commit still in flight) the pull is served from Firestore.
+  watermark; beyond it (a commit still in flight) the pull is served from Firestore. In
+  `sql_only` everything goes to `SqlSessionStore`, which takes the feed over from Firestore.
 - `PhasedAccountReader` (exportAccount): per collection, compared or served from SQL.
 - `PhasedScheduleLister` (listSchedules): compared or served from SQL.
 - `PhasedMirrorEraser` (deleteAccount): publishes `AccountErased` as always, and in
@@ -25,6 +26,7 @@ lagging behind and SQL errors are counted per instance and logged (`mirrorShadow
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -104,11 +106,20 @@ class PhasedChangeSink:
         if synchronous:
             from shared.clock import utcnow
 
-            self._sql().apply(ChangeBatch(records=list(synchronous), emitted_at=utcnow()))
+            result = self._sql().apply(ChangeBatch(records=synchronous, emitted_at=utcnow()))
+            if result.fenced:
+                # SQL took the user's sessions over (`sql_only`) while this instance's phase
+                # cache still said `sql_primary`: this Firestore write is not the truth any
+                # more. The app retries and reaches the SQL session store.
+                from shared.errors import Unavailable
+
+                raise Unavailable("Your focus sessions are being moved; retry in a few seconds.")
 
 
 class PhasedSessionStore:
-    """`SessionStore` whose pull follows the user's `sessions` phase."""
+    """`SessionStore` following the user's `sessions` phase: the pull as the module docstring
+    says, and everything on the SQL session store (shared/mirror/sql_sessions.py) in
+    `sql_only`."""
 
     def __init__(
         self,
@@ -122,17 +133,42 @@ class PhasedSessionStore:
         self._phases = phases
         self._stats = stats
 
+    def _sql_sessions(self) -> SessionStore:
+        from shared.mirror.sql_sessions import SqlSessionStore
+
+        return SqlSessionStore(self._sql(), firestore_head=self._inner.head)
+
+    def _sql_only(self, uid: str) -> bool:
+        return self._phases.of("sessions", uid) == "sql_only"
+
     def head(self, uid: str) -> Head:
+        if self._sql_only(uid):
+            return self._sql_sessions().head(uid)
         return self._inner.head(uid)
 
     def apply(self, uid: str, ids: Sequence[str], decide: Decide) -> Applied:
+        if self._sql_only(uid):
+            return self._sql_sessions().apply(uid, ids, decide)
         return self._inner.apply(uid, ids, decide)
 
     def purge_expired(self, now: datetime, budget_s: float) -> PurgeOutcome:
-        return self._inner.purge_expired(now, budget_s)
+        """Firestore's tombstones always; SQL's too once some users are in `sql_only` (only the
+        SQL session store's tombstones carry a purge date there)."""
+        from shared.sessions.repository import PurgeOutcome
+
+        started = time.monotonic()
+        outcome = self._inner.purge_expired(now, budget_s)
+        if self._phases.config().of("sessions").phase != "sql_only":
+            return outcome
+        left = max(0.0, budget_s - (time.monotonic() - started))
+        in_sql = self._sql_sessions().purge_expired(now, left)
+        return PurgeOutcome(outcome.purged + in_sql.purged, outcome.complete and in_sql.complete)
 
     def changes(self, uid: str, after: Position, upto_seq: int, limit: int) -> list[Stored]:
         phase: Phase = self._phases.of("sessions", uid)
+        if phase == "sql_only":
+            self._stats.record("sessions", "servedFromSql")
+            return self._sql_sessions().changes(uid, after, upto_seq, limit)
         if phase == "shadow_read":
             rows = self._inner.changes(uid, after, upto_seq, limit)
             self._shadow(uid, after, upto_seq, limit, rows)

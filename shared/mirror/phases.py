@@ -5,7 +5,8 @@ Each collection has `{phase, percent}`: a user is *in* when `sha256("<collection
 in the first `percent` of the hash space (stable: the same users stay in as the percentage
 grows), and then gets `phase`; the others get the phase just before it. So `sql_primary` at 10%
 means 10% of users read from SQL and 90% are in `shadow_read`; rolling back is setting the
-previous phase at 100%.
+previous phase at 100%, except from `sql_only`, whose writes exist in SQL alone (`check_change`
+says which changes are refused, and why).
 
 Where they are kept: the Firestore document `config/migration`, read by each instance at most
 every `phase_cache_s` seconds (30 by default): one billed read per instance per 30 s, no deploy
@@ -24,6 +25,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,9 +46,9 @@ PHASES: tuple[Phase, ...] = (
 CONFIG_COLLECTION = "config"
 CONFIG_DOC = "migration"
 BUCKETS = 10_000
-# Not implemented yet for any collection: writing SQL alone needs SQL stores with the
-# write-side rules (LWW for sessions, ...); docs/MIGRATION.md lists what is missing.
-UNSUPPORTED: frozenset[Phase] = frozenset({"sql_only"})
+# `sql_only` needs a SQL store with the collection's write rules; only sessions have one
+# (shared/mirror/sql_sessions.py). docs/MIGRATION.md lists what the others need.
+SQL_ONLY_COLLECTIONS: frozenset[Collection] = frozenset({"sessions"})
 
 
 class CollectionPhase(BaseModel):
@@ -54,6 +56,7 @@ class CollectionPhase(BaseModel):
 
     phase: Phase = "dual_write"
     percent: float = Field(100.0, ge=0, le=100, description="share of users in `phase`")
+    changed_at: datetime | None = None  # when this setting was made (None: never set)
 
 
 class PhaseConfig(BaseModel):
@@ -66,9 +69,15 @@ class PhaseConfig(BaseModel):
     def of(self, collection: Collection) -> CollectionPhase:
         return self.collections.get(collection, CollectionPhase())
 
-    def with_phase(self, collection: Collection, phase: Phase, percent: float) -> PhaseConfig:
+    def with_phase(
+        self,
+        collection: Collection,
+        phase: Phase,
+        percent: float,
+        changed_at: datetime | None = None,
+    ) -> PhaseConfig:
         updated = dict(self.collections)
-        updated[collection] = CollectionPhase(phase=phase, percent=percent)
+        updated[collection] = CollectionPhase(phase=phase, percent=percent, changed_at=changed_at)
         return PhaseConfig(collections=updated)
 
 
@@ -93,6 +102,49 @@ def phase_for(config: PhaseConfig, collection: Collection, uid: str) -> Phase:
 
 def at_least(phase: Phase, floor: Phase) -> bool:
     return PHASES.index(phase) >= PHASES.index(floor)
+
+
+def check_change(
+    collection: Collection,
+    current: CollectionPhase,
+    phase: Phase,
+    percent: float,
+    now: datetime,
+    settle_s: float,
+) -> None:
+    """Refuse (ValueError, saying why) a phase change that could lose acknowledged writes.
+
+    Every step up to `sql_primary` and back is safe at any time: Firestore keeps every write.
+    `sql_only` is different. Its writes exist in SQL only, so no step back from it (a reverse
+    copy into Firestore does not exist), and the users it takes must already be served by
+    `sql_primary` everywhere: an instance still reading an older phase from its cache would
+    acknowledge a Firestore write that the mirror's fence then refuses (see
+    shared/mirror/sql_sessions.py). So: `sql_primary` at 100% for longer than `settle_s` (the
+    phase cache, with a margin) before the first `sql_only`, and `sql_only` only grows.
+    """
+    if current.phase == "sql_only" and (phase != "sql_only" or percent < current.percent):
+        raise ValueError(
+            f"{collection} is in sql_only at {current.percent:g}%: its newest writes exist only "
+            "in SQL, and going back needs a reverse copy into Firestore (not implemented)"
+        )
+    if phase != "sql_only":
+        return
+    if collection not in SQL_ONLY_COLLECTIONS:
+        raise ValueError(f"sql_only is not implemented for {collection} (docs/MIGRATION.md)")
+    if current.phase == "sql_only":
+        return
+    if current.phase != "sql_primary" or current.percent < 100:
+        raise ValueError(
+            f"sql_only needs {collection} in sql_primary at 100% first "
+            f"(now {current.phase} at {current.percent:g}%)"
+        )
+    settled_at = (current.changed_at or now) + timedelta(seconds=settle_s)
+    if current.changed_at is None or settled_at > now:
+        wait = max(0, round((settled_at - now).total_seconds()))
+        raise ValueError(
+            f"sql_primary at 100% must be in place for {settle_s:g} s before sql_only, so that "
+            f"every instance follows it; retry in {wait} s"
+        )
 
 
 class Phases:
@@ -153,20 +205,31 @@ def parse_config(data: Mapping[str, Any] | None) -> PhaseConfig:
 
 
 def save_phase(
-    db: firestore.Client, collection: Collection, phase: Phase, percent: float
+    db: firestore.Client,
+    collection: Collection,
+    phase: Phase,
+    percent: float,
+    *,
+    settle_s: float | None = None,
 ) -> PhaseConfig:
     """Set one collection's phase (read-modify-write under a precondition, so two operators
-    changing different collections at once both win)."""
+    changing different collections at once both win), if `check_change` allows it. `settle_s`
+    defaults to twice the instances' phase cache."""
     from shared import fs
+    from shared.clock import utcnow
 
-    if phase in UNSUPPORTED:
-        raise ValueError(f"{phase} is not implemented yet (docs/MIGRATION.md)")
+    if settle_s is None:
+        from shared.settings import get_settings
+
+        settle_s = 2 * get_settings().phase_cache_s
     ref = db.collection(CONFIG_COLLECTION).document(CONFIG_DOC)
 
     def attempt() -> PhaseConfig:
         snap = fs.get_all(db, [ref])[ref.path]
         current = parse_config(snap.to_dict() if snap.exists else None)
-        updated = current.with_phase(collection, phase, percent)
+        now = utcnow()
+        check_change(collection, current.of(collection), phase, percent, now, settle_s)
+        updated = current.with_phase(collection, phase, percent, changed_at=now)
         batch = db.batch()
         document = {"collections": updated.model_dump(mode="json")["collections"]}
         fs.put(db, batch, ref, snap, document)

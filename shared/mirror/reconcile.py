@@ -308,19 +308,28 @@ class Reconciler:
         from shared.mirror.events import version_from_timestamp
 
         started = version_from_timestamp(self._clock())
+        # Sessions SQL owns (`sql_only`) have no Firestore source to compare with any more.
+        sql_owns_sessions = self._store.owns_sessions(uid)
         documents = self._users.read(uid)
-        drifts = compare(uid, documents.entries(), self._sql_entries(uid))
+        drifts = self._compare(uid, documents, sql_owns_sessions)
         result = UserResult(uid, drifts, remaining=list(drifts))
         if not repair:
             return result
         if any(d.kind in REPAIRABLE for d in drifts):
             result.repaired = self._repair(documents, drifts, started)
             documents = self._users.read(uid)
-            result.remaining = compare(uid, documents.entries(), self._sql_entries(uid))
-        if not any(d.collection == "sessions" for d in result.remaining):
+            result.remaining = self._compare(uid, documents, sql_owns_sessions)
+        if not sql_owns_sessions and not any(d.collection == "sessions" for d in result.remaining):
             # Every session up to the head read first is in SQL: the feed is complete to there.
             self._store.mark_feed_complete(uid, documents.feed_seq)
         return result
+
+    def _compare(self, uid: str, documents: UserDocuments, skip_sessions: bool) -> list[Drift]:
+        in_firestore = documents.entries()
+        in_sql = self._sql_entries(uid)
+        if skip_sessions:
+            in_firestore["sessions"], in_sql["sessions"] = {}, {}
+        return compare(uid, in_firestore, in_sql)
 
     def _sql_entries(self, uid: str) -> dict[Collection, dict[str, Entry]]:
         snapshot = self._store.user_snapshot(uid)

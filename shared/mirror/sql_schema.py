@@ -134,6 +134,8 @@ class FocusSession(MirrorColumns, Base):
         Index(None, "user_id", "server_updated_at", "id"),
         # The sync pull by feed position (sync_seq, document id), as shared/sessions reads it.
         Index(None, "user_id", "sync_seq"),
+        # The tombstone purge of SQL-owned feeds (`sql_only`): only their tombstones have one.
+        Index(None, "purge_at", postgresql_where=text("purge_at IS NOT NULL")),
     )
 
     user_id: Mapped[str] = mapped_column(KeyText, primary_key=True)
@@ -150,6 +152,9 @@ class FocusSession(MirrorColumns, Base):
     deleted: Mapped[bool] = mapped_column(server_default=text("false"))
     server_updated_at: Mapped[datetime]
     sync_seq: Mapped[int | None]
+    # When a tombstone written by the SQL session store (`sql_only`) may be purged; mirrored
+    # rows have none (Firestore's purge publishes their deletes).
+    purge_at: Mapped[datetime | None]
 
 
 class SessionFeed(Base):
@@ -161,6 +166,11 @@ class SessionFeed(Base):
     it. A sync pull up to seq `upto` may be answered from SQL only when `complete_seq >= upto`;
     otherwise the row of some commit may still be in flight (phases.py falls back to Firestore).
     A backfill or a clean reconcile raises `complete_seq` to the Firestore head it read first.
+
+    `sql_seq` set means SQL owns the feed (the user's `sessions` phase is `sql_only`): the SQL
+    session store numbers commits from there on (`sql_seq` is its head, `sql_epoch` the epoch
+    carried over from Firestore so cursors stay valid), and the mirror refuses session events
+    of that user from Firestore (shared/mirror/sql_sessions.py says why).
     """
 
     __tablename__ = "session_feeds"
@@ -169,6 +179,8 @@ class SessionFeed(Base):
     complete_seq: Mapped[int] = mapped_column(server_default=text("0"))
     pending: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default=text("'{}'"))
     backfill_seq: Mapped[int | None]  # the head a running backfill read before the sessions
+    sql_epoch: Mapped[int | None]
+    sql_seq: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

@@ -16,6 +16,9 @@ Guarantees (each is a test in tests/integration/test_sql_store.py):
 - An erased account (`erase_user`) removes every row and marker of the user up to the erasure's
   version and records sha256(uid) in `erased_users`; records of that user with a version <= the
   erasure's are dropped from then on.
+- The fence: session records of a user whose feed SQL owns (`sql_only`) are refused by
+  `apply` (counted as `fenced`), `bulk_upsert` and `overwrite_same_version`: SQL is their source
+  from then on, and Firestore's copies are stale (shared/mirror/sql_sessions.py).
 - Concurrency: every transaction first takes a transaction-level advisory lock per user it
   touches, in sorted order (no deadlocks). A marker check and the insert after it are two
   statements, and under READ COMMITTED a concurrent delete or erasure could slip between them
@@ -89,12 +92,14 @@ class ApplyResult:
     applied: int = 0  # upserts written, deletes recorded (a row removed and/or a marker set)
     skipped_stale: int = 0  # duplicates and versions older than what the mirror holds
     dropped_erased: int = 0  # records of an erased account
+    fenced: int = 0  # session records of a user whose feed SQL owns (`sql_only`)
 
     def __add__(self, other: ApplyResult) -> ApplyResult:
         return ApplyResult(
             self.applied + other.applied,
             self.skipped_stale + other.skipped_stale,
             self.dropped_erased + other.dropped_erased,
+            self.fenced + other.fenced,
         )
 
 
@@ -135,18 +140,22 @@ class SqlMirrorStore:
         """Apply one Firestore commit's changes in one transaction; idempotent, order-free."""
         records = batch.records
         rows = {i: row_from_record(r) for i, r in enumerate(records) if r.op == "upsert"}
-        applied = stale = dropped = 0
+        applied = stale = dropped = fenced = 0
         feed_seqs: dict[str, set[int]] = {}
         with self._engine.begin() as conn:
             uids = {r.uid for r in records}
-            _lock_users(conn, uids)
+            lock_users(conn, uids)
             erased = _erased_versions(conn, uids)
+            owned = sql_owned_feeds(conn, {r.uid for r in records if r.collection == "sessions"})
             for i, record in enumerate(records):
                 if record.version <= erased.get(record.uid, -1):
                     dropped += 1
                     continue
+                if _fenced(record, owned):
+                    fenced += 1
+                    continue
                 if record.op == "upsert":
-                    written = self._upsert(conn, record.collection, [rows[i]]) == 1
+                    written = self.upsert_rows(conn, record.collection, [rows[i]]) == 1
                     seq = rows[i].get("sync_seq") if record.collection == "sessions" else None
                     if seq is not None:
                         # A stale copy still proves its commit happened: count it as well.
@@ -157,14 +166,14 @@ class SqlMirrorStore:
                 stale += not written
             for uid, seqs in feed_seqs.items():
                 _advance_feed(conn, uid, seqs, complete_at_least=0)
-        return ApplyResult(applied, stale, dropped)
+        return ApplyResult(applied, stale, dropped, fenced)
 
     def erase_user(self, uid: str, version: int) -> int:
         """Remove every row and delete marker of `uid` with a version <= `version`, and block
         that user's events up to `version` from now on. Returns the number of rows removed."""
         removed = 0
         with self._engine.begin() as conn:
-            _lock_users(conn, {uid})
+            lock_users(conn, {uid})
             for mapping in TABLES.values():
                 table = mapping.table
                 removed += conn.execute(
@@ -230,11 +239,14 @@ class SqlMirrorStore:
         written = 0
         with self._engine.begin() as conn:
             uids = {r.uid for r, _ in rows}
-            _lock_users(conn, uids)
+            lock_users(conn, uids)
             erased = _erased_versions(conn, uids)
+            owned = sql_owned_feeds(conn, {r.uid for r, _ in rows if r.collection == "sessions"})
             for record, row in rows:
                 if record.version <= erased.get(record.uid, -1):
                     continue
+                if _fenced(record, owned):
+                    continue  # SQL is the source of these sessions now, not Firestore
                 payload = [{k: _jsonable(v) for k, v in row.items()}]
                 statement = self._overwrites[record.collection]
                 written += len(conn.execute(statement, {"rows": payload}).all())
@@ -245,7 +257,7 @@ class SqlMirrorStore:
         or a clean reconcile that read the Firestore feed head `seq` before the documents).
         Returns the new watermark."""
         with self._engine.begin() as conn:
-            _lock_users(conn, {uid})
+            lock_users(conn, {uid})
             return _advance_feed(conn, uid, set(), complete_at_least=seq)
 
     def stage_feed_heads(self, heads: Iterable[tuple[str, int]]) -> int:
@@ -288,7 +300,7 @@ class SqlMirrorStore:
                 ).all()
                 if not staged:
                     return finished
-                _lock_users(conn, {uid for uid, _ in staged})
+                lock_users(conn, {uid for uid, _ in staged})
                 for uid, seq in staged:
                     _advance_feed(conn, uid, set(), complete_at_least=int(seq))
                 conn.execute(
@@ -314,6 +326,11 @@ class SqlMirrorStore:
                 if len(set(found)) >= limit:
                     break
         return list(dict.fromkeys(found))[:limit]
+
+    def owns_sessions(self, uid: str) -> bool:
+        """Whether SQL owns `uid`'s session feed (`sql_only`, shared/mirror/sql_sessions.py)."""
+        with self._engine.connect() as conn:
+            return bool(sql_owned_feeds(conn, {uid}))
 
     def feed_watermark(self, uid: str) -> int:
         """The highest seq up to which `uid`'s session feed is completely mirrored (0: none)."""
@@ -421,8 +438,11 @@ class SqlMirrorStore:
         with self._engine.connect() as conn:
             return [data_from_row(collection, row) for row in conn.execute(query).mappings()]
 
-    def _upsert(self, conn: Connection, collection: Collection, rows: list[dict[str, Any]]) -> int:
-        """Upsert `rows` of one collection, guarded; returns how many were written."""
+    def upsert_rows(
+        self, conn: Connection, collection: Collection, rows: list[dict[str, Any]]
+    ) -> int:
+        """Upsert table `rows` of one collection in `conn` (the caller holds the users' locks),
+        guarded by version and delete markers; returns how many were written."""
         unique = _newest_per_key(TABLES[collection], rows)
         payload = [{k: _jsonable(v) for k, v in row.items()} for row in unique]
         return len(conn.execute(self._upserts[collection], {"rows": payload}).all())
@@ -433,15 +453,19 @@ class SqlMirrorStore:
         rows = [(r, row_from_record(r)) for r in records]
         with self._engine.begin() as conn:
             uids = {r.uid for r in records}
-            _lock_users(conn, uids)
+            lock_users(conn, uids)
             erased = _erased_versions(conn, uids)
-            kept = [(r, row) for r, row in rows if r.version > erased.get(r.uid, -1)]
+            owned = sql_owned_feeds(conn, {r.uid for r in records if r.collection == "sessions"})
+            alive = [(r, row) for r, row in rows if r.version > erased.get(r.uid, -1)]
+            kept = [pair for pair in alive if not _fenced(pair[0], owned)]
             applied = 0
             for collection, group in itertools.groupby(
                 sorted(kept, key=lambda pair: pair[0].collection), key=lambda p: p[0].collection
             ):
-                applied += self._upsert(conn, collection, [row for _, row in group])
-        return ApplyResult(applied, len(kept) - applied, len(records) - len(kept))
+                applied += self.upsert_rows(conn, collection, [row for _, row in group])
+        return ApplyResult(
+            applied, len(kept) - applied, len(records) - len(alive), len(alive) - len(kept)
+        )
 
 
 def _upsert_statement(mapping: TableMap, *, inclusive: bool = False) -> Insert:
@@ -568,7 +592,24 @@ def _lock_key(uid: str) -> int:
     return int.from_bytes(hashlib.sha256(b"mirror-user:" + uid.encode()).digest()[:8], signed=True)
 
 
-def _lock_users(conn: Connection, uids: Iterable[str]) -> None:
+def sql_owned_feeds(conn: Connection, uids: Iterable[str]) -> set[str]:
+    """The users among `uids` whose session feed SQL owns (`sql_only`): their sessions are
+    written by the SQL session store only, and Firestore's copies of them are stale."""
+    wanted = sorted(set(uids))
+    if not wanted:
+        return set()
+    query = select(_feeds.c.user_id).where(
+        _feeds.c.user_id.in_(wanted), _feeds.c.sql_seq.is_not(None)
+    )
+    return {str(uid) for uid in conn.execute(query).scalars()}
+
+
+def _fenced(record: ChangeRecord, sql_owned: set[str]) -> bool:
+    return record.collection == "sessions" and record.uid in sql_owned
+
+
+def lock_users(conn: Connection, uids: Iterable[str]) -> None:
+    """Take the transaction-level advisory lock of each user (see the module docstring)."""
     # Every transaction takes its locks in ascending key order, so two of them can never wait
     # on each other in a cycle. One statement for all of them (a backfill chunk spans hundreds
     # of users): a function scan over unnest() yields, and so locks, in array order.

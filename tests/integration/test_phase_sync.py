@@ -30,10 +30,17 @@ from shared.mirror.phased import (
 from shared.mirror.phases import Phase, PhaseConfig, fixed
 from shared.mirror.sql_schema import sqlalchemy_url
 from shared.mirror.sql_store import SqlMirrorStore
+from shared.sessions.models import START
 
 pytestmark = pytest.mark.stack
 
-PHASES: tuple[Phase, ...] = ("firestore_only", "dual_write", "shadow_read", "sql_primary")
+PHASES: tuple[Phase, ...] = (
+    "firestore_only",
+    "dual_write",
+    "shadow_read",
+    "sql_primary",
+    "sql_only",
+)
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
@@ -74,8 +81,11 @@ class World:
 
         self.sql = sql
         self.config = PhaseConfig()
-        for collection in ("users", "devices", "sessions", "schedules"):
-            self.config = self.config.with_phase(collection, phase, 100)  # type: ignore[arg-type]
+        for collection in ("users", "devices", "schedules"):
+            # sql_only exists for sessions only; the other collections stay a step before it.
+            others: Phase = "sql_primary" if phase == "sql_only" else phase
+            self.config = self.config.with_phase(collection, others, 100)  # type: ignore[arg-type]
+        self.config = self.config.with_phase("sessions", phase, 100)
         self.phases = fixed(self.config)
         self.stats = ShadowStats()
         sink = PhasedChangeSink(CaughtUpMirror(sql), lambda: sql, self.phases)
@@ -182,8 +192,13 @@ def test_sync_behaves_the_same_in_every_phase(
     if phase == "shadow_read":
         assert world.stats.get("sessions", "match") > 0
         assert world.stats.get("sessions", "mismatch") == 0
-    if phase == "sql_primary":
+    if phase in ("sql_primary", "sql_only"):
         assert world.stats.get("sessions", "servedFromSql") > 0
+    # Where the sessions live: Firestore (and its mirror, fed in every phase) up to
+    # sql_primary; SQL alone in sql_only.
+    in_firestore = world.firestore_sessions.changes(uid, START, 10**6, 100)
+    assert len(in_firestore) == (0 if phase == "sql_only" else 5)
+    assert len(sql.user_snapshot(uid)["sessions"]) == 5
 
 
 def test_a_cursor_stays_valid_across_phase_changes(stack: Stack, sql: SqlMirrorStore) -> None:
@@ -202,6 +217,30 @@ def test_a_cursor_stays_valid_across_phase_changes(stack: Stack, sql: SqlMirrorS
     rest, _ = pull_all(worlds["sql_primary"], uid, "tablet", cursor, limit=1)
     seen.update(rest)
     assert sorted(seen) == [f"s{i}" for i in range(6)]
+
+
+def test_a_cursor_stays_valid_when_sql_takes_the_feed_over(
+    stack: Stack, sql: SqlMirrorStore
+) -> None:
+    uid = f"takeover-{uuid.uuid4().hex[:8]}"
+    primary, only = World(sql, "sql_primary"), World(sql, "sql_only")
+    ups = [
+        {"mutationId": f"m{i}", "op": "upsert", "session": session(f"s{i}", i)} for i in range(4)
+    ]
+    primary.sync(uid, "phone", None, ups)
+    partial = primary.sync(uid, "tablet", None, [], limit=2)
+    assert [c["id"] for c in partial["changes"]] == ["s0", "s1"]
+    # The next request is in sql_only: SQL takes the feed over, and numbers the phone's edit
+    # after Firestore's last commit, so the tablet's cursor goes on where it stopped.
+    edit = {"mutationId": "e", "op": "upsert", "session": session("s0", 50)}
+    only.sync(uid, "phone", None, [edit])
+    rest, _ = pull_all(only, uid, "tablet", partial["cursor"], limit=2)
+    assert sorted(rest) == ["s0", "s2", "s3"]
+    assert rest["s0"]["label"] == "edit 50"
+    assert sql.owns_sessions(uid)
+    # Firestore kept what it had before the takeover: it no longer hears of this user.
+    stale = {s.version.id: s for s in only.firestore_sessions.changes(uid, START, 10**6, 100)}
+    assert stale["s0"].version.label == "edit 0"  # type: ignore[union-attr]
 
 
 def test_shadow_mismatches_are_counted_and_never_shown(stack: Stack, sql: SqlMirrorStore) -> None:
@@ -265,6 +304,11 @@ def test_export_is_the_same_in_every_phase(stack: Stack, sql: SqlMirrorStore, ph
     phased = PhasedAccountReader(firestore, lambda: sql, world.phases, world.stats)
     expected = export_account(firestore, uid, ExportAccountRequest(), T0).to_wire()
     got = export_account(phased, uid, ExportAccountRequest(), T0).to_wire()
+    if phase == "sql_only":
+        # The sessions exist in SQL alone: the export holds what a device pulls.
+        assert expected["sessions"] == []
+        pulled, _ = pull_all(world, uid, "laptop", None, limit=10)
+        expected["sessions"] = [c for _, c in sorted(pulled.items()) if not c.get("deleted")]
     assert got == expected
     assert [s["id"] for s in got["sessions"]] == ["s1", "s2"]  # tombstones are not exported
     assert world.stats.get("sessions", "mismatch") == 0
@@ -297,6 +341,7 @@ def test_list_schedules_is_the_same_in_every_phase(
         "dual_write": (0, 0),
         "shadow_read": (0, 1),
         "sql_primary": (1, 0),
+        "sql_only": (1, 0),  # schedules stay in sql_primary (sql_only is for sessions only)
     }[phase]
     assert world.stats.get("schedules", "mismatch") == 0
 
@@ -344,7 +389,7 @@ class RecordingEraser:
         self.calls.append((uid, version))
 
 
-@pytest.mark.parametrize("phase", ["dual_write", "sql_primary"])
+@pytest.mark.parametrize("phase", ["dual_write", "sql_primary", "sql_only"])
 def test_delete_erases_sql_at_once_in_sql_primary(
     stack: Stack, sql: SqlMirrorStore, phase: Phase
 ) -> None:
@@ -357,7 +402,8 @@ def test_delete_erases_sql_at_once_in_sql_primary(
     PhasedMirrorEraser(inner, lambda: sql, world.phases).erase_user(uid, 2**62)
     assert inner.calls == [(uid, 2**62)]  # the AccountErased event, in every phase
     left = sql.user_snapshot(uid)["sessions"]
-    assert (left == {}) is (phase == "sql_primary")
+    assert (left == {}) is (phase != "dual_write")
+    assert sql.owns_sessions(uid) is False  # an erased feed starts over, in any phase
 
 
 def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(clean_stack: Stack) -> None:
@@ -371,7 +417,9 @@ def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(clean_stack: Stack)
     shown = runner.invoke(app, ["mirror", "phase", "show"])
     assert "sessions   shadow_read    25% (others: dual_write)" in shown.output
     refused = runner.invoke(app, ["mirror", "phase", "set", "sessions", "sql_only"])
-    assert refused.exit_code == 2 and "not implemented" in refused.output
+    assert refused.exit_code == 2 and "sql_primary at 100% first" in refused.output
+    refused = runner.invoke(app, ["mirror", "phase", "set", "users", "sql_only"])
+    assert refused.exit_code == 2 and "not implemented for users" in refused.output
     from shared.clients import firestore_client
     from shared.mirror.phases import load_config, phase_for
 
@@ -381,3 +429,23 @@ def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(clean_stack: Stack)
         "shadow_read",
         "dual_write",
     }
+
+
+def test_focusctl_moves_sessions_to_sql_only_only_when_it_is_safe(clean_stack: Stack) -> None:
+    from focusctl.cli import app
+
+    runner = CliRunner()
+
+    def phase(*args: str) -> Any:
+        return runner.invoke(app, ["mirror", "phase", *args])
+
+    assert phase("set", "sessions", "sql_primary").exit_code == 0
+    too_soon = phase("set", "sessions", "sql_only", "--percent", "10")
+    assert too_soon.exit_code == 2 and "must be in place" in too_soon.output
+    moved = phase("set", "sessions", "sql_only", "--percent", "10", "--settle-seconds", "0")
+    assert moved.exit_code == 0, moved.output
+    assert "sessions   sql_only       10% (others: sql_primary)" in phase("show").output
+    for back in (["sql_only", "--percent", "5"], ["sql_primary"]):
+        refused = phase("set", "sessions", *back)
+        assert refused.exit_code == 2 and "reverse copy" in refused.output
+    assert phase("set", "sessions", "sql_only", "--percent", "50").exit_code == 0

@@ -1,14 +1,20 @@
-"""Phases: stable percentage rollout, the phase before, and the per-instance cache."""
+"""Phases: stable percentage rollout, the phase before, the per-instance cache, and which
+changes are refused (sql_only)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.mirror.phases import (
     PHASES,
+    CollectionPhase,
+    Phase,
     PhaseConfig,
     Phases,
     bucket,
+    check_change,
     parse_config,
     phase_for,
     previous,
@@ -85,3 +91,57 @@ def test_unreadable_phases_with_nothing_read_yet_are_the_defaults() -> None:
         raise RuntimeError("down")
 
     assert Phases(fail, ttl_s=30).of("sessions", "u") == "dual_write"
+
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def setting(phase: Phase, percent: float = 100, age_s: float | None = 3600) -> CollectionPhase:
+    changed = None if age_s is None else NOW - timedelta(seconds=age_s)
+    return CollectionPhase(phase=phase, percent=percent, changed_at=changed)
+
+
+@pytest.mark.parametrize("phase", ["firestore_only", "dual_write", "shadow_read", "sql_primary"])
+@pytest.mark.parametrize("current", ["firestore_only", "dual_write", "shadow_read", "sql_primary"])
+def test_steps_below_sql_only_are_always_allowed(current: Phase, phase: Phase) -> None:
+    check_change("devices", setting(current, 30, age_s=0), phase, 50, NOW, settle_s=60)
+
+
+def test_sql_only_exists_for_sessions_only() -> None:
+    for collection in ("users", "devices", "schedules"):
+        with pytest.raises(ValueError, match=f"not implemented for {collection}"):
+            check_change(collection, setting("sql_primary"), "sql_only", 10, NOW, settle_s=60)  # type: ignore[arg-type]
+    check_change("sessions", setting("sql_primary"), "sql_only", 10, NOW, settle_s=60)
+
+
+@pytest.mark.parametrize(
+    ("current", "why"),
+    [
+        (setting("shadow_read"), "sql_primary at 100% first"),
+        (setting("sql_primary", 99), "sql_primary at 100% first"),
+        (setting("sql_primary", age_s=59), "retry in 1 s"),
+        (setting("sql_primary", age_s=None), "must be in place"),  # never set: age unknown
+    ],
+)
+def test_sql_only_needs_sql_primary_everywhere_and_settled(
+    current: CollectionPhase, why: str
+) -> None:
+    with pytest.raises(ValueError, match=why):
+        check_change("sessions", current, "sql_only", 10, NOW, settle_s=60)
+
+
+def test_sql_only_only_grows() -> None:
+    current = setting("sql_only", 20, age_s=0)
+    check_change("sessions", current, "sql_only", 20, NOW, settle_s=60)
+    check_change("sessions", current, "sql_only", 100, NOW, settle_s=60)
+    with pytest.raises(ValueError, match="reverse copy"):
+        check_change("sessions", current, "sql_only", 10, NOW, settle_s=60)
+    for back in ("sql_primary", "dual_write"):
+        with pytest.raises(ValueError, match="reverse copy"):
+            check_change("sessions", current, back, 100, NOW, settle_s=60)  # type: ignore[arg-type]
+
+
+def test_the_change_time_survives_the_config_document() -> None:
+    config = PhaseConfig().with_phase("sessions", "sql_primary", 100, changed_at=NOW)
+    stored = {"collections": config.model_dump(mode="json")["collections"]}
+    assert parse_config(stored).of("sessions").changed_at == NOW

@@ -40,8 +40,13 @@ def change_sink() -> ChangeSink:
 def account_store() -> AccountStore:
     from shared.accounts.repository import FirestoreAccountStore
     from shared.clients import firestore_client
+    from shared.mirror.phased import PhasedAccountStore
+    from shared.mirror.phases import instance_phases
+    from shared.mirror.sql_engine import mirror_store
 
-    return FirestoreAccountStore(firestore_client(), change_sink())
+    # Firestore, or SQL alone for users whose `users` phase is sql_only; see MIGRATION.md.
+    firestore_store = FirestoreAccountStore(firestore_client(), change_sink())
+    return PhasedAccountStore(firestore_store, mirror_store, instance_phases())
 
 
 @functools.cache
@@ -103,9 +108,14 @@ def session_store() -> SessionStore:
 @functools.cache
 def schedule_store() -> ScheduleStore:
     from shared.clients import firestore_client
+    from shared.mirror.phased import PhasedScheduleStore
+    from shared.mirror.phases import instance_phases
+    from shared.mirror.sql_engine import mirror_store
     from shared.schedules.repository import FirestoreScheduleStore
 
-    return FirestoreScheduleStore(firestore_client(), change_sink())
+    # Firestore, or SQL alone for users whose `schedules` phase is sql_only; see MIGRATION.md.
+    firestore_store = FirestoreScheduleStore(firestore_client(), change_sink())
+    return PhasedScheduleStore(firestore_store, mirror_store, instance_phases(), firestore_client())
 
 
 @functools.cache

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from shared.changes import ChangeSink
+    from shared.mirror.events import ChangeRecord
 
 USERS = "users"
 
@@ -65,6 +66,21 @@ class FirestoreAccountStore:
         snap = fs.get_all(self._db, [self._ref(uid)])[self._ref(uid).path]
         data = snap.to_dict() if snap.exists else None
         return profile_from_doc(data) if data and "timezone" in data else None
+
+    def current_record(self, uid: str) -> ChangeRecord | None:
+        """The stored profile as the mirror's record (what `save_profile` publishes), or None:
+        what a SQL store copies when it takes the profile over (1 read)."""
+        from shared.mirror.events import ChangeRecord
+
+        snap = fs.get_all(self._db, [self._ref(uid)])[self._ref(uid).path]
+        data = snap.to_dict() if snap.exists else None
+        if not data or "timezone" not in data:
+            return None
+        wire = profile_from_doc(data).to_wire()
+        version = fs.read_version(snap)
+        return ChangeRecord(
+            collection="users", uid=uid, id=uid, op="upsert", version=version, data=wire
+        )
 
     def save_profile(self, uid: str, plan: ProfilePlanner) -> tuple[UserProfile, bool]:
         from shared.mirror.events import ChangeRecord

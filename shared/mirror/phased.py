@@ -4,6 +4,7 @@ Each wrapper holds the Firestore implementation and reaches PostgreSQL only for 
 phase asks for it, through a lazily built `SqlMirrorStore` (so `firestore_only` and
 `dual_write` never open a connection):
 
+- `PhasedAccountStore` (bootstrapAccount): Firestore, or `SqlAccountStore` in `sql_only`.
 - `PhasedChangeSink` (every write path): publishes to Pub/Sub as always; for a user in
   `sql_primary` it also applies the records to SQL before returning, so the client's next read
   (from SQL) sees its own write. A failure there fails the request; the client's retry is an
@@ -16,6 +17,8 @@ phase asks for it, through a lazily built `SqlMirrorStore` (so `firestore_only` 
   `sql_only` everything goes to `SqlSessionStore`, which takes the feed over from Firestore.
 - `PhasedAccountReader` (exportAccount): per collection, compared or served from SQL.
 - `PhasedScheduleLister` (listSchedules): compared or served from SQL.
+- `PhasedScheduleStore` (schedule writes, push delivery): Firestore, or `SqlScheduleStore` in
+  `sql_only`.
 - `PhasedMirrorEraser` (deleteAccount): publishes `AccountErased` as always, and in
   `sql_primary` also erases the SQL rows before answering.
 
@@ -36,14 +39,24 @@ from shared.mirror.events import ChangeBatch, ChangeRecord, Collection
 from shared.mirror.phases import Phase, Phases, at_least
 
 if TYPE_CHECKING:
+    from google.cloud import firestore
+
     from shared.accounts.models import UserProfile
+    from shared.accounts.repository import AccountStore, FirestoreAccountStore, ProfilePlanner
     from shared.changes import ChangeSink
     from shared.devices.models import Device
     from shared.mirror.sql_store import SqlMirrorStore
     from shared.privacy.erasure import MirrorEraser
     from shared.privacy.export import AccountReader, ExportSchedule, ScannedSession
-    from shared.schedules.models import Schedule
-    from shared.schedules.repository import ScheduleLister
+    from shared.schedules.models import Schedule, StoredSchedule
+    from shared.schedules.repository import Decide as ScheduleDecide
+    from shared.schedules.repository import (
+        DeleteOutcome,
+        FirestoreScheduleStore,
+        SaveOutcome,
+        ScheduleLister,
+        ScheduleStore,
+    )
     from shared.sessions.models import Head, Position, Stored
     from shared.sessions.repository import Applied, Decide, PurgeOutcome, SessionStore
 
@@ -114,6 +127,30 @@ class PhasedChangeSink:
                 from shared.errors import Unavailable
 
                 raise Unavailable("Your focus sessions are being moved; retry in a few seconds.")
+
+
+class PhasedAccountStore:
+    """`AccountStore` (bootstrapAccount) on Firestore, or on SQL alone (`SqlAccountStore`) for
+    users whose `users` phase is `sql_only`. Reads of the profile by export follow the phase in
+    `PhasedAccountReader`."""
+
+    def __init__(self, inner: FirestoreAccountStore, sql: StoreGetter, phases: Phases) -> None:
+        self._inner = inner
+        self._sql = sql
+        self._phases = phases
+
+    def _store(self, uid: str) -> AccountStore:
+        if self._phases.of("users", uid) != "sql_only":
+            return self._inner
+        from shared.mirror.sql_accounts import SqlAccountStore
+
+        return SqlAccountStore(self._sql(), firestore_record=self._inner.current_record)
+
+    def get_profile(self, uid: str) -> UserProfile | None:
+        return self._store(uid).get_profile(uid)
+
+    def save_profile(self, uid: str, plan: ProfilePlanner) -> tuple[UserProfile, bool]:
+        return self._store(uid).save_profile(uid, plan)
 
 
 class PhasedSessionStore:
@@ -333,6 +370,51 @@ def _wire(value: Any) -> Any:
     if isinstance(value, list):
         return [_wire(v) for v in value]
     return value.to_wire()
+
+
+# -- schedules ---------------------------------------------------------------------------------
+
+
+class PhasedScheduleStore:
+    """`ScheduleStore` (the schedule callables and push delivery) on Firestore, or on SQL alone
+    (`SqlScheduleStore`, push plans staying in Firestore) for users whose `schedules` phase is
+    `sql_only`."""
+
+    def __init__(
+        self,
+        inner: FirestoreScheduleStore,
+        sql: StoreGetter,
+        phases: Phases,
+        db: firestore.Client,
+    ) -> None:
+        self._inner = inner
+        self._sql = sql
+        self._phases = phases
+        self._db = db
+
+    def _store(self, uid: str) -> ScheduleStore:
+        if self._phases.of("schedules", uid) != "sql_only":
+            return self._inner
+        from shared.mirror.sql_schedules import SqlScheduleStore
+
+        return SqlScheduleStore(self._sql(), self._db, self._inner.list_with_versions)
+
+    def list_schedules(self, uid: str) -> list[Schedule]:
+        return self._store(uid).list_schedules(uid)
+
+    def get(self, uid: str, schedule_id: str) -> StoredSchedule | None:
+        return self._store(uid).get(uid, schedule_id)
+
+    def list(self, uid: str) -> list[StoredSchedule]:
+        return self._store(uid).list(uid)
+
+    def save(
+        self, uid: str, schedule_id: str, decide: ScheduleDecide, now: datetime
+    ) -> SaveOutcome:
+        return self._store(uid).save(uid, schedule_id, decide, now)
+
+    def delete(self, uid: str, schedule_id: str) -> DeleteOutcome | None:
+        return self._store(uid).delete(uid, schedule_id)
 
 
 # -- listSchedules -----------------------------------------------------------------------------

@@ -46,9 +46,9 @@ PHASES: tuple[Phase, ...] = (
 CONFIG_COLLECTION = "config"
 CONFIG_DOC = "migration"
 BUCKETS = 10_000
-# `sql_only` needs a SQL store with the collection's write rules; only sessions have one
-# (shared/mirror/sql_sessions.py). docs/MIGRATION.md lists what the others need.
-SQL_ONLY_COLLECTIONS: frozenset[Collection] = frozenset({"sessions"})
+# `sql_only` needs a SQL store with the collection's write rules (shared/mirror/sql_sessions.py,
+# sql_accounts.py, sql_schedules.py). docs/MIGRATION.md says what devices need.
+SQL_ONLY_COLLECTIONS: frozenset[Collection] = frozenset({"sessions", "users", "schedules"})
 
 
 class CollectionPhase(BaseModel):

@@ -308,27 +308,28 @@ class Reconciler:
         from shared.mirror.events import version_from_timestamp
 
         started = version_from_timestamp(self._clock())
-        # Sessions SQL owns (`sql_only`) have no Firestore source to compare with any more.
-        sql_owns_sessions = self._store.owns_sessions(uid)
+        # Collections SQL owns (`sql_only`) have no Firestore source to compare with any more.
+        owned = self._store.owned_collections(uid)
         documents = self._users.read(uid)
-        drifts = self._compare(uid, documents, sql_owns_sessions)
+        drifts = self._compare(uid, documents, owned)
         result = UserResult(uid, drifts, remaining=list(drifts))
         if not repair:
             return result
         if any(d.kind in REPAIRABLE for d in drifts):
             result.repaired = self._repair(documents, drifts, started)
             documents = self._users.read(uid)
-            result.remaining = self._compare(uid, documents, sql_owns_sessions)
-        if not sql_owns_sessions and not any(d.collection == "sessions" for d in result.remaining):
+            result.remaining = self._compare(uid, documents, owned)
+        sessions_drift = any(d.collection == "sessions" for d in result.remaining)
+        if "sessions" not in owned and not sessions_drift:
             # Every session up to the head read first is in SQL: the feed is complete to there.
             self._store.mark_feed_complete(uid, documents.feed_seq)
         return result
 
-    def _compare(self, uid: str, documents: UserDocuments, skip_sessions: bool) -> list[Drift]:
+    def _compare(self, uid: str, documents: UserDocuments, skip: set[Collection]) -> list[Drift]:
         in_firestore = documents.entries()
         in_sql = self._sql_entries(uid)
-        if skip_sessions:
-            in_firestore["sessions"], in_sql["sessions"] = {}, {}
+        for collection in skip:
+            in_firestore[collection], in_sql[collection] = {}, {}
         return compare(uid, in_firestore, in_sql)
 
     def _sql_entries(self, uid: str) -> dict[Collection, dict[str, Entry]]:

@@ -27,6 +27,7 @@ Decisions:
   trace of the account (GDPR). The hash is only useful to someone who already knows the uid.
 - `mirror_state` holds small JSON values (backfill cursors and reports).
 - `session_feeds` is the watermark of each user's sync feed in SQL (see `SessionFeed`).
+- `sql_owners` names the (collection, user) pairs SQL owns in `sql_only` (see `SqlOwner`).
 
 Migrations live in `migrations/` at the repository root (Alembic) and are run by the local
 stack, CI and the deploy job, never by a function: `upgrade_to_head(dsn)`.
@@ -197,6 +198,9 @@ class Schedule(MirrorColumns, Base):
     blocked_apps: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
     enabled: Mapped[bool]
     updated_at: Mapped[datetime]
+    # The push planning revision (shared/schedules), kept by the SQL schedule store in
+    # `sql_only`; mirrored rows have none (it is not an API field).
+    revision: Mapped[int | None]
 
 
 class DeleteMarker(Base):
@@ -219,6 +223,18 @@ class ErasedUser(Base):
     user_hash: Mapped[str] = mapped_column(primary_key=True)
     erased_at: Mapped[datetime] = mapped_column(server_default=func.now())
     erased_version: Mapped[int]
+
+
+class SqlOwner(Base):
+    """SQL is the source of this user's documents of this collection (`sql_only`): the SQL store
+    writes them and the mirror refuses Firestore's copies. Sessions keep theirs in
+    `session_feeds.sql_seq`, beside the feed head."""
+
+    __tablename__ = "sql_owners"
+
+    collection: Mapped[str] = mapped_column(KeyText, primary_key=True)
+    user_id: Mapped[str] = mapped_column(KeyText, primary_key=True)
+    owned_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class MirrorState(Base):

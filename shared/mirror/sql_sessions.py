@@ -38,8 +38,16 @@ from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import SqlMirrorStore, lock_users
-from shared.sessions.models import Head, Position, Stored, Tombstone, document_id, purge_at
+from shared.mirror.sql_store import SqlMirrorStore, lock_users, next_version
+from shared.sessions.models import (
+    TOMBSTONE_RETENTION,
+    Head,
+    Position,
+    Stored,
+    Tombstone,
+    document_id,
+    purge_at,
+)
 from shared.sessions.repository import Applied, Decide, PurgeOutcome
 
 if TYPE_CHECKING:
@@ -47,7 +55,6 @@ if TYPE_CHECKING:
 
 _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]
-_markers = metadata.tables["delete_markers"]
 PURGE_BATCH = 500
 
 # Expired tombstones, a batch at a time; rows being written right now are skipped (the next run
@@ -62,6 +69,15 @@ _PURGE = text(
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
     ) AND purge_at <= :now AND deleted
+    """
+)
+
+
+_DATE_MIRRORED_TOMBSTONES = text(
+    """
+    UPDATE focus_sessions
+    SET purge_at = server_updated_at + make_interval(secs => :retention_s)
+    WHERE user_id = :uid AND deleted AND purge_at IS NULL
     """
 )
 
@@ -106,16 +122,14 @@ class SqlSessionStore:
                 select(_sessions).where(_sessions.c.user_id == uid, _sessions.c.id.in_(list(ids)))
             ).mappings()
             before: dict[str, Stored | None] = dict.fromkeys(ids)
-            newest = 0
             for row in rows:
                 before[row["id"]] = _stored(row)
-                newest = max(newest, int(row["source_version"]))
             writes = dict(decide({sid: s.version if s else None for sid, s in before.items()}))
             if not writes:
                 return Applied(before, dict(before), (), base, base)
             seq = base.seq + 1
             now = self._clock()
-            version = max(_micros(now), newest + 1, _newest_marker(conn, uid, list(writes)) + 1)
+            version = next_version(conn, "sessions", uid, list(writes), now)
             after = dict(before)
             table_rows = []
             for sid, written in writes.items():
@@ -182,6 +196,12 @@ class SqlSessionStore:
                 },
             )
         )
+        # Mirrored tombstones have no purge date (Firestore's purge deleted them and published
+        # the delete, which the fence now refuses): give them one, so this store purges them.
+        conn.execute(
+            _DATE_MIRRORED_TOMBSTONES,
+            {"uid": uid, "retention_s": TOMBSTONE_RETENTION.total_seconds()},
+        )
         from shared import logs
 
         logs.get_logger("mirror.sql_sessions").info(
@@ -215,14 +235,3 @@ def _record(uid: str, sid: str, written: Any, seq: int, version: int) -> ChangeR
     return ChangeRecord(
         collection="sessions", uid=uid, id=sid, op="upsert", version=version, data=data
     )
-
-
-def _newest_marker(conn: Connection, uid: str, ids: list[str]) -> int:
-    newest = conn.execute(
-        select(func.max(_markers.c.version)).where(
-            _markers.c.collection == "sessions",
-            _markers.c.user_id == uid,
-            _markers.c.id.in_(ids),
-        )
-    ).scalar()
-    return int(newest or 0)

@@ -16,9 +16,10 @@ Guarantees (each is a test in tests/integration/test_sql_store.py):
 - An erased account (`erase_user`) removes every row and marker of the user up to the erasure's
   version and records sha256(uid) in `erased_users`; records of that user with a version <= the
   erasure's are dropped from then on.
-- The fence: session records of a user whose feed SQL owns (`sql_only`) are refused by
-  `apply` (counted as `fenced`), `bulk_upsert` and `overwrite_same_version`: SQL is their source
-  from then on, and Firestore's copies are stale (shared/mirror/sql_sessions.py).
+- The fence: records of a (collection, user) that SQL owns (`sql_only`: `session_feeds.sql_seq`
+  for sessions, `sql_owners` for the others) are refused by `apply` (counted as `fenced`),
+  `bulk_upsert` and `overwrite_same_version`: SQL is their source from then on, and Firestore's
+  copies are stale (shared/mirror/sql_sessions.py, sql_accounts.py).
 - Concurrency: every transaction first takes a transaction-level advisory lock per user it
   touches, in sorted order (no deadlocks). A marker check and the insert after it are two
   statements, and under READ COMMITTED a concurrent delete or erasure could slip between them
@@ -83,6 +84,7 @@ _erased = metadata.tables["erased_users"]
 _state = metadata.tables["mirror_state"]
 _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]
+_owners = metadata.tables["sql_owners"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +148,7 @@ class SqlMirrorStore:
             uids = {r.uid for r in records}
             lock_users(conn, uids)
             erased = _erased_versions(conn, uids)
-            owned = sql_owned_feeds(conn, {r.uid for r in records if r.collection == "sessions"})
+            owned = sql_owned(conn, records)
             for i, record in enumerate(records):
                 if record.version <= erased.get(record.uid, -1):
                     dropped += 1
@@ -185,8 +187,9 @@ class SqlMirrorStore:
                 delete(_markers).where(_markers.c.user_id == uid, _markers.c.version <= version)
             )
             # The feed starts over with a re-created account; until its commits are seen again,
-            # sync reads of this user stay on Firestore.
+            # sync reads of this user stay on Firestore. No trace of the uid stays behind.
             conn.execute(delete(_feeds).where(_feeds.c.user_id == uid))
+            conn.execute(delete(_owners).where(_owners.c.user_id == uid))
             insert = pg_insert(_erased).values(user_hash=user_hash(uid), erased_version=version)
             conn.execute(
                 insert.on_conflict_do_update(
@@ -241,12 +244,12 @@ class SqlMirrorStore:
             uids = {r.uid for r, _ in rows}
             lock_users(conn, uids)
             erased = _erased_versions(conn, uids)
-            owned = sql_owned_feeds(conn, {r.uid for r, _ in rows if r.collection == "sessions"})
+            owned = sql_owned(conn, [r for r, _ in rows])
             for record, row in rows:
                 if record.version <= erased.get(record.uid, -1):
                     continue
                 if _fenced(record, owned):
-                    continue  # SQL is the source of these sessions now, not Firestore
+                    continue  # SQL is the source of these documents now, not Firestore
                 payload = [{k: _jsonable(v) for k, v in row.items()}]
                 statement = self._overwrites[record.collection]
                 written += len(conn.execute(statement, {"rows": payload}).all())
@@ -329,8 +332,15 @@ class SqlMirrorStore:
 
     def owns_sessions(self, uid: str) -> bool:
         """Whether SQL owns `uid`'s session feed (`sql_only`, shared/mirror/sql_sessions.py)."""
+        return "sessions" in self.owned_collections(uid)
+
+    def owned_collections(self, uid: str) -> set[Collection]:
+        """The collections of `uid` whose documents SQL owns (`sql_only`)."""
         with self._engine.connect() as conn:
-            return bool(sql_owned_feeds(conn, {uid}))
+            owned: set[Collection] = {"sessions"} if sql_owned_feeds(conn, {uid}) else set()
+            query = select(_owners.c.collection).where(_owners.c.user_id == uid)
+            owned |= {c for c in COLLECTIONS if c in set(conn.execute(query).scalars())}
+        return owned
 
     def feed_watermark(self, uid: str) -> int:
         """The highest seq up to which `uid`'s session feed is completely mirrored (0: none)."""
@@ -439,13 +449,21 @@ class SqlMirrorStore:
             return [data_from_row(collection, row) for row in conn.execute(query).mappings()]
 
     def upsert_rows(
-        self, conn: Connection, collection: Collection, rows: list[dict[str, Any]]
+        self,
+        conn: Connection,
+        collection: Collection,
+        rows: list[dict[str, Any]],
+        *,
+        same_version_too: bool = False,
     ) -> int:
         """Upsert table `rows` of one collection in `conn` (the caller holds the users' locks),
-        guarded by version and delete markers; returns how many were written."""
+        guarded by version and delete markers; returns how many were written. With
+        `same_version_too`, a row of the same version is rewritten as well (a SQL store's
+        takeover adds columns the mirror does not carry)."""
         unique = _newest_per_key(TABLES[collection], rows)
         payload = [{k: _jsonable(v) for k, v in row.items()} for row in unique]
-        return len(conn.execute(self._upserts[collection], {"rows": payload}).all())
+        statement = (self._overwrites if same_version_too else self._upserts)[collection]
+        return len(conn.execute(statement, {"rows": payload}).all())
 
     def _bulk_chunk(self, records: tuple[ChangeRecord, ...]) -> ApplyResult:
         if any(r.op != "upsert" for r in records):
@@ -455,7 +473,7 @@ class SqlMirrorStore:
             uids = {r.uid for r in records}
             lock_users(conn, uids)
             erased = _erased_versions(conn, uids)
-            owned = sql_owned_feeds(conn, {r.uid for r in records if r.collection == "sessions"})
+            owned = sql_owned(conn, records)
             alive = [(r, row) for r, row in rows if r.version > erased.get(r.uid, -1)]
             kept = [pair for pair in alive if not _fenced(pair[0], owned)]
             applied = 0
@@ -604,8 +622,53 @@ def sql_owned_feeds(conn: Connection, uids: Iterable[str]) -> set[str]:
     return {str(uid) for uid in conn.execute(query).scalars()}
 
 
-def _fenced(record: ChangeRecord, sql_owned: set[str]) -> bool:
-    return record.collection == "sessions" and record.uid in sql_owned
+def sql_owned(conn: Connection, records: Iterable[ChangeRecord]) -> set[tuple[str, str]]:
+    """The (collection, uid) pairs among `records` that SQL owns (`sql_only`)."""
+    by_collection: dict[str, set[str]] = {}
+    for record in records:
+        by_collection.setdefault(record.collection, set()).add(record.uid)
+    owned = {("sessions", uid) for uid in sql_owned_feeds(conn, by_collection.pop("sessions", ()))}
+    pairs = [(c, uid) for c, uids in by_collection.items() for uid in uids]
+    if pairs:
+        query = select(_owners.c.collection, _owners.c.user_id).where(
+            tuple_(_owners.c.collection, _owners.c.user_id).in_(pairs)
+        )
+        owned |= {(str(c), str(uid)) for c, uid in conn.execute(query).all()}
+    return owned
+
+
+def take_over(conn: Connection, collection: Collection, uid: str) -> None:
+    """Record that SQL owns `uid`'s documents of `collection` from now on (the caller holds the
+    user's lock and has copied Firestore's current documents first). Sessions take theirs over
+    with the feed (shared/mirror/sql_sessions.py)."""
+    if collection == "sessions":
+        raise ValueError("sessions are taken over with their feed head")
+    insert = pg_insert(_owners).values(collection=collection, user_id=uid)
+    conn.execute(insert.on_conflict_do_nothing(index_elements=["collection", "user_id"]))
+
+
+def next_version(
+    conn: Connection, collection: Collection, uid: str, ids: list[str], now: datetime
+) -> int:
+    """The version for a write by a SQL store (`sql_only`) of documents `ids`: `now` in µs,
+    raised above every row and delete marker of them (a version mirrored from Firestore may be
+    ahead of this clock), so the guards order it after everything before it."""
+    from shared.mirror.events import version_from_timestamp
+
+    mapping = TABLES[collection]
+    table = mapping.table
+    rows = select(func.max(table.c.source_version)).where(
+        table.c[mapping.user_column] == uid, table.c.id.in_(ids)
+    )
+    markers = select(func.max(_markers.c.version)).where(
+        _markers.c.collection == collection, _markers.c.user_id == uid, _markers.c.id.in_(ids)
+    )
+    newest = max(int(conn.execute(q).scalar() or 0) for q in (rows, markers))
+    return max(version_from_timestamp(now), newest + 1)
+
+
+def _fenced(record: ChangeRecord, owned: set[tuple[str, str]]) -> bool:
+    return (record.collection, record.uid) in owned
 
 
 def lock_users(conn: Connection, uids: Iterable[str]) -> None:

@@ -97,6 +97,21 @@ class FirestoreScheduleStore:
         )
         return ref
 
+    def list_with_versions(self, uid: str) -> list[tuple[StoredSchedule, int]]:
+        """Every schedule of `uid` with its mirror version (its `update_time`): what a SQL store
+        copies when it takes the schedules over. One read per schedule."""
+        snaps = list(self._collection(uid).stream())
+        count_query_reads(len(snaps))
+        return [
+            (schedule_from_doc(s.id, s.to_dict() or {}), fs.version_of(s.update_time))
+            for s in snaps
+        ]
+
+    @property
+    def plans(self) -> FirestorePlanStore:
+        """The push plans, which stay in Firestore in every phase (docs/MIGRATION.md)."""
+        return self._plans
+
     def list_schedules(self, uid: str) -> list[Schedule]:
         return [stored.schedule for stored in self.list(uid)]
 
@@ -106,9 +121,7 @@ class FirestoreScheduleStore:
         return schedule_from_doc(snap.id, snap.to_dict() or {}) if snap.exists else None
 
     def list(self, uid: str) -> list[StoredSchedule]:
-        snaps = list(self._collection(uid).stream())
-        count_query_reads(len(snaps))
-        return [schedule_from_doc(s.id, s.to_dict() or {}) for s in snaps]
+        return [stored for stored, _ in self.list_with_versions(uid)]
 
     def save(self, uid: str, schedule_id: str, decide: Decide, now: datetime) -> SaveOutcome:
         from google.cloud import firestore as fs_module

@@ -24,6 +24,7 @@ from shared.mirror.phased import (
     PhasedChangeSink,
     PhasedMirrorEraser,
     PhasedScheduleLister,
+    PhasedScheduleStore,
     PhasedSessionStore,
     ShadowStats,
 )
@@ -76,16 +77,17 @@ class CaughtUpMirror:
 class World:
     def __init__(self, sql: SqlMirrorStore, phase: Phase) -> None:
         from shared.clients import firestore_client
-        from shared.schedules.repository import FirestoreScheduleStore
         from shared.sessions.repository import FirestoreSessionStore
 
         self.sql = sql
         self.config = PhaseConfig()
-        for collection in ("users", "devices", "schedules"):
-            # sql_only exists for sessions only; the other collections stay a step before it.
+        for collection in ("devices",):
+            # sql_only exists for every collection but devices, which stay a step before it.
             others: Phase = "sql_primary" if phase == "sql_only" else phase
             self.config = self.config.with_phase(collection, others, 100)  # type: ignore[arg-type]
         self.config = self.config.with_phase("sessions", phase, 100)
+        self.config = self.config.with_phase("users", phase, 100)
+        self.config = self.config.with_phase("schedules", phase, 100)
         self.phases = fixed(self.config)
         self.stats = ShadowStats()
         sink = PhasedChangeSink(CaughtUpMirror(sql), lambda: sql, self.phases)
@@ -93,9 +95,18 @@ class World:
         self.sessions = PhasedSessionStore(
             self.firestore_sessions, lambda: sql, self.phases, self.stats
         )
+        self.use_schedule_sink(sink)
+
+    def use_schedule_sink(self, sink: Any) -> None:
+        from shared.clients import firestore_client
+        from shared.schedules.repository import FirestoreScheduleStore
+
         self.firestore_schedules = FirestoreScheduleStore(firestore_client(), sink)
+        self.schedule_store = PhasedScheduleStore(
+            self.firestore_schedules, lambda: self.sql, self.phases, firestore_client()
+        )
         self.schedules = PhasedScheduleLister(
-            self.firestore_schedules, lambda: sql, self.phases, self.stats
+            self.schedule_store, lambda: self.sql, self.phases, self.stats
         )
 
     def save_schedule(self, uid: str, schedule_id: str, minute: int, **fields: Any) -> None:
@@ -116,7 +127,7 @@ class World:
                 **fields,
             }
         )
-        self.firestore_schedules.save(uid, schedule_id, decide_upsert(incoming, T0), T0)
+        self.schedule_store.save(uid, schedule_id, decide_upsert(incoming, T0), T0)
 
     def list_schedules(self, uid: str) -> list[dict[str, Any]]:
         from shared.schedules.service import list_schedules
@@ -326,11 +337,16 @@ def test_list_schedules_is_the_same_in_every_phase(
     world.save_schedule(uid, "a-morning", 1)
     world.save_schedule(uid, "a-morning", 5, days=["tue"], enabled=False)  # an edit
     world.save_schedule(uid, "c-gone", 1)
-    world.firestore_schedules.delete(uid, "c-gone")
+    world.schedule_store.delete(uid, "c-gone")
 
     got = world.list_schedules(uid)
     expected = list_schedules(world.firestore_schedules, uid).to_wire()["schedules"]
-    assert got == expected
+    if phase == "sql_only":  # the schedules exist in SQL alone
+        assert expected == []
+        plans = world.firestore_schedules.plans.for_user(uid)  # push plans stay in Firestore
+        assert {p.schedule_id for p in plans} == {"a-morning", "b-evening"}
+    else:
+        assert got == expected
     assert [(s["id"], s["name"], s["days"]) for s in got] == [
         ("a-morning", "block 5", ["tue"]),
         ("b-evening", "block 1", ["mon", "wed"]),
@@ -341,7 +357,7 @@ def test_list_schedules_is_the_same_in_every_phase(
         "dual_write": (0, 0),
         "shadow_read": (0, 1),
         "sql_primary": (1, 0),
-        "sql_only": (1, 0),  # schedules stay in sql_primary (sql_only is for sessions only)
+        "sql_only": (1, 0),
     }[phase]
     assert world.stats.get("schedules", "mismatch") == 0
 
@@ -362,18 +378,13 @@ def test_sql_primary_reads_its_own_schedule_writes_before_the_consumer(
     stack: Stack, sql: SqlMirrorStore
 ) -> None:
     from shared.changes import CollectingSink
-    from shared.clients import firestore_client
-    from shared.schedules.repository import FirestoreScheduleStore
 
     world = World(sql, "sql_primary")
     # Published to a transport nobody consumes: only the synchronous apply of sql_primary
     # can make the write visible in SQL.
     pubsub = CollectingSink()
     sink = PhasedChangeSink(pubsub, lambda: sql, world.phases)
-    world.firestore_schedules = FirestoreScheduleStore(firestore_client(), sink)
-    world.schedules = PhasedScheduleLister(
-        world.firestore_schedules, lambda: sql, world.phases, world.stats
-    )
+    world.use_schedule_sink(sink)
     uid = f"schedules-own-{uuid.uuid4().hex[:8]}"
     world.save_schedule(uid, "morning", 1)
     assert [s["id"] for s in world.list_schedules(uid)] == ["morning"]
@@ -418,8 +429,8 @@ def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(clean_stack: Stack)
     assert "sessions   shadow_read    25% (others: dual_write)" in shown.output
     refused = runner.invoke(app, ["mirror", "phase", "set", "sessions", "sql_only"])
     assert refused.exit_code == 2 and "sql_primary at 100% first" in refused.output
-    refused = runner.invoke(app, ["mirror", "phase", "set", "users", "sql_only"])
-    assert refused.exit_code == 2 and "not implemented for users" in refused.output
+    refused = runner.invoke(app, ["mirror", "phase", "set", "devices", "sql_only"])
+    assert refused.exit_code == 2 and "not implemented for devices" in refused.output
     from shared.clients import firestore_client
     from shared.mirror.phases import load_config, phase_for
 

@@ -291,3 +291,26 @@ def test_the_purge_job_covers_sql_once_sessions_are_in_sql_only(
         store = PhasedSessionStore(firestore, lambda: sql, fixed(config))
         assert store.purge_expired(T0, budget_s=30).complete
         assert len(sql.user_snapshot(uid)["sessions"]) == left
+
+
+def test_the_takeover_dates_mirrored_tombstones_for_the_sql_purge(
+    stack: Stack, sql: SqlMirrorStore
+) -> None:
+    from shared.clients import firestore_client
+
+    uid = new_uid()
+    mirror = Mirror(sql)
+    firestore = FirestoreSessionStore(firestore_client(), mirror)
+    sync(firestore, uid, [upsert("t", 1), upsert("live", 1)])
+    gone = {"mutationId": "d", "op": "delete", "id": "t", "updatedAt": "2026-11-22T09:05:00.000Z"}
+    sync(firestore, uid, [gone])
+    mirror.catch_up()
+    owned = SqlSessionStore(sql, firestore_head=firestore.head)
+    owned.head(uid)  # the takeover
+    # Firestore's purge of this tombstone would now be fenced: SQL's own purge takes it, after
+    # the retention counted from its deletion.
+    assert owned.purge_expired(datetime.now(UTC), budget_s=30).complete
+    assert set(sql.user_snapshot(uid)["sessions"]) == {"t", "live"}
+    later = datetime.now(UTC) + timedelta(days=32)
+    owned.purge_expired(later, budget_s=30)
+    assert set(sql.user_snapshot(uid)["sessions"]) == {"live"}

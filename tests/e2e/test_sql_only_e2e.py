@@ -1,0 +1,172 @@
+"""Collections moving to `sql_only` on the running stack, the way an operator and the apps see it:
+`focusctl mirror phase set` (refused until `sql_primary` has settled), then syncFocusSessions over
+HTTP keeps its cursor across the takeover, profile, schedule and session writes reach PostgreSQL
+only (push plans stay in Firestore), and exportAccount and deleteAccount keep their contract."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from devstack.stack import Stack
+from shared.mirror.sql_schema import sqlalchemy_url
+from tests.support.auth import sign_up
+from tests.support.callables import CallResult, FunctionsClient
+
+pytestmark = pytest.mark.stack
+
+CACHE_S = 2.0  # FOCUS_PHASE_CACHE_S of the local stack
+
+
+def session(sid: str, minute: int) -> dict[str, Any]:
+    return {
+        "id": sid,
+        "startedAt": "2026-11-22T08:00:00.000Z",
+        "plannedEndAt": None,
+        "endedAt": None,
+        "status": "running",
+        "label": f"edit {minute}",
+        "blockedApps": ["com.example.feed"],
+        "scheduleId": None,
+        "updatedAt": f"2026-11-22T09:{minute:02d}:00.000Z",
+        "deviceId": "phone",
+    }
+
+
+def eventually[T](check: Callable[[], T | None], what: str, timeout: float = 30) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.25)
+
+
+def test_sessions_move_to_sql_only_without_the_apps_noticing(
+    clean_stack: Stack, functions_client: FunctionsClient, auth_host: str, db: Any
+) -> None:
+    from focusctl.cli import app
+
+    engine = create_engine(sqlalchemy_url(clean_stack.postgres_dsn))
+
+    def rows(query: str, **params: Any) -> list[Any]:
+        with engine.connect() as conn:
+            return list(conn.execute(text(query), params).all())
+
+    def phase(*args: str, collections: tuple[str, ...] = ("sessions",)) -> Any:
+        for collection in collections:
+            result = CliRunner().invoke(app, ["mirror", "phase", "set", collection, *args])
+            if result.exit_code != 0:
+                return result
+        return result
+
+    user = sign_up(auth_host)
+    token = user.id_token
+
+    def sync(device: str, cursor: str | None, mutations: list[Any]) -> CallResult:
+        data = {"deviceId": device, "cursor": cursor, "mutations": mutations}
+        return functions_client.call("syncFocusSessions", data, token)
+
+    try:
+        boot = functions_client.call("bootstrapAccount", {"timezone": "Europe/Paris"}, token)
+        assert boot.status == 200, boot.body
+        first = sync(
+            "phone",
+            None,
+            [
+                {"mutationId": f"m{i}", "op": "upsert", "session": session(f"s{i}", i)}
+                for i in range(3)
+            ],
+        )
+        assert first.status == 200, first.body
+        tablet = sync("tablet", None, [])
+        assert len(tablet.result["changes"]) == 3
+        sessions_in_sql = "SELECT id FROM focus_sessions WHERE user_id = :u ORDER BY id"
+        eventually(lambda: len(rows(sessions_in_sql, u=user.uid)) == 3, "the mirror")
+
+        everything = ("sessions", "users", "schedules")
+        assert phase("sql_primary", collections=everything).exit_code == 0
+        too_soon = phase("sql_only")
+        assert too_soon.exit_code == 2 and "must be in place" in too_soon.output
+        time.sleep(2 * CACHE_S + 0.5)  # every instance now applies writes to SQL first
+        moved = phase("sql_only", collections=everything)
+        assert moved.exit_code == 0, moved.output
+        devices = phase("sql_only", collections=("devices",))
+        assert devices.exit_code == 2 and "not implemented for devices" in devices.output
+        time.sleep(CACHE_S + 0.5)
+
+        moved_home = functions_client.call("bootstrapAccount", {"timezone": "Asia/Tokyo"}, token)
+        assert moved_home.status == 200, moved_home.body
+        assert moved_home.result["created"] is False
+        profile = "SELECT timezone FROM users WHERE id = :u"
+        assert rows(profile, u=user.uid) == [("Asia/Tokyo",)]
+        user_doc = db.collection("users").document(user.uid).get().to_dict()
+        assert user_doc["timezone"] == "Europe/Paris"  # Firestore no longer written
+        block = {
+            "id": "mornings",
+            "name": "Deep work",
+            "timezone": "Asia/Tokyo",
+            "days": ["mon", "tue", "wed", "thu", "fri"],
+            "start": "09:00",
+            "end": "11:00",
+            "blockedApps": [],
+            "enabled": True,
+            "updatedAt": "2026-11-22T09:40:00.000Z",
+        }
+        upserted = functions_client.call("upsertSchedule", {"schedule": block}, token)
+        assert upserted.status == 200, upserted.body
+        assert len(upserted.result["nextOccurrences"]) == 5
+        listed = functions_client.call("listSchedules", {}, token)
+        assert [s["id"] for s in listed.result["schedules"]] == ["mornings"]
+        schedules = db.collection("users").document(user.uid).collection("schedules")
+        assert list(schedules.stream()) == []  # in SQL only ...
+        from google.cloud.firestore import FieldFilter
+
+        mine = FieldFilter("uid", "==", user.uid)
+        plans = db.collection("pushPlans").where(filter=mine).stream()
+        assert [p.to_dict()["scheduleId"] for p in plans] == ["mornings"]  # ... plans stay
+
+        edit = {"mutationId": "e", "op": "upsert", "session": session("s1", 30)}
+        written = sync("phone", first.result["cursor"], [edit])
+        assert written.status == 200, written.body
+        assert written.result["applied"] == ["e"]
+        # The tablet's cursor from before the move still works: it gets just the edit.
+        pulled = sync("tablet", tablet.result["cursor"], [])
+        assert pulled.status == 200, pulled.body
+        assert [(c["id"], c["label"]) for c in pulled.result["changes"]] == [("s1", "edit 30")]
+
+        feed = rows("SELECT sql_seq FROM session_feeds WHERE user_id = :u", u=user.uid)
+        assert feed == [(2,)]  # SQL owns the feed and numbered the edit after Firestore's 1
+        label = "SELECT label FROM focus_sessions WHERE user_id = :u AND id = 's1'"
+        assert rows(label, u=user.uid) == [("edit 30",)]
+        in_firestore = db.collection("users").document(user.uid).collection("sessions")
+        assert in_firestore.document("s1").get().to_dict()["label"] == "edit 1"
+
+        export = functions_client.call("exportAccount", {}, token)
+        assert export.status == 200, export.body
+        assert export.result["user"]["timezone"] == "Asia/Tokyo"
+        assert [s["id"] for s in export.result["schedules"]] == ["mornings"]
+        assert {s["id"]: s["label"] for s in export.result["sessions"]} == {
+            "s0": "edit 0",
+            "s1": "edit 30",
+            "s2": "edit 2",
+        }
+        deleted = functions_client.call("deleteAccount", {"confirm": True}, token)
+        assert deleted.status == 200, deleted.body
+        assert rows(sessions_in_sql, u=user.uid) == []
+        assert rows(profile, u=user.uid) == []
+        assert rows("SELECT 1 FROM schedules WHERE user_id = :u", u=user.uid) == []
+        assert rows("SELECT 1 FROM session_feeds WHERE user_id = :u", u=user.uid) == []
+        assert rows("SELECT 1 FROM sql_owners WHERE user_id = :u", u=user.uid) == []
+    finally:
+        # Back to the defaults for the tests after this one (no command does that: sql_only
+        # cannot be left), and wait until the functions have re-read them.
+        db.collection("config").document("migration").delete()
+        time.sleep(CACHE_S + 0.5)
+        engine.dispose()

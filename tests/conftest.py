@@ -11,12 +11,16 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
 
 from devstack.stack import ROOT, Ports, Stack, StackConfig
 from tests.support.callables import FunctionsClient
+
+if TYPE_CHECKING:
+    from shared.mirror.sql_store import SqlMirrorStore
 
 pytest_plugins = ["tests.fixtures.postgres"]
 
@@ -100,6 +104,19 @@ def auth_host(stack: Stack) -> str:
 @pytest.fixture
 def project_id(stack: Stack) -> str:
     return stack.config.project_id
+
+
+@pytest.fixture(scope="module")
+def sql(stack: Stack) -> Iterator[SqlMirrorStore]:
+    """The mirror's PostgreSQL repository on the stack's database (not emptied)."""
+    from sqlalchemy import create_engine
+
+    from shared.mirror.sql_schema import sqlalchemy_url
+    from shared.mirror.sql_store import SqlMirrorStore
+
+    engine = create_engine(sqlalchemy_url(stack.postgres_dsn))
+    yield SqlMirrorStore(engine)
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -121,12 +121,12 @@ class PhasedChangeSink:
 
             result = self._sql().apply(ChangeBatch(records=synchronous, emitted_at=utcnow()))
             if result.fenced:
-                # SQL took the user's sessions over (`sql_only`) while this instance's phase
-                # cache still said `sql_primary`: this Firestore write is not the truth any
-                # more. The app retries and reaches the SQL session store.
+                # SQL took these documents over (`sql_only`) while this instance's phase cache
+                # still said `sql_primary`: this Firestore write is not the truth any more. The
+                # app retries and reaches the SQL store.
                 from shared.errors import Unavailable
 
-                raise Unavailable("Your focus sessions are being moved; retry in a few seconds.")
+                raise Unavailable("Your data is being moved; retry in a few seconds.")
 
 
 class PhasedAccountStore:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from devstack.stack import Stack
 from shared.mirror.sql_schema import sqlalchemy_url
+from tests.support import sync_payloads as payloads
 from tests.support.auth import sign_up
 from tests.support.callables import CallResult, FunctionsClient
 
@@ -24,18 +25,7 @@ CACHE_S = 2.0  # FOCUS_PHASE_CACHE_S of the local stack
 
 
 def session(sid: str, minute: int) -> dict[str, Any]:
-    return {
-        "id": sid,
-        "startedAt": "2026-11-22T08:00:00.000Z",
-        "plannedEndAt": None,
-        "endedAt": None,
-        "status": "running",
-        "label": f"edit {minute}",
-        "blockedApps": ["com.example.feed"],
-        "scheduleId": None,
-        "updatedAt": f"2026-11-22T09:{minute:02d}:00.000Z",
-        "deviceId": "phone",
-    }
+    return payloads.session(sid, minute, label=f"edit {minute}", blockedApps=["com.example.feed"])
 
 
 def eventually[T](check: Callable[[], T | None], what: str, timeout: float = 30) -> T:
@@ -92,7 +82,8 @@ def test_sessions_move_to_sql_only_without_the_apps_noticing(
 
         everything = ("sessions", "users", "schedules")
         assert phase("sql_primary", collections=everything).exit_code == 0
-        too_soon = phase("sql_only")
+        # Not before every instance follows sql_primary (a settle time no run can reach here).
+        too_soon = phase("sql_only", "--settle-seconds", "600")
         assert too_soon.exit_code == 2 and "must be in place" in too_soon.output
         time.sleep(2 * CACHE_S + 0.5)  # every instance now applies writes to SQL first
         moved = phase("sql_only", collections=everything)

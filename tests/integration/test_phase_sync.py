@@ -9,16 +9,14 @@ what differs between runs is only where reads come from.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from devstack.stack import Stack
-from shared.mirror.events import ChangeBatch, ChangeRecord
 from shared.mirror.phased import (
     PhasedAccountReader,
     PhasedChangeSink,
@@ -28,20 +26,13 @@ from shared.mirror.phased import (
     PhasedSessionStore,
     ShadowStats,
 )
-from shared.mirror.phases import Phase, PhaseConfig, fixed
-from shared.mirror.sql_schema import sqlalchemy_url
+from shared.mirror.phases import PHASES, Phase, PhaseConfig, fixed
 from shared.mirror.sql_store import SqlMirrorStore
 from shared.sessions.models import START
+from tests.support.mirror import CaughtUpMirror
 
 pytestmark = pytest.mark.stack
 
-PHASES: tuple[Phase, ...] = (
-    "firestore_only",
-    "dual_write",
-    "shadow_read",
-    "sql_primary",
-    "sql_only",
-)
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
@@ -62,16 +53,6 @@ def session(sid: str, minute: int, device: str = "phone") -> dict[str, Any]:
         "updatedAt": stamp(minute),
         "deviceId": device,
     }
-
-
-class CaughtUpMirror:
-    """The mirror consumer, caught up: applies each commit's records to SQL right away."""
-
-    def __init__(self, store: SqlMirrorStore) -> None:
-        self.store = store
-
-    def publish(self, records: Sequence[ChangeRecord]) -> None:
-        self.store.apply(ChangeBatch(records=list(records), emitted_at=T0))
 
 
 class World:
@@ -145,13 +126,6 @@ class World:
             {"deviceId": device, "cursor": cursor, "mutations": mutations, "limit": limit}
         )
         return sync_focus_sessions(self.sessions, uid, request).to_wire()
-
-
-@pytest.fixture(scope="module")
-def sql(stack: Stack) -> Any:
-    engine = create_engine(sqlalchemy_url(stack.postgres_dsn))
-    yield SqlMirrorStore(engine)
-    engine.dispose()
 
 
 def pull_all(
@@ -451,7 +425,7 @@ def test_focusctl_moves_sessions_to_sql_only_only_when_it_is_safe(clean_stack: S
         return runner.invoke(app, ["mirror", "phase", *args])
 
     assert phase("set", "sessions", "sql_primary").exit_code == 0
-    too_soon = phase("set", "sessions", "sql_only", "--percent", "10")
+    too_soon = phase("set", "sessions", "sql_only", "--percent", "10", "--settle-seconds", "600")
     assert too_soon.exit_code == 2 and "must be in place" in too_soon.output
     moved = phase("set", "sessions", "sql_only", "--percent", "10", "--settle-seconds", "0")
     assert moved.exit_code == 0, moved.output

@@ -5,51 +5,26 @@ reconcile leaves the profile alone, and erasure leaves no trace of the ownership
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from devstack.stack import Stack
 from shared.accounts.models import BootstrapAccountRequest
 from shared.accounts.repository import FirestoreAccountStore
 from shared.accounts.service import bootstrap_account
 from shared.errors import Unavailable
-from shared.mirror.events import ChangeBatch, ChangeRecord
 from shared.mirror.phased import PhasedAccountStore, PhasedChangeSink
 from shared.mirror.phases import PhaseConfig, fixed
 from shared.mirror.sql_accounts import SqlAccountStore
-from shared.mirror.sql_schema import sqlalchemy_url
 from shared.mirror.sql_store import SqlMirrorStore
+from tests.support.mirror import HeldMirror
 
 pytestmark = pytest.mark.stack
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def sql(stack: Stack) -> Any:
-    engine = create_engine(sqlalchemy_url(stack.postgres_dsn))
-    yield SqlMirrorStore(engine)
-    engine.dispose()
-
-
-class Mirror:
-    """The consumer, caught up on demand."""
-
-    def __init__(self, sql: SqlMirrorStore) -> None:
-        self.sql = sql
-        self.held: list[ChangeRecord] = []
-
-    def publish(self, records: Sequence[ChangeRecord]) -> None:
-        self.held.extend(records)
-
-    def catch_up(self) -> Any:
-        result = self.sql.apply(ChangeBatch(records=self.held, emitted_at=T0))
-        self.held = []
-        return result
 
 
 def bootstrap(store: Any, uid: str, timezone: str, locale: str | None = None) -> Any:
@@ -67,7 +42,7 @@ def test_takeover_copies_the_firestore_profile_then_sql_alone_is_written(
     from shared.clients import firestore_client
 
     uid = f"acct-{uuid.uuid4().hex[:10]}"
-    mirror = Mirror(sql)  # never caught up: the takeover must not need the mirror
+    mirror = HeldMirror(sql)  # never caught up: the takeover must not need the mirror
     firestore = FirestoreAccountStore(firestore_client(), mirror)
     bootstrap(firestore, uid, "Europe/Paris", "fr")
     assert sql_profile(sql, uid) is None
@@ -93,7 +68,7 @@ def test_a_new_account_starts_in_sql(stack: Stack, sql: SqlMirrorStore) -> None:
     from shared.clients import firestore_client
 
     uid = f"acct-{uuid.uuid4().hex[:10]}"
-    firestore = FirestoreAccountStore(firestore_client(), Mirror(sql))
+    firestore = FirestoreAccountStore(firestore_client(), HeldMirror(sql))
     config = PhaseConfig().with_phase("users", "sql_only", 100)
     store = PhasedAccountStore(firestore, lambda: sql, fixed(config))
     first = bootstrap(store, uid, "UTC")
@@ -128,7 +103,7 @@ def test_reconcile_skips_and_erasure_forgets_an_owned_profile(
     from shared.mirror.reconcile import FirestoreUsers, Reconciler
 
     uid = f"acct-{uuid.uuid4().hex[:10]}"
-    firestore = FirestoreAccountStore(firestore_client(), Mirror(sql))
+    firestore = FirestoreAccountStore(firestore_client(), HeldMirror(sql))
     bootstrap(firestore, uid, "UTC")
     owned = SqlAccountStore(sql, firestore_record=firestore.current_record)
     bootstrap(owned, uid, "America/New_York")

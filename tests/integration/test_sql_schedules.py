@@ -6,49 +6,23 @@ behind by a crash, deletes remove the plan first, and the mirror fences Firestor
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
 
 from devstack.stack import Stack
-from shared.mirror.events import ChangeBatch, ChangeRecord
 from shared.mirror.sql_schedules import SqlScheduleStore
-from shared.mirror.sql_schema import sqlalchemy_url
 from shared.mirror.sql_store import SqlMirrorStore
 from shared.push.plans import plan_id
 from shared.schedules.models import Schedule
 from shared.schedules.repository import FirestoreScheduleStore, decide_upsert
+from tests.support.mirror import HeldMirror
 
 pytestmark = pytest.mark.stack
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def sql(stack: Stack) -> Any:
-    engine = create_engine(sqlalchemy_url(stack.postgres_dsn))
-    yield SqlMirrorStore(engine)
-    engine.dispose()
-
-
-class Mirror:
-    """The consumer, caught up on demand."""
-
-    def __init__(self, sql: SqlMirrorStore) -> None:
-        self.sql = sql
-        self.held: list[ChangeRecord] = []
-
-    def publish(self, records: Sequence[ChangeRecord]) -> None:
-        self.held.extend(records)
-
-    def catch_up(self) -> Any:
-        result = self.sql.apply(ChangeBatch(records=self.held, emitted_at=NOW))
-        self.held = []
-        return result
 
 
 def schedule(schedule_id: str, minute: int, **fields: Any) -> Schedule:
@@ -80,7 +54,7 @@ def world(stack: Stack, sql: SqlMirrorStore) -> Any:
     class World:
         uid = f"sched-{uuid.uuid4().hex[:10]}"
         db = firestore_client()
-        mirror = Mirror(sql)
+        mirror = HeldMirror(sql)
         firestore = FirestoreScheduleStore(db, mirror)
         owned = SqlScheduleStore(sql, db, firestore.list_with_versions)
 

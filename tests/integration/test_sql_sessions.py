@@ -7,12 +7,11 @@ tests/integration/test_phase_sync.py."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from devstack.stack import Stack
 from shared.changes import CollectingSink
@@ -20,40 +19,17 @@ from shared.errors import Unavailable
 from shared.mirror.events import ChangeBatch, ChangeRecord
 from shared.mirror.phased import PhasedChangeSink
 from shared.mirror.phases import PhaseConfig, fixed
-from shared.mirror.sql_schema import sqlalchemy_url
 from shared.mirror.sql_sessions import SqlSessionStore
 from shared.mirror.sql_store import SqlMirrorStore
 from shared.sessions.models import START, Head, SyncFocusSessionsRequest, Tombstone
 from shared.sessions.repository import FirestoreSessionStore
 from shared.sessions.service import sync_focus_sessions
+from tests.support.mirror import HeldMirror
+from tests.support.sync_payloads import T0, delete, session, upsert
 
 pytestmark = pytest.mark.stack
 
-T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 SERVER = {"serverUpdatedAt": "2026-11-22T09:00:00.000Z"}  # what the write path adds
-
-
-@pytest.fixture(scope="module")
-def sql(stack: Stack) -> Any:
-    engine = create_engine(sqlalchemy_url(stack.postgres_dsn))
-    yield SqlMirrorStore(engine)
-    engine.dispose()
-
-
-def session(sid: str, minute: int, label: str | None = None) -> dict[str, Any]:
-    stamp = (T0 + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    return {
-        "id": sid,
-        "startedAt": "2026-11-22T08:00:00.000Z",
-        "plannedEndAt": None,
-        "endedAt": None,
-        "status": "running",
-        "label": label or f"edit {minute}",
-        "blockedApps": [],
-        "scheduleId": None,
-        "updatedAt": stamp,
-        "deviceId": "phone",
-    }
 
 
 def sync(store: Any, uid: str, mutations: list[dict[str, Any]], cursor: str | None = None) -> Any:
@@ -63,24 +39,21 @@ def sync(store: Any, uid: str, mutations: list[dict[str, Any]], cursor: str | No
     return sync_focus_sessions(store, uid, request).to_wire()
 
 
-def upsert(sid: str, minute: int, label: str | None = None) -> dict[str, Any]:
-    return {"mutationId": f"{sid}-{minute}", "op": "upsert", "session": session(sid, minute, label)}
+def edit(sid: str, minute: int, label: str | None = None) -> dict[str, Any]:
+    """An upsert of `sid` edited at T0 + `minute`, labelled "edit <minute>" unless told."""
+    return upsert(f"{sid}-{minute}", sid, minute, label=label or f"edit {minute}")
 
 
-class Mirror:
-    """The consumer, caught up on demand: keeps what Firestore published, applies it later."""
+def mirrored_feed(sql: SqlMirrorStore, uid: str, *commits: list[dict[str, Any]]) -> Any:
+    """A Firestore session store with `commits` synced for `uid`, its mirror caught up."""
+    from shared.clients import firestore_client
 
-    def __init__(self, sql: SqlMirrorStore) -> None:
-        self.sql = sql
-        self.held: list[ChangeRecord] = []
-
-    def publish(self, records: Sequence[ChangeRecord]) -> None:
-        self.held.extend(records)
-
-    def catch_up(self) -> Any:
-        result = self.sql.apply(ChangeBatch(records=self.held, emitted_at=T0))
-        self.held = []
-        return result
+    mirror = HeldMirror(sql)
+    firestore = FirestoreSessionStore(firestore_client(), mirror)
+    for mutations in commits:
+        sync(firestore, uid, mutations)
+    mirror.catch_up()
+    return firestore, mirror
 
 
 def new_uid() -> str:
@@ -93,10 +66,10 @@ def test_takeover_waits_for_the_mirror_then_numbers_on_in_the_same_feed(
     from shared.clients import firestore_client
 
     uid = new_uid()
-    mirror = Mirror(sql)
+    mirror = HeldMirror(sql)
     firestore = FirestoreSessionStore(firestore_client(), mirror)
-    sync(firestore, uid, [upsert("a", 1), upsert("b", 1)])
-    sync(firestore, uid, [upsert("c", 2)])
+    sync(firestore, uid, [edit("a", 1), edit("b", 1)])
+    sync(firestore, uid, [edit("c", 2)])
     firestore_head = firestore.head(uid)
     assert firestore_head.seq == 2
 
@@ -105,14 +78,14 @@ def test_takeover_waits_for_the_mirror_then_numbers_on_in_the_same_feed(
     with pytest.raises(Unavailable):
         owned.head(uid)
     with pytest.raises(Unavailable):
-        sync(owned, uid, [upsert("d", 3)])
+        sync(owned, uid, [edit("d", 3)])
     assert not sql.owns_sessions(uid)
     assert sql.user_snapshot(uid)["sessions"] == {}  # nothing half-written
 
     mirror.catch_up()
     assert owned.head(uid) == Head(firestore_head.epoch, 2)  # same epoch: cursors stay valid
     assert sql.owns_sessions(uid)
-    answer = sync(owned, uid, [upsert("d", 3), upsert("a", 4)])
+    answer = sync(owned, uid, [edit("d", 3), edit("a", 4)])
     assert answer["applied"] == ["d-3", "a-4"]
     assert owned.head(uid) == Head(firestore_head.epoch, 3)
     feed = owned.changes(uid, START, 3, 10)
@@ -132,16 +105,13 @@ def test_the_fence_refuses_firestore_copies_once_sql_owns_the_feed(
     from shared.clients import firestore_client
 
     uid = new_uid()
-    mirror = Mirror(sql)
-    firestore = FirestoreSessionStore(firestore_client(), mirror)
-    sync(firestore, uid, [upsert("a", 1)])
-    mirror.catch_up()
+    firestore, mirror = mirrored_feed(sql, uid, [edit("a", 1)])
     owned = SqlSessionStore(sql, firestore_head=firestore.head)
-    sync(owned, uid, [upsert("a", 5, "the truth")])
+    sync(owned, uid, [edit("a", 5, "the truth")])
 
     # An instance whose phase cache still says dual_write: it commits to Firestore, and the
     # consumer later refuses the event (counted, acked).
-    sync(firestore, uid, [upsert("a", 9, "stale instance")])
+    sync(firestore, uid, [edit("a", 9, "stale instance")])
     result = mirror.catch_up()
     assert (result.fenced, result.applied) == (1, 0)
     # An instance still in sql_primary applies to SQL before answering: refused, so the app
@@ -151,7 +121,7 @@ def test_the_fence_refuses_firestore_copies_once_sql_owns_the_feed(
         firestore_client(), PhasedChangeSink(CollectingSink(), lambda: sql, primary)
     )
     with pytest.raises(Unavailable):
-        sync(lagging, uid, [upsert("a", 10, "lagging primary")])
+        sync(lagging, uid, [edit("a", 10, "lagging primary")])
     # Backfill and reconcile repairs go through the same fence.
     records = [
         ChangeRecord(
@@ -160,7 +130,7 @@ def test_the_fence_refuses_firestore_copies_once_sql_owns_the_feed(
             id="a",
             op="upsert",
             version=2**62,
-            data={**session("a", 11, "backfill"), "deleted": False, "syncSeq": 1, **SERVER},
+            data={**session("a", 11, label="backfill"), "deleted": False, "syncSeq": 1, **SERVER},
         )
     ]
     assert sql.bulk_upsert(records).fenced == 1
@@ -184,7 +154,12 @@ def test_versions_stay_ahead_of_mirrored_ones_and_markers(
                     id="a",
                     op="upsert",
                     version=future,
-                    data={**session("a", 1), "deleted": False, "syncSeq": 1, **SERVER},
+                    data={
+                        **session("a", 1, label="edit 1"),
+                        "deleted": False,
+                        "syncSeq": 1,
+                        **SERVER,
+                    },
                 ),
                 ChangeRecord(
                     collection="sessions", uid=uid, id="b", op="delete", version=future, data=None
@@ -194,7 +169,7 @@ def test_versions_stay_ahead_of_mirrored_ones_and_markers(
         )
     )
     owned = SqlSessionStore(sql, firestore_head=lambda _uid: Head(7, 1), clock=lambda: T0)
-    answer = sync(owned, uid, [upsert("a", 2, "newer"), upsert("b", 2, "back")])
+    answer = sync(owned, uid, [edit("a", 2, "newer"), edit("b", 2, "back")])
     assert answer["applied"] == ["a-2", "b-2"]
     rows = sql.user_snapshot(uid)["sessions"]
     assert rows["a"].data["label"] == "newer" and rows["b"].data["label"] == "back"
@@ -205,7 +180,7 @@ def test_purge_removes_only_expired_sql_tombstones(stack: Stack, sql: SqlMirrorS
     uid = new_uid()
     long_ago = T0 - timedelta(days=40)
     old = SqlSessionStore(sql, firestore_head=lambda _uid: Head(0, 0), clock=lambda: long_ago)
-    sync(old, uid, [upsert("gone", -60000), upsert("kept", -60000)])
+    sync(old, uid, [edit("gone", -60000), edit("kept", -60000)])
     delete = {
         "mutationId": "d",
         "op": "delete",
@@ -253,12 +228,9 @@ def test_reconcile_leaves_sql_owned_sessions_alone(clean_stack: Stack, sql: SqlM
     from shared.mirror.reconcile import FirestoreUsers, Reconciler
 
     uid = new_uid()
-    mirror = Mirror(sql)
-    firestore = FirestoreSessionStore(firestore_client(), mirror)
-    sync(firestore, uid, [upsert("a", 1)])
-    mirror.catch_up()
+    firestore, _ = mirrored_feed(sql, uid, [edit("a", 1)])
     owned = SqlSessionStore(sql, firestore_head=firestore.head)
-    sync(owned, uid, [upsert("a", 2, "in sql only"), upsert("b", 2)])
+    sync(owned, uid, [edit("a", 2, "in sql only"), edit("b", 2)])
 
     reconciler = Reconciler(FirestoreUsers(firestore_client()), sql, lambda: datetime.now(UTC))
     result = reconciler.check(uid, repair=True)
@@ -282,7 +254,7 @@ def test_the_purge_job_covers_sql_once_sessions_are_in_sql_only(
     uid = new_uid()
     long_ago = T0 - timedelta(days=40)
     old = SqlSessionStore(sql, firestore_head=lambda _uid: Head(0, 0), clock=lambda: long_ago)
-    sync(old, uid, [upsert("x", -60000)])
+    sync(old, uid, [edit("x", -60000)])
     gone = {"mutationId": "d", "op": "delete", "id": "x", "updatedAt": "2026-10-13T09:00:00.000Z"}
     sync(old, uid, [gone])
     firestore = FirestoreSessionStore(firestore_client(), CollectingSink())
@@ -296,15 +268,10 @@ def test_the_purge_job_covers_sql_once_sessions_are_in_sql_only(
 def test_the_takeover_dates_mirrored_tombstones_for_the_sql_purge(
     stack: Stack, sql: SqlMirrorStore
 ) -> None:
-    from shared.clients import firestore_client
 
     uid = new_uid()
-    mirror = Mirror(sql)
-    firestore = FirestoreSessionStore(firestore_client(), mirror)
-    sync(firestore, uid, [upsert("t", 1), upsert("live", 1)])
-    gone = {"mutationId": "d", "op": "delete", "id": "t", "updatedAt": "2026-11-22T09:05:00.000Z"}
-    sync(firestore, uid, [gone])
-    mirror.catch_up()
+    gone = delete("d", "t", 5)
+    firestore, _ = mirrored_feed(sql, uid, [edit("t", 1), edit("live", 1)], [gone])
     owned = SqlSessionStore(sql, firestore_head=firestore.head)
     owned.head(uid)  # the takeover
     # Firestore's purge of this tombstone would now be fenced: SQL's own purge takes it, after

@@ -93,8 +93,9 @@ def test_the_mirror_is_declared_in_the_registry() -> None:
 
 
 class FakeApplier:
-    def __init__(self, error: Exception | None = None) -> None:
+    def __init__(self, error: Exception | None = None, fenced: bool = False) -> None:
         self.error = error
+        self.fenced = fenced
         self.batches: list[ChangeBatch] = []
         self.erased: list[tuple[str, int]] = []
 
@@ -102,6 +103,8 @@ class FakeApplier:
         if self.error is not None:
             raise self.error
         self.batches.append(batch)
+        if self.fenced:  # SQL owns these documents (sql_only): refused, and acked
+            return ApplyResult(fenced=len(batch.records))
         return ApplyResult(applied=len(batch.records))
 
     def erase_user(self, uid: str, version: int) -> int:
@@ -127,6 +130,12 @@ def test_the_consumer_applies_batches_and_erasures() -> None:
     assert (outcome.kind, outcome.applied, outcome.lag_ms) == ("changes", 1, 0.0)
     erased = handle_message(encode(AccountErased(uid="u1", version=9)), applier, NOW)
     assert erased.rows_erased == 3 and applier.erased == [("u1", 9)]
+
+
+def test_fenced_records_are_acked_and_counted_in_the_log_line() -> None:
+    outcome = handle_message(encode(_batch()), FakeApplier(fenced=True), NOW)
+    fields = outcome.log_fields()
+    assert (fields["applied"], fields["fenced"], fields["records"]) == (0, 1, 1)
 
 
 @pytest.mark.parametrize("body", [b"", b"not json", b'{"kind": "changes"}', b'{"kind": "x"}'])

@@ -284,6 +284,9 @@ def phase_set(
         _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")
     if phase not in PHASES:
         _fail(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
+    devices_taken_over = False
+    if collection == "devices" and phase == "sql_only":
+        devices_taken_over = _store().devices_taken_over()
     try:
         config = save_phase(
             _db(),
@@ -291,12 +294,46 @@ def phase_set(
             phase,  # type: ignore[arg-type]
             percent,
             settle_s=settle_seconds,
+            devices_taken_over=devices_taken_over,
         )
     except ValueError as err:
         _fail(str(err))
         return
     setting = config.of(collection)  # type: ignore[arg-type]
     typer.echo(f"{collection}: {setting.phase} at {setting.percent:g}%")
+
+
+@mirror.command("take-over-devices")
+def take_over_devices_command(
+    settle_seconds: Annotated[
+        float | None,
+        typer.Option(min=0, help="As for `phase set` (default: twice the phase cache)."),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Move every device to PostgreSQL: fence device writes, copy devices and token owners.
+
+    Devices must be in sql_primary at 100%, settled; registerDevice answers UNAVAILABLE from
+    now until `phase set devices sql_only`, which this makes possible (docs/MIGRATION.md)."""
+    from shared.clock import utcnow
+    from shared.mirror.phases import check_change, load_config
+    from shared.mirror.sql_devices import take_over_devices
+    from shared.settings import get_settings
+
+    settle = settle_seconds if settle_seconds is not None else 2 * get_settings().phase_cache_s
+    current = load_config(_db()).of("devices")
+    if current.phase == "sql_only":
+        _fail("devices are in sql_only already")
+    try:  # the same preconditions as the switch itself, but for the copy
+        check_change("devices", current, "sql_only", 100, utcnow(), settle, True)
+    except ValueError as err:
+        _fail(str(err))
+    with _bar(None, "devices and tokens", progress) as bar:
+        devices, tokens = take_over_devices(_db(), _store(), on_progress=bar.update)
+    typer.echo(
+        f"{devices} devices and {tokens} token owners copied; device writes are fenced until "
+        "`focusctl mirror phase set devices sql_only`"
+    )
 
 
 # -- dead letters ------------------------------------------------------------------------------

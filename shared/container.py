@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from shared.accounts.repository import AccountStore
     from shared.changes import ChangeSink
     from shared.devices.repository import DeviceRegistry, DeviceStore, FirestoreDeviceStore
+    from shared.mirror.phased import PhasedDeviceStore
     from shared.privacy.erasure import AccountEraser, MirrorEraser, PushCanceller
     from shared.privacy.export import AccountReader
     from shared.push.delivery import DeliveryService
@@ -57,14 +58,24 @@ def _firestore_devices() -> FirestoreDeviceStore:
     return FirestoreDeviceStore(firestore_client(), change_sink())
 
 
+@functools.cache
+def _devices() -> PhasedDeviceStore:
+    from shared.mirror.phased import PhasedDeviceStore
+    from shared.mirror.phases import instance_phases
+    from shared.mirror.sql_engine import mirror_store
+
+    # Firestore, or SQL once devices are sql_only (all at once); see MIGRATION.md.
+    return PhasedDeviceStore(_firestore_devices(), mirror_store, instance_phases())
+
+
 def device_store() -> DeviceStore:
     """Devices as the push capability sees them (list, drop a dead token, push bookkeeping)."""
-    return _firestore_devices()
+    return _devices()
 
 
 def device_registry() -> DeviceRegistry:
     """Devices as registerDevice / unregisterDevice see them."""
-    return _firestore_devices()
+    return _devices()
 
 
 @functools.cache
@@ -220,9 +231,11 @@ def reset() -> None:
         change_sink,
         account_store,
         _firestore_devices,
+        _devices,
         account_reader,
         push_canceller,
         schedule_store,
+        schedule_lister,
         session_store,
         plan_store,
         task_queue,

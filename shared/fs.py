@@ -34,9 +34,12 @@ def get_all(
     return {snap.reference.path: snap for snap in client.get_all(list(refs))}
 
 
-def version_of(update_time: datetime) -> int:
-    """A Firestore `update_time` as whole microseconds since the epoch (the mirror version)."""
-    return int(update_time.timestamp()) * 1_000_000 + update_time.microsecond
+def version_of(update_time: Any) -> int:
+    """A Firestore `update_time` as whole microseconds since the epoch (the mirror version): a
+    datetime, or the protobuf Timestamp that some query results carry."""
+    if isinstance(update_time, datetime):
+        return int(update_time.timestamp()) * 1_000_000 + update_time.microsecond
+    return int(update_time.seconds) * 1_000_000 + int(update_time.nanos) // 1000
 
 
 def read_version(snap: firestore.DocumentSnapshot[Any]) -> int:

@@ -119,6 +119,20 @@ def sql(stack: Stack) -> Iterator[SqlMirrorStore]:
     engine.dispose()
 
 
+@pytest.fixture
+def phases_restored(stack: Stack) -> Iterator[None]:
+    """For tests that move phases with focusctl (some moves cannot be undone by a command):
+    afterwards the defaults again, once the functions' phase cache has expired."""
+    import time
+
+    from shared.clients import firestore_client
+    from shared.mirror.phases import CONFIG_COLLECTION, CONFIG_DOC
+
+    yield
+    firestore_client().collection(CONFIG_COLLECTION).document(CONFIG_DOC).delete()
+    time.sleep(float(stack.env()["FOCUS_PHASE_CACHE_S"]) + 0.5)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

@@ -19,6 +19,8 @@ phase asks for it, through a lazily built `SqlMirrorStore` (so `firestore_only` 
 - `PhasedScheduleLister` (listSchedules): compared or served from SQL.
 - `PhasedScheduleStore` (schedule writes, push delivery): Firestore, or `SqlScheduleStore` in
   `sql_only`.
+- `PhasedDeviceStore` (device callables, push delivery): Firestore, or `SqlDeviceStore` in
+  `sql_only` (devices move all at once).
 - `PhasedMirrorEraser` (deleteAccount): publishes `AccountErased` as always, and in
   `sql_primary` also erases the SQL rows before answering.
 
@@ -44,7 +46,9 @@ if TYPE_CHECKING:
     from shared.accounts.models import UserProfile
     from shared.accounts.repository import AccountStore, FirestoreAccountStore, ProfilePlanner
     from shared.changes import ChangeSink
-    from shared.devices.models import Device
+    from shared.devices.models import Device, RegisterDeviceRequest, StoredDevice
+    from shared.devices.repository import FirestoreDeviceStore
+    from shared.mirror.sql_devices import SqlDeviceStore
     from shared.mirror.sql_store import SqlMirrorStore
     from shared.privacy.erasure import MirrorEraser
     from shared.privacy.export import AccountReader, ExportSchedule, ScannedSession
@@ -415,6 +419,46 @@ class PhasedScheduleStore:
 
     def delete(self, uid: str, schedule_id: str) -> DeleteOutcome | None:
         return self._store(uid).delete(uid, schedule_id)
+
+
+# -- devices -----------------------------------------------------------------------------------
+
+
+class PhasedDeviceStore:
+    """`DeviceRegistry` and `DeviceStore` on Firestore, or on SQL (`SqlDeviceStore`) once the
+    `devices` phase is `sql_only` (all users at once: shared/mirror/sql_devices.py)."""
+
+    def __init__(self, inner: FirestoreDeviceStore, sql: StoreGetter, phases: Phases) -> None:
+        self._inner = inner
+        self._sql = sql
+        self._phases = phases
+
+    def _store(self, uid: str) -> FirestoreDeviceStore | SqlDeviceStore:
+        if self._phases.of("devices", uid) != "sql_only":
+            return self._inner
+        from shared.mirror.sql_devices import SqlDeviceStore
+
+        return SqlDeviceStore(self._sql())
+
+    def register(
+        self, uid: str, request: RegisterDeviceRequest, now: datetime, max_devices: int
+    ) -> Device:
+        return self._store(uid).register(uid, request, now, max_devices)
+
+    def unregister(self, uid: str, device_id: str) -> bool:
+        return self._store(uid).unregister(uid, device_id)
+
+    def list_devices(self, uid: str) -> list[StoredDevice]:
+        return self._store(uid).list_devices(uid)
+
+    def clear_token(self, uid: str, device_id: str, token: str) -> bool:
+        return self._store(uid).clear_token(uid, device_id, token)
+
+    def update_push_state(
+        self, uid: str, device_id: str, fields: dict[str, Any], expected_update_time: datetime
+    ) -> datetime | None:
+        store = self._store(uid)
+        return store.update_push_state(uid, device_id, fields, expected_update_time)
 
 
 # -- listSchedules -----------------------------------------------------------------------------

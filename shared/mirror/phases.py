@@ -46,9 +46,10 @@ PHASES: tuple[Phase, ...] = (
 CONFIG_COLLECTION = "config"
 CONFIG_DOC = "migration"
 BUCKETS = 10_000
-# `sql_only` needs a SQL store with the collection's write rules (shared/mirror/sql_sessions.py,
-# sql_accounts.py, sql_schedules.py). docs/MIGRATION.md says what devices need.
-SQL_ONLY_COLLECTIONS: frozenset[Collection] = frozenset({"sessions", "users", "schedules"})
+# `sql_only` needs a SQL store with the collection's write rules (shared/mirror/sql_*.py).
+SQL_ONLY_COLLECTIONS: frozenset[Collection] = frozenset(
+    {"sessions", "users", "schedules", "devices"}
+)
 
 
 class CollectionPhase(BaseModel):
@@ -111,6 +112,7 @@ def check_change(
     percent: float,
     now: datetime,
     settle_s: float,
+    devices_taken_over: bool = False,
 ) -> None:
     """Refuse (ValueError, saying why) a phase change that could lose acknowledged writes.
 
@@ -120,7 +122,9 @@ def check_change(
     `sql_primary` everywhere: an instance still reading an older phase from its cache would
     acknowledge a Firestore write that the mirror's fence then refuses (see
     shared/mirror/sql_sessions.py). So: `sql_primary` at 100% for longer than `settle_s` (the
-    phase cache, with a margin) before the first `sql_only`, and `sql_only` only grows.
+    phase cache, with a margin) before the first `sql_only`, and `sql_only` only grows. Devices
+    move all at once, after `focusctl mirror take-over-devices` copied them
+    (shared/mirror/sql_devices.py says why).
     """
     if current.phase == "sql_only" and (phase != "sql_only" or percent < current.percent):
         raise ValueError(
@@ -131,6 +135,11 @@ def check_change(
         return
     if collection not in SQL_ONLY_COLLECTIONS:
         raise ValueError(f"sql_only is not implemented for {collection} (docs/MIGRATION.md)")
+    if collection == "devices" and (percent < 100 or not devices_taken_over):
+        raise ValueError(
+            "devices move to sql_only all at once (100%), after `focusctl mirror "
+            "take-over-devices` has copied them"
+        )
     if current.phase == "sql_only":
         return
     if current.phase != "sql_primary" or current.percent < 100:
@@ -211,6 +220,7 @@ def save_phase(
     percent: float,
     *,
     settle_s: float | None = None,
+    devices_taken_over: bool = False,
 ) -> PhaseConfig:
     """Set one collection's phase (read-modify-write under a precondition, so two operators
     changing different collections at once both win), if `check_change` allows it. `settle_s`
@@ -228,7 +238,9 @@ def save_phase(
         snap = fs.get_all(db, [ref])[ref.path]
         current = parse_config(snap.to_dict() if snap.exists else None)
         now = utcnow()
-        check_change(collection, current.of(collection), phase, percent, now, settle_s)
+        check_change(
+            collection, current.of(collection), phase, percent, now, settle_s, devices_taken_over
+        )
         updated = current.with_phase(collection, phase, percent, changed_at=now)
         batch = db.batch()
         document = {"collections": updated.model_dump(mode="json")["collections"]}

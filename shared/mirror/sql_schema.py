@@ -18,8 +18,8 @@ Decisions:
   drivers, is smaller, and can be indexed (GIN) or searched with `= ANY` if ever needed.
 - Enumerations (`status`, `platform`, `days`) are plain text: the API validates them, and a
   check here would turn a value the API gains later into a poison message for the mirror.
-- FCM tokens are not mirrored: they are operational secrets bound to Firebase; after the move
-  off Firebase, apps register their devices (and tokens) again.
+- FCM tokens are not mirrored: they are operational secrets bound to Firebase. Only when devices
+  move to `sql_only` (all at once) are tokens copied, into `devices.fcm_token` and `fcm_tokens`.
 - `delete_markers` remembers deleted documents so that an older upsert arriving after the
   delete cannot bring the row back (see `sql_store`); pruned after the redelivery window.
 - `erased_users` remembers deleted accounts by sha256(uid) only, never the uid itself: a stale
@@ -121,6 +121,22 @@ class Device(MirrorColumns, Base):
     platform: Mapped[str]
     app_version: Mapped[str | None]
     registered_at: Mapped[datetime]
+    # Kept by the SQL device store once devices are `sql_only`; the mirror never carries them.
+    fcm_token: Mapped[str | None]
+    token_updated_at: Mapped[datetime | None]
+    push_state: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class FcmToken(Base):
+    """Who holds an FCM token (`sql_only` devices): the SQL twin of Firestore's `fcmTokens`."""
+
+    __tablename__ = "fcm_tokens"
+    __table_args__ = (Index(None, "user_id"),)
+
+    token_id: Mapped[str] = mapped_column(KeyText, primary_key=True)  # sha256 of the token
+    user_id: Mapped[str] = mapped_column(KeyText)
+    device_id: Mapped[str] = mapped_column(KeyText)
+    token: Mapped[str]
 
 
 class FocusSession(MirrorColumns, Base):

@@ -85,6 +85,9 @@ _state = metadata.tables["mirror_state"]
 _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]
 _owners = metadata.tables["sql_owners"]
+_tokens = metadata.tables["fcm_tokens"]
+# `mirror_state` key set when devices moved to SQL, all at once (shared/mirror/sql_devices.py).
+DEVICES_TAKEN_OVER = "devices.takenOver"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +193,7 @@ class SqlMirrorStore:
             # sync reads of this user stay on Firestore. No trace of the uid stays behind.
             conn.execute(delete(_feeds).where(_feeds.c.user_id == uid))
             conn.execute(delete(_owners).where(_owners.c.user_id == uid))
+            conn.execute(delete(_tokens).where(_tokens.c.user_id == uid))
             insert = pg_insert(_erased).values(user_hash=user_hash(uid), erased_version=version)
             conn.execute(
                 insert.on_conflict_do_update(
@@ -334,12 +338,19 @@ class SqlMirrorStore:
         """Whether SQL owns `uid`'s session feed (`sql_only`, shared/mirror/sql_sessions.py)."""
         return "sessions" in self.owned_collections(uid)
 
+    def devices_taken_over(self) -> bool:
+        """Whether devices moved to SQL (`focusctl mirror take-over-devices`)."""
+        with self._engine.connect() as conn:
+            return devices_taken_over(conn)
+
     def owned_collections(self, uid: str) -> set[Collection]:
         """The collections of `uid` whose documents SQL owns (`sql_only`)."""
         with self._engine.connect() as conn:
             owned: set[Collection] = {"sessions"} if sql_owned_feeds(conn, {uid}) else set()
             query = select(_owners.c.collection).where(_owners.c.user_id == uid)
             owned |= {c for c in COLLECTIONS if c in set(conn.execute(query).scalars())}
+            if devices_taken_over(conn):
+                owned.add("devices")
         return owned
 
     def feed_watermark(self, uid: str) -> int:
@@ -628,6 +639,9 @@ def sql_owned(conn: Connection, records: Iterable[ChangeRecord]) -> set[tuple[st
     for record in records:
         by_collection.setdefault(record.collection, set()).add(record.uid)
     owned = {("sessions", uid) for uid in sql_owned_feeds(conn, by_collection.pop("sessions", ()))}
+    device_uids = by_collection.pop("devices", set())
+    if device_uids and devices_taken_over(conn):
+        owned |= {("devices", uid) for uid in device_uids}
     pairs = [(c, uid) for c, uids in by_collection.items() for uid in uids]
     if pairs:
         query = select(_owners.c.collection, _owners.c.user_id).where(
@@ -635,6 +649,12 @@ def sql_owned(conn: Connection, records: Iterable[ChangeRecord]) -> set[tuple[st
         )
         owned |= {(str(c), str(uid)) for c, uid in conn.execute(query).all()}
     return owned
+
+
+def devices_taken_over(conn: Connection) -> bool:
+    """Whether devices moved to SQL (they move all at once: shared/mirror/sql_devices.py)."""
+    query = select(_state.c.key).where(_state.c.key == DEVICES_TAKEN_OVER)
+    return conn.execute(query).first() is not None
 
 
 def take_over(conn: Connection, collection: Collection, uid: str) -> None:

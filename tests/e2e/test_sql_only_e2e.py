@@ -1,7 +1,8 @@
 """Collections moving to `sql_only` on the running stack, the way an operator and the apps see it:
 `focusctl mirror phase set` (refused until `sql_primary` has settled), then syncFocusSessions over
-HTTP keeps its cursor across the takeover, profile, schedule and session writes reach PostgreSQL
-only (push plans stay in Firestore), and exportAccount and deleteAccount keep their contract."""
+HTTP keeps its cursor across the takeover, profile, schedule, device and session writes reach
+PostgreSQL only (push plans stay in Firestore), and exportAccount and deleteAccount keep their
+contract."""
 
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ def test_sessions_move_to_sql_only_without_the_apps_noticing(
     try:
         boot = functions_client.call("bootstrapAccount", {"timezone": "Europe/Paris"}, token)
         assert boot.status == 200, boot.body
+        phone = {"deviceId": "phone", "platform": "ios", "fcmToken": f"{user.uid}-phone"}
+        assert functions_client.call("registerDevice", phone, token).status == 200
         first = sync(
             "phone",
             None,
@@ -80,17 +83,28 @@ def test_sessions_move_to_sql_only_without_the_apps_noticing(
         sessions_in_sql = "SELECT id FROM focus_sessions WHERE user_id = :u ORDER BY id"
         eventually(lambda: len(rows(sessions_in_sql, u=user.uid)) == 3, "the mirror")
 
-        everything = ("sessions", "users", "schedules")
+        everything = ("sessions", "users", "schedules", "devices")
         assert phase("sql_primary", collections=everything).exit_code == 0
         # Not before every instance follows sql_primary (a settle time no run can reach here).
         too_soon = phase("sql_only", "--settle-seconds", "600")
         assert too_soon.exit_code == 2 and "must be in place" in too_soon.output
         time.sleep(2 * CACHE_S + 0.5)  # every instance now applies writes to SQL first
+        not_yet = phase("sql_only", collections=("devices",))
+        assert not_yet.exit_code == 2 and "take-over-devices" in not_yet.output
+        copied = CliRunner().invoke(app, ["mirror", "take-over-devices", "--no-progress"])
+        assert copied.exit_code == 0, copied.output
         moved = phase("sql_only", collections=everything)
         assert moved.exit_code == 0, moved.output
-        devices = phase("sql_only", collections=("devices",))
-        assert devices.exit_code == 2 and "not implemented for devices" in devices.output
         time.sleep(CACHE_S + 0.5)
+
+        new_device = {"deviceId": "tablet", "platform": "android", "fcmToken": f"{user.uid}-tab"}
+        assert functions_client.call("registerDevice", new_device, token).status == 200
+        gone = functions_client.call("unregisterDevice", {"deviceId": "phone"}, token)
+        assert gone.status == 200 and gone.result == {"removed": True}
+        devices_in_sql = "SELECT id, fcm_token FROM devices WHERE user_id = :u ORDER BY id"
+        assert rows(devices_in_sql, u=user.uid) == [("tablet", f"{user.uid}-tab")]
+        in_firestore = db.collection("users").document(user.uid).collection("devices")
+        assert [d.id for d in in_firestore.stream()] == ["phone"]  # no longer written
 
         moved_home = functions_client.call("bootstrapAccount", {"timezone": "Asia/Tokyo"}, token)
         assert moved_home.status == 200, moved_home.body
@@ -143,6 +157,7 @@ def test_sessions_move_to_sql_only_without_the_apps_noticing(
         assert export.status == 200, export.body
         assert export.result["user"]["timezone"] == "Asia/Tokyo"
         assert [s["id"] for s in export.result["schedules"]] == ["mornings"]
+        assert [d["deviceId"] for d in export.result["devices"]] == ["tablet"]
         assert {s["id"]: s["label"] for s in export.result["sessions"]} == {
             "s0": "edit 0",
             "s1": "edit 30",
@@ -155,9 +170,13 @@ def test_sessions_move_to_sql_only_without_the_apps_noticing(
         assert rows("SELECT 1 FROM schedules WHERE user_id = :u", u=user.uid) == []
         assert rows("SELECT 1 FROM session_feeds WHERE user_id = :u", u=user.uid) == []
         assert rows("SELECT 1 FROM sql_owners WHERE user_id = :u", u=user.uid) == []
+        assert rows(devices_in_sql, u=user.uid) == []
+        assert rows("SELECT 1 FROM fcm_tokens WHERE user_id = :u", u=user.uid) == []
     finally:
         # Back to the defaults for the tests after this one (no command does that: sql_only
         # cannot be left), and wait until the functions have re-read them.
         db.collection("config").document("migration").delete()
         time.sleep(CACHE_S + 0.5)
+        with engine.begin() as conn:  # and the devices' fence, which is global
+            conn.execute(text("DELETE FROM mirror_state WHERE key = 'devices.takenOver'"))
         engine.dispose()

@@ -63,7 +63,8 @@ class World:
         self.sql = sql
         self.config = PhaseConfig()
         for collection in ("devices",):
-            # sql_only exists for every collection but devices, which stay a step before it.
+            # Devices move to sql_only all at once, after a copy (test_sql_devices.py): here
+            # they stay a step before it.
             others: Phase = "sql_primary" if phase == "sql_only" else phase
             self.config = self.config.with_phase(collection, others, 100)  # type: ignore[arg-type]
         self.config = self.config.with_phase("sessions", phase, 100)
@@ -391,7 +392,9 @@ def test_delete_erases_sql_at_once_in_sql_primary(
     assert sql.owns_sessions(uid) is False  # an erased feed starts over, in any phase
 
 
-def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(clean_stack: Stack) -> None:
+def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(
+    clean_stack: Stack, phases_restored: None
+) -> None:
     from focusctl.cli import app
 
     runner = CliRunner()
@@ -404,7 +407,7 @@ def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(clean_stack: Stack)
     refused = runner.invoke(app, ["mirror", "phase", "set", "sessions", "sql_only"])
     assert refused.exit_code == 2 and "sql_primary at 100% first" in refused.output
     refused = runner.invoke(app, ["mirror", "phase", "set", "devices", "sql_only"])
-    assert refused.exit_code == 2 and "not implemented for devices" in refused.output
+    assert refused.exit_code == 2 and "take-over-devices" in refused.output
     from shared.clients import firestore_client
     from shared.mirror.phases import load_config, phase_for
 
@@ -416,7 +419,9 @@ def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(clean_stack: Stack)
     }
 
 
-def test_focusctl_moves_sessions_to_sql_only_only_when_it_is_safe(clean_stack: Stack) -> None:
+def test_focusctl_moves_sessions_to_sql_only_only_when_it_is_safe(
+    clean_stack: Stack, phases_restored: None
+) -> None:
     from focusctl.cli import app
 
     runner = CliRunner()

@@ -107,11 +107,14 @@ def test_steps_below_sql_only_are_always_allowed(current: Phase, phase: Phase) -
     check_change("devices", setting(current, 30, age_s=0), phase, 50, NOW, settle_s=60)
 
 
-def test_sql_only_exists_for_every_collection_but_devices() -> None:
-    with pytest.raises(ValueError, match="not implemented for devices"):
-        check_change("devices", setting("sql_primary"), "sql_only", 10, NOW, settle_s=60)
+def test_sql_only_by_percentage_for_all_but_devices_which_move_at_once_after_the_copy() -> None:
     for collection in ("sessions", "users", "schedules"):
         check_change(collection, setting("sql_primary"), "sql_only", 10, NOW, settle_s=60)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="take-over-devices"):
+        check_change("devices", setting("sql_primary"), "sql_only", 100, NOW, settle_s=60)
+    with pytest.raises(ValueError, match="all at once"):
+        check_change("devices", setting("sql_primary"), "sql_only", 50, NOW, 60, True)
+    check_change("devices", setting("sql_primary"), "sql_only", 100, NOW, 60, True)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,195 @@
+"""Devices on PostgreSQL (`sql_only`) against the real emulator and PostgreSQL: the same rules as
+on Firestore (a token on one device only, rotation, the device limit, optimistic push
+bookkeeping), the all-at-once move (`take_over_devices`: fence, copy of devices, tokens and push
+bookkeeping, removal of rows Firestore deleted), and focusctl refusing the switch until then."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+from typer.testing import CliRunner
+
+from devstack.stack import Stack
+from shared.devices.models import RegisterDeviceRequest, token_id
+from shared.devices.repository import FirestoreDeviceStore
+from shared.errors import ResourceExhausted
+from shared.mirror.sql_devices import SqlDeviceStore, take_over_devices
+from shared.mirror.sql_schema import metadata
+from shared.mirror.sql_store import DEVICES_TAKEN_OVER, SqlMirrorStore
+from shared.wire import parse
+from tests.support.mirror import HeldMirror
+
+pytestmark = pytest.mark.stack
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+LATER = NOW + timedelta(hours=1)
+_tokens = metadata.tables["fcm_tokens"]
+_state = metadata.tables["mirror_state"]
+
+
+def req(device_id: str, token: str, **extra: Any) -> RegisterDeviceRequest:
+    data = {"deviceId": device_id, "platform": "ios", "fcmToken": token, **extra}
+    return parse(RegisterDeviceRequest, data)
+
+
+def uid(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+def token_owner(sql: SqlMirrorStore, token: str) -> tuple[str, str] | None:
+    query = select(_tokens.c.user_id, _tokens.c.device_id).where(
+        _tokens.c.token_id == token_id(token)
+    )
+    with sql.engine.connect() as conn:
+        row = conn.execute(query).first()
+    return (row.user_id, row.device_id) if row is not None else None
+
+
+def holders(store: SqlDeviceStore, uids: list[str], token: str) -> list[tuple[str, str]]:
+    return [(u, d.device_id) for u in uids for d in store.list_devices(u) if d.fcm_token == token]
+
+
+@pytest.fixture
+def store(sql: SqlMirrorStore) -> SqlDeviceStore:
+    return SqlDeviceStore(sql, clock=lambda: LATER)
+
+
+@pytest.fixture
+def fence_lifted_after(sql: SqlMirrorStore) -> Iterator[None]:
+    """Devices' fence is global: lift it again for the tests after this one."""
+    yield
+    with sql.engine.begin() as conn:
+        conn.execute(delete(_state).where(_state.c.key == DEVICES_TAKEN_OVER))
+
+
+def test_a_token_lives_on_one_device_through_rotation_and_moves(
+    store: SqlDeviceStore, sql: SqlMirrorStore
+) -> None:
+    alice, bob = uid("alice"), uid("bob")
+    device = store.register(alice, req("p1", "tok-1", appVersion="1.0"), NOW, 20)
+    assert device.registered_at == NOW
+    (stored,) = store.list_devices(alice)
+    assert (stored.fcm_token, stored.token_updated_at) == ("tok-1", NOW)
+    assert token_owner(sql, "tok-1") == (alice, "p1")
+
+    store.register(alice, req("p1", "tok-1", appVersion="1.0"), LATER, 20)  # app start
+    (again,) = store.list_devices(alice)
+    assert again.update_time == stored.update_time  # nothing written
+
+    store.register(alice, req("p1", "tok-2", appVersion="1.0"), LATER, 20)  # rotation
+    assert token_owner(sql, "tok-1") is None and token_owner(sql, "tok-2") == (alice, "p1")
+
+    store.register(bob, req("phone", "tok-2"), LATER, 20)  # the phone changed hands
+    assert holders(store, [alice, bob], "tok-2") == [(bob, "phone")]
+    assert token_owner(sql, "tok-2") == (bob, "phone")
+    (kept,) = store.list_devices(alice)
+    assert kept.fcm_token is None and kept.registered_at == NOW  # keeps its record
+
+
+def test_the_device_limit_unregister_and_dead_tokens(
+    store: SqlDeviceStore, sql: SqlMirrorStore
+) -> None:
+    carol = uid("carol")
+    for i in range(3):
+        store.register(carol, req(f"d{i}", f"{carol}-tok-{i}"), NOW, 3)
+    with pytest.raises(ResourceExhausted):
+        store.register(carol, req("one-too-many", f"{carol}-tok-x"), NOW, 3)
+    assert store.count_devices(carol) == 3
+    store.register(carol, req("d0", f"{carol}-tok-new"), LATER, 3)  # known devices still can
+
+    assert store.unregister(carol, "d1") is True
+    assert token_owner(sql, f"{carol}-tok-1") is None
+    assert store.unregister(carol, "d1") is False
+    # FCM says a token is dead: dropped from its device and the index, only if still there.
+    assert store.clear_token(carol, "d2", "someone-elses") is False
+    assert store.clear_token(carol, "d2", f"{carol}-tok-2") is True
+    assert token_owner(sql, f"{carol}-tok-2") is None
+    assert [d.fcm_token for d in store.list_devices(carol) if d.device_id == "d2"] == [None]
+
+
+def test_push_bookkeeping_is_optimistic_and_survives_registration(store: SqlDeviceStore) -> None:
+    dave = uid("dave")
+    store.register(dave, req("p1", "tok"), NOW, 20)
+    (seen,) = store.list_devices(dave)
+    written = store.update_push_state(dave, "p1", {"pushLog": "a"}, seen.update_time)
+    assert written is not None and written != seen.update_time
+    assert store.update_push_state(dave, "p1", {"pushLog": "b"}, seen.update_time) is None
+    with pytest.raises(ValueError, match="not push bookkeeping"):
+        store.update_push_state(dave, "p1", {"platform": "x"}, written)
+    store.register(dave, req("p1", "tok", appVersion="2.0"), LATER, 20)
+    (after,) = store.list_devices(dave)
+    assert after.push_state == {"pushLog": "a"} and after.app_version == "2.0"
+
+
+def test_racing_registrations_of_one_token_leave_it_on_one_device(
+    store: SqlDeviceStore, sql: SqlMirrorStore
+) -> None:
+    users = [uid(f"racer{i}") for i in range(4)]
+    token = f"contested-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda u: store.register(u, req("dev", token), NOW, 20), users))
+    found = holders(store, users, token)
+    assert len(found) == 1 and token_owner(sql, token) == found[0]
+
+
+def test_the_move_copies_devices_tokens_and_bookkeeping_then_fences(
+    stack: Stack, sql: SqlMirrorStore, fence_lifted_after: None
+) -> None:
+    from shared.clients import firestore_client
+
+    erin, frank = uid("erin"), uid("frank")
+    mirror = HeldMirror(sql)
+    firestore = FirestoreDeviceStore(firestore_client(), mirror)
+    firestore.register(erin, req("phone", f"{erin}-tok"), NOW, 20)
+    firestore.register(erin, req("old", f"{erin}-old-tok"), NOW, 20)
+    firestore.register(frank, req("tablet", f"{frank}-tok"), NOW, 20)
+    (phone,) = [d for d in firestore.list_devices(erin) if d.device_id == "phone"]
+    assert firestore.update_push_state(erin, "phone", {"pushLog": "x"}, phone.update_time)
+    mirror.catch_up()
+    firestore.unregister(erin, "old")  # its delete event is still in flight
+
+    devices, tokens = take_over_devices(firestore_client(), sql)
+    assert devices >= 2 and tokens >= 2
+    owned = SqlDeviceStore(sql)
+    by_id = {d.device_id: d for d in owned.list_devices(erin)}
+    assert set(by_id) == {"phone"}  # the deleted one is gone
+    assert by_id["phone"].fcm_token == f"{erin}-tok"
+    assert by_id["phone"].push_state == {"pushLog": "x"}
+    assert token_owner(sql, f"{frank}-tok") == (frank, "tablet")
+    assert token_owner(sql, f"{erin}-old-tok") is None
+    assert sql.owned_collections(frank) >= {"devices"}
+    # Firestore's device events are refused from now on.
+    assert mirror.catch_up().fenced == 1
+
+
+def test_focusctl_moves_devices_all_at_once_only_after_the_copy(
+    clean_stack: Stack, sql: SqlMirrorStore, fence_lifted_after: None, phases_restored: None
+) -> None:
+    from focusctl.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(app, ["mirror", *args])
+
+    early = run("take-over-devices", "--no-progress")
+    assert early.exit_code == 2 and "sql_primary at 100% first" in early.output
+    assert run("phase", "set", "devices", "sql_primary").exit_code == 0
+    too_soon = run("take-over-devices", "--no-progress", "--settle-seconds", "600")
+    assert too_soon.exit_code == 2 and "must be in place" in too_soon.output
+    not_copied = run("phase", "set", "devices", "sql_only", "--settle-seconds", "0")
+    assert not_copied.exit_code == 2 and "take-over-devices" in not_copied.output
+
+    copied = run("take-over-devices", "--no-progress", "--settle-seconds", "0")
+    assert copied.exit_code == 0, copied.output
+    assert sql.devices_taken_over()
+    partial = run("phase", "set", "devices", "sql_only", "--percent", "50", "--settle-seconds", "0")
+    assert partial.exit_code == 2 and "all at once" in partial.output
+    moved = run("phase", "set", "devices", "sql_only", "--settle-seconds", "0")
+    assert moved.exit_code == 0, moved.output

@@ -30,6 +30,10 @@ class Function:
     max_instances: int = 100
     concurrency: int = 1
     roles: tuple[str, ...] = ()  # project roles of the function's own service account
+    # PostgreSQL connections each instance may hold (0: it never connects). Functions with it
+    # also hold the SQL roles; max_instances x sql_pool over every function is budgeted against
+    # max_connections (Terraform's check "sql_connection_budget", docs/MIGRATION.md).
+    sql_pool: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,44 +88,53 @@ FCM_SENDER = "roles/firebasecloudmessaging.admin"
 LOG_WRITER = "roles/logging.logWriter"
 ACT_AS = "roles/iam.serviceAccountUser"  # to mint OIDC tokens for Cloud Tasks as the invoker SA
 
+# Cloud SQL through the connector with IAM database authentication. Request paths need it from
+# `shadow_read` on (reads, then writes, move per phase: docs/MIGRATION.md); one connection per
+# instance is enough for them, their SQL statements take milliseconds.
+_SQL = (SQL_CLIENT, SQL_INSTANCE_USER)
 _CALLABLE_BASE = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER)
+_CALLABLE_SQL = (*_CALLABLE_BASE, *_SQL)
 FIRESTORE_VIEWER = "roles/datastore.viewer"
-_EXPORT_ROLES = (FIRESTORE_VIEWER, LOG_WRITER)
+_EXPORT_ROLES = (FIRESTORE_VIEWER, LOG_WRITER, *_SQL)
 # Firestore (marker, data, push plans), the mirror topic (AccountErased), Auth (delete the
 # user), Cloud Tasks (cancel pending pushes).
-_ERASER_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER, AUTH_ADMIN, TASKS_DELETER)
+_ERASER_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER, AUTH_ADMIN, TASKS_DELETER, *_SQL)
 ACCOUNT_DELETION_SWEEP_TOPIC = "account-deletion-sweep"
 # Schedules and silent pushes (docs/PUSH.md). Creating a task with an OIDC token needs actAs on
 # the invoker account; deleting stale tasks needs taskDeleter.
-_SCHEDULE_WRITER_ROLES = (*_CALLABLE_BASE, TASKS_ENQUEUER, TASKS_DELETER, ACT_AS)
-_SCHEDULE_DELETER_ROLES = (*_CALLABLE_BASE, TASKS_DELETER)
+_SCHEDULE_WRITER_ROLES = (*_CALLABLE_SQL, TASKS_ENQUEUER, TASKS_DELETER, ACT_AS)
+_SCHEDULE_DELETER_ROLES = (*_CALLABLE_SQL, TASKS_DELETER)
 # deliverPush reads schedules and devices, writes push bookkeeping, removes dead tokens (whose
 # device change is mirrored) and sends through FCM.
-_PUSH_DELIVERY_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, FCM_SENDER, LOG_WRITER)
+_PUSH_DELIVERY_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, FCM_SENDER, LOG_WRITER, *_SQL)
 _PUSH_REFILL_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, TASKS_ENQUEUER, ACT_AS, LOG_WRITER)
 PUSH_REFILL_TOPIC = "push-refill"
 # Sessions sync (docs/SYNC.md): Firestore, the mirror topic, and enqueueing the coalesced
 # "sync" push task (actAs for its OIDC token). The purge deletes tombstones of every user and
 # publishes its own continuation.
-_SYNC_ROLES = (*_CALLABLE_BASE, TASKS_ENQUEUER, ACT_AS)
-_PURGE_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER)
+_SYNC_ROLES = (*_CALLABLE_SQL, TASKS_ENQUEUER, ACT_AS)
+_PURGE_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER, *_SQL)
 PURGE_TOMBSTONES_TOPIC = "purge-tombstones"
 # The PostgreSQL mirror (shared/mirror, docs/MIGRATION.md). The consumer only writes SQL; the
 # reconciler reads Firestore and SQL (and repairs SQL only when asked, from focusctl).
 MIRROR_TOPIC = "mirror-changes"
 MIRROR_DEAD_LETTER_TOPIC = "mirror-changes-dead-letter"
 MIRROR_RECONCILE_TOPIC = "mirror-reconcile"
-_MIRROR_CONSUMER_ROLES = (SQL_CLIENT, SQL_INSTANCE_USER, LOG_WRITER)
-_MIRROR_RECONCILE_ROLES = (FIRESTORE_VIEWER, SQL_CLIENT, SQL_INSTANCE_USER, LOG_WRITER)
+_MIRROR_CONSUMER_ROLES = (*_SQL, LOG_WRITER)
+_MIRROR_RECONCILE_ROLES = (FIRESTORE_VIEWER, *_SQL, LOG_WRITER)
 
 FUNCTIONS: tuple[Function, ...] = (
-    Function("bootstrapAccount", "callable", roles=_CALLABLE_BASE),
-    Function("registerDevice", "callable", roles=_CALLABLE_BASE),
-    Function("unregisterDevice", "callable", roles=_CALLABLE_BASE),
+    Function("bootstrapAccount", "callable", roles=_CALLABLE_SQL, sql_pool=1),
+    Function("registerDevice", "callable", roles=_CALLABLE_SQL, sql_pool=1),
+    Function("unregisterDevice", "callable", roles=_CALLABLE_SQL, sql_pool=1),
     # Pages are built in memory (at most ~10 MB of JSON, plus reads of 100 sessions at a time).
-    Function("exportAccount", "callable", memory_mb=512, timeout_s=120, roles=_EXPORT_ROLES),
+    Function(
+        "exportAccount", "callable", memory_mb=512, timeout_s=120, roles=_EXPORT_ROLES, sql_pool=1
+    ),
     # Erasing a large account takes a while (batches of 500 deletes); a timeout is resumed.
-    Function("deleteAccount", "callable", memory_mb=512, timeout_s=540, roles=_ERASER_ROLES),
+    Function(
+        "deleteAccount", "callable", memory_mb=512, timeout_s=540, roles=_ERASER_ROLES, sql_pool=1
+    ),
     Function(
         "sweepAccountDeletions",
         "pubsub",
@@ -130,6 +143,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=540,
         max_instances=1,
         roles=_ERASER_ROLES,
+        sql_pool=1,
     ),
     # Up to 500 mutations and 500 changes per call; calls mostly wait on Firestore, so several
     # share an instance. Peak ~10k calls/s at ~100 ms each needs ~1,000 in flight (docs/SYNC.md).
@@ -140,6 +154,7 @@ FUNCTIONS: tuple[Function, ...] = (
         max_instances=1000,
         concurrency=8,
         roles=_SYNC_ROLES,
+        sql_pool=1,
     ),
     # Daily; each run stops well inside the push subscription's ack deadline and publishes a
     # continuation when tombstones are left (shared/sessions/repository.py).
@@ -150,10 +165,11 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=120,
         max_instances=4,
         roles=_PURGE_ROLES,
+        sql_pool=1,
     ),
-    Function("upsertSchedule", "callable", roles=_SCHEDULE_WRITER_ROLES),
-    Function("deleteSchedule", "callable", roles=_SCHEDULE_DELETER_ROLES),
-    Function("listSchedules", "callable", roles=(FIRESTORE_VIEWER, LOG_WRITER)),
+    Function("upsertSchedule", "callable", roles=_SCHEDULE_WRITER_ROLES, sql_pool=1),
+    Function("deleteSchedule", "callable", roles=_SCHEDULE_DELETER_ROLES, sql_pool=1),
+    Function("listSchedules", "callable", roles=(FIRESTORE_VIEWER, LOG_WRITER, *_SQL), sql_pool=1),
     # The Cloud Tasks target of every push queue: at the 09:00 peak ~5,600 dispatches/s of
     # ~100-300 ms each (docs/PUSH.md), so many concurrent requests per instance.
     Function(
@@ -164,6 +180,7 @@ FUNCTIONS: tuple[Function, ...] = (
         max_instances=300,
         concurrency=80,
         roles=_PUSH_DELIVERY_ROLES,
+        sql_pool=2,  # in sql_only a delivery reads devices and writes push bookkeeping there
     ),
     # Hourly: extends push plans running short; fans out into parallel slices on its own topic.
     Function(
@@ -176,8 +193,8 @@ FUNCTIONS: tuple[Function, ...] = (
         roles=_PUSH_REFILL_ROLES,
     ),
     # Applies change events to PostgreSQL. One apply is a short transaction (~5-20 ms), so a
-    # few requests share an instance; 50 x 4 = 200 connections at most (docs/MIGRATION.md has
-    # the connection budget), ~10k events/s, far above the write rate.
+    # few requests share an instance; 50 x 4 = 200 connections at most, ~10k events/s, far
+    # above the write rate.
     Function(
         "mirrorChanges",
         "pubsub",
@@ -186,6 +203,7 @@ FUNCTIONS: tuple[Function, ...] = (
         max_instances=50,
         concurrency=4,
         roles=_MIRROR_CONSUMER_ROLES,
+        sql_pool=4,  # one connection per concurrent apply
     ),
     # Scheduled drift sampling (logs `mirrorDrift`); one instance, one connection.
     Function(
@@ -196,6 +214,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=300,
         max_instances=1,
         roles=_MIRROR_RECONCILE_ROLES,
+        sql_pool=1,
     ),
 )
 
@@ -290,6 +309,7 @@ def as_terraform_vars() -> dict[str, object]:
                 "max_instances": fn.max_instances,
                 "concurrency": fn.concurrency,
                 "roles": list(fn.roles),
+                "sql_pool": fn.sql_pool,
             }
             for fn in FUNCTIONS
         },

@@ -180,8 +180,10 @@ def rich_registry(monkeypatch: pytest.MonkeyPatch) -> Json:
     enqueue = (registry.TASKS_ENQUEUER, registry.ACT_AS)
     functions = (
         registry.Function("bootstrapAccount", "callable", roles=base),
-        registry.Function("syncSessions", "callable", roles=(*base, *sql, *enqueue)),
-        registry.Function("deleteAccount", "callable", roles=(*base, *sql, registry.AUTH_ADMIN)),
+        registry.Function("syncSessions", "callable", roles=(*base, *sql, *enqueue), sql_pool=1),
+        registry.Function(
+            "deleteAccount", "callable", roles=(*base, *sql, registry.AUTH_ADMIN), sql_pool=1
+        ),
         registry.Function(
             "deliverPush",
             "http",
@@ -197,6 +199,7 @@ def rich_registry(monkeypatch: pytest.MonkeyPatch) -> Json:
             concurrency=8,
             max_instances=40,
             roles=(registry.FIRESTORE_USER, *sql, registry.LOG_WRITER),
+            sql_pool=8,
         ),
         registry.Function("fanOutPushes", "pubsub", topic="push-fanout", roles=(*base, *enqueue)),
         registry.Function(
@@ -209,6 +212,7 @@ def rich_registry(monkeypatch: pytest.MonkeyPatch) -> Json:
             timeout_s=540,
             memory_mb=1024,
             roles=(registry.FIRESTORE_USER, *sql, registry.LOG_WRITER),
+            sql_pool=1,
         ),
     )
     topics = (
@@ -629,9 +633,13 @@ def test_stack_accepts_the_registry(tmp_path: Path, rich_registry: Json, which: 
         timeout = functions[name]["timeout_s"]
         assert values["pubsub_functions"][name]["ack_deadline_s"] == max(10, min(600, timeout))
     sql = [fn for fn in functions.values() if registry.SQL_INSTANCE_USER in fn["roles"]]
-    assert values["sql_peak_connections"] == sum(
-        fn["max_instances"] * fn["concurrency"] for fn in sql
-    )
+    assert values["sql_peak_connections"] == sum(fn["max_instances"] * fn["sql_pool"] for fn in sql)
+
+
+SQL_POOL_CHANGES = {
+    "sql pool without the sql role": ("bootstrapAccount", 1),
+    "sql role without a pool": ("syncSessions", 0),
+}
 
 
 def _broken(registry_vars: Json, change: str) -> Json:
@@ -659,6 +667,9 @@ def _broken(registry_vars: Json, change: str) -> Json:
         broken["scheduled_jobs"]["reconcile-mirror"]["topic"] = "no-such-topic"
     elif change == "queue beyond 500 dispatches/s":
         queues["push-retry"]["max_dispatches_per_second"] = 800
+    elif change in SQL_POOL_CHANGES:
+        name, pool = SQL_POOL_CHANGES[change]
+        functions[name]["sql_pool"] = pool
     return broken
 
 
@@ -676,6 +687,8 @@ def _broken(registry_vars: Json, change: str) -> Json:
         ("pubsub timeout beyond the ack deadline", "timeout_s is at most 600 for pubsub"),
         ("job on an unknown topic", "publishes to one of the registry's topics"),
         ("queue beyond 500 dispatches/s", "0 < max_dispatches_per_second <= 500"),
+        ("sql pool without the sql role", "above 0 exactly for functions with"),
+        ("sql role without a pool", "above 0 exactly for functions with"),
     ],
 )
 def test_stack_refuses_a_broken_registry(

@@ -4,7 +4,9 @@ the consumer's outcomes, key ranges and document records (no emulator, no databa
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -74,12 +76,29 @@ def test_the_local_engine_uses_psycopg_on_the_dsn() -> None:
 
 
 def test_peak_sql_connections_stay_under_the_instance_limit() -> None:
-    """max_instances x pool (= concurrency, as Terraform sets FOCUS_SQL_POOL_SIZE) over every
-    function with the SQL role, plus what the migrator and operators keep, under prod's 1000."""
+    """max_instances x sql_pool (Terraform's FOCUS_SQL_POOL_SIZE) over every function with the
+    SQL role, plus what the migrator and operators keep, under prod's max_connections; and
+    exactly the functions with the SQL role have a pool."""
     sql_functions = [f for f in registry.FUNCTIONS if registry.SQL_INSTANCE_USER in f.roles]
-    assert {"mirrorChanges", "reconcileMirror"} <= {f.name for f in sql_functions}
-    peak = sum(f.max_instances * f.concurrency for f in sql_functions)
-    assert peak + 20 <= 1000
+    assert all((f.sql_pool > 0) == (f in sql_functions) for f in registry.FUNCTIONS)
+    # Every path that reads or writes SQL in some phase (docs/MIGRATION.md).
+    assert {f.name for f in sql_functions} >= {
+        "mirrorChanges",
+        "reconcileMirror",
+        "syncFocusSessions",
+        "exportAccount",
+        "deleteAccount",
+        "bootstrapAccount",
+        "registerDevice",
+        "upsertSchedule",
+        "listSchedules",
+        "deliverPush",
+        "purgeTombstones",
+    }
+    peak = sum(f.max_instances * f.sql_pool for f in sql_functions)
+    prod = (Path(__file__).parents[2] / "infra" / "environments" / "prod" / "main.tf").read_text()
+    (max_connections,) = re.findall(r"max_connections\s*=\s*(\d+)", prod)
+    assert peak + 20 <= int(max_connections)
 
 
 def test_the_mirror_is_declared_in_the_registry() -> None:

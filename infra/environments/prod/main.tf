@@ -21,13 +21,19 @@ module "stack" {
   queues         = var.queues
   scheduled_jobs = var.scheduled_jobs
 
-  # A standby in a second zone; about 8 MB per connection leaves room in 16 GB for 1,000
-  # connections next to shared buffers. Raise both with the functions' max instances.
+  # Direct VPC egress takes about two addresses per instance of a SQL function during a
+  # rollout; they may run ~2,400 instances at their peak, so a /19 (8,192 addresses).
+  functions_subnet_cidr = "10.8.0.0/19"
+
+  # A standby in a second zone. The registry's functions may hold 2,606 connections at their
+  # peak (max_instances x sql_pool, once request paths read SQL: docs/MIGRATION.md); about
+  # 8 MB per connection leaves room in 32 GB for 3,000 next to shared buffers. Raise both with
+  # the functions' max instances, or put Cloud SQL managed connection pooling in front.
   sql = {
-    tier              = "db-custom-4-16384"
+    tier              = "db-custom-8-32768"
     availability_type = "REGIONAL"
     disk_size_gb      = 100
-    max_connections   = 1000
+    max_connections   = 3000
   }
 
   alert_notification_channels = var.alert_notification_channels

@@ -28,6 +28,7 @@ variable "functions" {
     max_instances = number
     concurrency   = number
     roles         = list(string)
+    sql_pool      = number
   }))
 }
 

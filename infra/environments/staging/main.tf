@@ -21,6 +21,8 @@ module "stack" {
   queues         = var.queues
   scheduled_jobs = var.scheduled_jobs
 
+  # Staging's traffic never comes near the registry's max_instances: the connection budget check
+  # warns here, by decision (prod is sized for it).
   sql = {
     tier              = "db-custom-1-3840"
     availability_type = "ZONAL"

@@ -199,9 +199,9 @@ resource "google_cloudfunctions2_function" "fn" {
       local.common_env,
       contains(keys(local.sql_functions), each.key) ? {
         FOCUS_SQL_IAM_USER = trimsuffix(google_service_account.fn[each.key].email, ".gserviceaccount.com")
-        # One connection per concurrent request; the sum over instances is budgeted against
+        # The registry's connections per instance; the sum over instances is budgeted against
         # max_connections (modules/stack, check "sql_connection_budget").
-        FOCUS_SQL_POOL_SIZE = tostring(each.value.concurrency)
+        FOCUS_SQL_POOL_SIZE = tostring(each.value.sql_pool)
       } : {},
     )
 

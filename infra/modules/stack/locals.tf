@@ -19,7 +19,7 @@ locals {
 
   # Connections the functions may open at their peak, next to what is kept back for the
   # migrator, operators and Cloud SQL itself.
-  sql_peak_connections     = sum(concat([0], [for fn in values(local.sql_functions) : fn.max_instances * fn.concurrency]))
+  sql_peak_connections     = sum(concat([0], [for fn in values(local.sql_functions) : fn.max_instances * fn.sql_pool]))
   sql_reserved_connections = 20
 
   # Requests Cloud Tasks may have in flight to each http function, next to how many its

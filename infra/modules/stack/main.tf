@@ -117,7 +117,7 @@ module "scheduler" {
 check "sql_connection_budget" {
   assert {
     condition     = local.sql_peak_connections + local.sql_reserved_connections <= var.sql.max_connections
-    error_message = "Functions using Cloud SQL may open ${local.sql_peak_connections} connections at max_instances x concurrency (+${local.sql_reserved_connections} reserved), more than max_connections = ${var.sql.max_connections}. Lower max_instances in shared/registry.py or raise max_connections (and the tier)."
+    error_message = "Functions using Cloud SQL may open ${local.sql_peak_connections} connections at max_instances x sql_pool (+${local.sql_reserved_connections} reserved), more than max_connections = ${var.sql.max_connections}. Lower max_instances or sql_pool in shared/registry.py or raise max_connections (and the tier)."
   }
 }
 

@@ -31,6 +31,7 @@ variable "functions" {
     max_instances = number
     concurrency   = number
     roles         = list(string)
+    sql_pool      = number
   }))
 
   validation {
@@ -72,6 +73,15 @@ variable "functions" {
       fn.memory_mb >= 128 && fn.memory_mb <= 32768 && fn.concurrency >= 1 && fn.concurrency <= 1000 && fn.max_instances >= 1
     ])
     error_message = "memory_mb is 128..32768, concurrency 1..1000, max_instances at least 1."
+  }
+
+  # A function connects to PostgreSQL exactly when it holds the IAM database user role.
+  validation {
+    condition = alltrue([
+      for fn in values(var.functions) :
+      fn.sql_pool >= 0 && fn.sql_pool <= 20 && (fn.sql_pool > 0) == contains(fn.roles, "roles/cloudsql.instanceUser")
+    ])
+    error_message = "sql_pool is 0..20, and above 0 exactly for functions with roles/cloudsql.instanceUser."
   }
 
   # Least privilege is reviewed in the registry; these would defeat it whatever the review.

@@ -51,6 +51,15 @@ def profile_to_doc(profile: UserProfile, now: datetime) -> dict[str, Any]:
     }
 
 
+def profile_record(uid: str, profile: UserProfile, version: int) -> ChangeRecord:
+    """The mirror's record of a stored profile (every store that writes one publishes this)."""
+    from shared.mirror.events import ChangeRecord
+
+    return ChangeRecord(
+        collection="users", uid=uid, id=uid, op="upsert", version=version, data=profile.to_wire()
+    )
+
+
 class FirestoreAccountStore:
     """`AccountStore` on Firestore: 1 read per call, 1 write only when something changed; the
     stored profile is published to the mirror on every save (a replay republishes it)."""
@@ -70,21 +79,13 @@ class FirestoreAccountStore:
     def current_record(self, uid: str) -> ChangeRecord | None:
         """The stored profile as the mirror's record (what `save_profile` publishes), or None:
         what a SQL store copies when it takes the profile over (1 read)."""
-        from shared.mirror.events import ChangeRecord
-
         snap = fs.get_all(self._db, [self._ref(uid)])[self._ref(uid).path]
         data = snap.to_dict() if snap.exists else None
         if not data or "timezone" not in data:
             return None
-        wire = profile_from_doc(data).to_wire()
-        version = fs.read_version(snap)
-        return ChangeRecord(
-            collection="users", uid=uid, id=uid, op="upsert", version=version, data=wire
-        )
+        return profile_record(uid, profile_from_doc(data), fs.read_version(snap))
 
     def save_profile(self, uid: str, plan: ProfilePlanner) -> tuple[UserProfile, bool]:
-        from shared.mirror.events import ChangeRecord
-
         ref = self._ref(uid)
 
         def attempt() -> tuple[UserProfile, bool]:
@@ -103,18 +104,7 @@ class FirestoreAccountStore:
                 # Nothing to write, but publish what is stored again: this call may be the
                 # retry of one that died between its commit and its publish.
                 version = fs.read_version(snap)
-            self._changes.publish(
-                [
-                    ChangeRecord(
-                        collection="users",
-                        uid=uid,
-                        id=uid,
-                        op="upsert",
-                        version=version,
-                        data=profile.to_wire(),
-                    )
-                ]
-            )
+            self._changes.publish([profile_record(uid, profile, version)])
             return profile, created
 
         return fs.run_optimistic(attempt)

@@ -114,6 +114,14 @@ class StoredDevice:
         )
 
 
+def check_push_fields(fields: dict[str, Any]) -> None:
+    """ValueError unless every field is push bookkeeping (`push*`, no nested path): the push
+    capability may write those on a device, and nothing else."""
+    bad = [k for k in fields if not k.startswith(PUSH_FIELD_PREFIX) or "." in k]
+    if bad:
+        raise ValueError(f"not push bookkeeping fields: {bad}")
+
+
 def token_id(token: str) -> str:
     """Document id of a token in `fcmTokens`: sha256 hex (tokens are long and not id-safe)."""
     return hashlib.sha256(token.encode()).hexdigest()

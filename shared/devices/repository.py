@@ -21,11 +21,11 @@ from shared import fs
 from shared.devices.models import (
     DEVICES,
     FCM_TOKENS,
-    PUSH_FIELD_PREFIX,
     Device,
     RegisterDeviceRequest,
     StoredDevice,
     TokenOwner,
+    check_push_fields,
     cleared_token_fields,
     device_from_doc,
     plan_register,
@@ -123,7 +123,7 @@ class FirestoreDeviceStore:
                 # Nothing to write, but publish what is stored again: this call may be the
                 # retry of one that died between its commit and its publish.
                 version = fs.read_version(device_snap)
-                self._publish_records([_upsert(uid, request.device_id, plan.device, version)])
+                self._publish_records([device_record(uid, plan.device, version)])
                 return plan.device
             if plan.is_new and self.count_devices(uid) >= max_devices:
                 raise ResourceExhausted(
@@ -172,7 +172,7 @@ class FirestoreDeviceStore:
             ]
             if plan.device_fields is None:  # only token documents changed: republish the device
                 version = fs.read_version(device_snap)
-                records.append(_upsert(uid, request.device_id, plan.device, version))
+                records.append(device_record(uid, plan.device, version))
             self._publish_records(records)
             return plan.device
 
@@ -265,9 +265,7 @@ class FirestoreDeviceStore:
     ) -> datetime | None:
         from google.api_core import exceptions
 
-        bad = [k for k in fields if not k.startswith(PUSH_FIELD_PREFIX) or "." in k]
-        if bad:
-            raise ValueError(f"not push bookkeeping fields: {bad}")
+        check_push_fields(fields)
         if not fields:
             return expected_update_time
         ref = self._device_ref(uid, device_id)
@@ -298,8 +296,9 @@ def _upsert_data(uid: str, device_id: str, data: dict[str, Any], version: int) -
     )
 
 
-def _upsert(uid: str, device_id: str, device: Device, version: int) -> ChangeRecord:
-    return _upsert_data(uid, device_id, device.to_wire(), version)
+def device_record(uid: str, device: Device, version: int) -> ChangeRecord:
+    """The mirror's record of a stored device: its API fields, never its token."""
+    return _upsert_data(uid, device.device_id, device.to_wire(), version)
 
 
 def _delete(uid: str, device_id: str, version: int) -> ChangeRecord:

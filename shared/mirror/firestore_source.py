@@ -30,9 +30,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def micros(update_time: Any) -> int:
     """A Firestore time (datetime, or protobuf Timestamp as queries return) in microseconds."""
-    if isinstance(update_time, datetime):
-        return (update_time - _EPOCH) // timedelta(microseconds=1)
-    return int(update_time.seconds) * 1_000_000 + int(update_time.nanos) // 1000
+    from shared import fs
+
+    return fs.version_of(update_time)
 
 
 def split_path(path: str) -> tuple[Collection, str, str] | None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select
 
-from shared.accounts.repository import ProfilePlanner, profile_from_doc
+from shared.accounts.repository import ProfilePlanner, profile_from_doc, profile_record
 from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
 from shared.mirror.sql_store import SqlMirrorStore, lock_users, next_version, take_over
 
@@ -55,22 +55,13 @@ class SqlAccountStore:
             return self._profile(conn, uid)
 
     def save_profile(self, uid: str, plan: ProfilePlanner) -> tuple[UserProfile, bool]:
-        from shared.mirror.events import ChangeRecord
-
         with self._engine.begin() as conn:
             lock_users(conn, {uid})
             self._own(conn, uid)
             profile, created, changed = plan(self._profile(conn, uid))
             if changed:
                 version = next_version(conn, "users", uid, [uid], self._clock())
-                record = ChangeRecord(
-                    collection="users",
-                    uid=uid,
-                    id=uid,
-                    op="upsert",
-                    version=version,
-                    data=profile.to_wire(),
-                )
+                record = profile_record(uid, profile, version)
                 written = self._mirror.upsert_rows(conn, "users", [row_from_record(record)])
                 if written != 1:  # cannot happen under the lock with a newer version
                     raise RuntimeError(f"profile of {uid} not written")

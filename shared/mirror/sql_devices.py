@@ -37,10 +37,12 @@ from shared.devices.models import (
     RegisterDeviceRequest,
     StoredDevice,
     TokenOwner,
+    check_push_fields,
     device_from_doc,
     plan_register,
     token_id,
 )
+from shared.devices.repository import device_record
 from shared.errors import Conflict, ResourceExhausted
 from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
 from shared.mirror.sql_store import (
@@ -169,9 +171,7 @@ class SqlDeviceStore:
 
         from shared.mirror.events import timestamp_from_version, version_from_timestamp
 
-        bad = [k for k in fields if not k.startswith(PUSH_FIELD_PREFIX) or "." in k]
-        if bad:
-            raise ValueError(f"not push bookkeeping fields: {bad}")
+        check_push_fields(fields)
         if not fields:
             return expected_update_time
         with self._engine.begin() as conn:
@@ -222,23 +222,8 @@ class SqlDeviceStore:
         fields: dict[str, Any],
         push_state: dict[str, Any] | None,
     ) -> None:
-        from shared.mirror.events import ChangeRecord
-
         version = next_version(conn, "devices", uid, [device.device_id], self._clock())
-        record = ChangeRecord(
-            collection="devices",
-            uid=uid,
-            id=device.device_id,
-            op="upsert",
-            version=version,
-            data=device.to_wire(),
-        )
-        row = {
-            **row_from_record(record),
-            "fcm_token": fields["fcmToken"],
-            "token_updated_at": fields["tokenUpdatedAt"],
-            "push_state": push_state,
-        }
+        row = _row(uid, device, version, fields["fcmToken"], fields["tokenUpdatedAt"], push_state)
         if self._mirror.upsert_rows(conn, "devices", [row]) != 1:
             raise RuntimeError(f"device {uid}/{device.device_id} not written")
 
@@ -318,7 +303,6 @@ def _pages(query: Any, size: int) -> Iterator[list[Any]]:
 def _row_from_snapshot(snap: Any) -> dict[str, Any] | None:
     """The SQL row of a Firestore device document, tokens and push bookkeeping included."""
     from shared import fs
-    from shared.mirror.events import ChangeRecord
 
     parts = snap.reference.path.split("/")
     data = snap.to_dict() or {}
@@ -326,24 +310,30 @@ def _row_from_snapshot(snap: Any) -> dict[str, Any] | None:
         return None  # not one of ours
     uid, device_id = parts[1], parts[3]
     device = device_from_doc({**data, "deviceId": device_id})
-    record = ChangeRecord(
-        collection="devices",
-        uid=uid,
-        id=device_id,
-        op="upsert",
-        version=fs.version_of(snap.update_time),
-        data=device.to_wire(),
-    )
     push_state = {
         k: (v.isoformat() if isinstance(v, datetime) else v)
         for k, v in data.items()
         if k.startswith(PUSH_FIELD_PREFIX)
     }
+    version = fs.version_of(snap.update_time)
+    token, token_time = data.get("fcmToken"), data.get("tokenUpdatedAt")
+    return _row(uid, device, version, token, token_time, push_state or None)
+
+
+def _row(
+    uid: str,
+    device: Device,
+    version: int,
+    token: str | None,
+    token_updated_at: datetime | None,
+    push_state: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The table row of a device: the mirror's columns plus what only `sql_only` keeps."""
     return {
-        **row_from_record(record),
-        "fcm_token": data.get("fcmToken"),
-        "token_updated_at": data.get("tokenUpdatedAt"),
-        "push_state": push_state or None,
+        **row_from_record(device_record(uid, device, version)),
+        "fcm_token": token,
+        "token_updated_at": token_updated_at,
+        "push_state": push_state,
     }
 
 

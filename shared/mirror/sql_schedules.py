@@ -34,7 +34,13 @@ from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
 from shared.mirror.sql_store import SqlMirrorStore, lock_users, next_version, take_over
 from shared.push.plans import FirestorePlanStore, PlanRecord, plan_from_doc, plan_to_doc
 from shared.schedules.models import StoredSchedule, schedule_from_doc
-from shared.schedules.repository import Decide, DeleteOutcome, SaveOutcome, plan_for
+from shared.schedules.repository import (
+    Decide,
+    DeleteOutcome,
+    SaveOutcome,
+    plan_for,
+    schedule_record,
+)
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -89,8 +95,6 @@ class SqlScheduleStore:
     # -- writes ------------------------------------------------------------------------------
 
     def save(self, uid: str, schedule_id: str, decide: Decide, now: datetime) -> SaveOutcome:
-        from shared.mirror.events import ChangeRecord
-
         with self._engine.begin() as conn:
             lock_users(conn, {uid})
             self._own(conn, uid)
@@ -98,16 +102,7 @@ class SqlScheduleStore:
             chosen = decide(existing)
             if chosen is not None:
                 version = next_version(conn, "schedules", uid, [schedule_id], self._clock())
-                data = chosen.schedule.to_wire()
-                record = ChangeRecord(
-                    collection="schedules",
-                    uid=uid,
-                    id=schedule_id,
-                    op="upsert",
-                    version=version,
-                    data=data,
-                )
-                row = {**row_from_record(record), "revision": chosen.revision}
+                row = _row(uid, chosen, version)
                 if self._mirror.upsert_rows(conn, "schedules", [row]) != 1:
                     raise RuntimeError(f"schedule {uid}/{schedule_id} not written")
         stored = chosen if chosen is not None else existing
@@ -183,22 +178,9 @@ class SqlScheduleStore:
     def _own(self, conn: Connection, uid: str) -> None:
         """Take the user's schedules over from Firestore if SQL does not own them yet (the
         caller holds the user's lock)."""
-        from shared.mirror.events import ChangeRecord
-
         if _owned(conn, uid):
             return
-        rows: list[dict[str, Any]] = []
-        for stored, version in self._firestore_schedules(uid):
-            data = stored.schedule.to_wire()
-            record = ChangeRecord(
-                collection="schedules",
-                uid=uid,
-                id=data["id"],
-                op="upsert",
-                version=version,
-                data=data,
-            )
-            rows.append({**row_from_record(record), "revision": stored.revision})
+        rows = [_row(uid, stored, version) for stored, version in self._firestore_schedules(uid)]
         if rows:
             self._mirror.upsert_rows(conn, "schedules", rows, same_version_too=True)
         kept = [row["id"] for row in rows]
@@ -206,6 +188,11 @@ class SqlScheduleStore:
             delete(_schedules).where(_schedules.c.user_id == uid, _schedules.c.id.not_in(kept))
         )
         take_over(conn, "schedules", uid)
+
+
+def _row(uid: str, stored: StoredSchedule, version: int) -> dict[str, Any]:
+    """The table row of a schedule: the mirror's columns plus its push revision."""
+    return {**row_from_record(schedule_record(uid, stored, version)), "revision": stored.revision}
 
 
 def _plan(snap: Any) -> PlanRecord | None:

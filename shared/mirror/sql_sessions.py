@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from shared import fs
 from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
 from shared.mirror.sql_store import SqlMirrorStore, lock_users, next_version
 from shared.sessions.models import (
@@ -48,10 +49,10 @@ from shared.sessions.models import (
     document_id,
     purge_at,
 )
-from shared.sessions.repository import Applied, Decide, PurgeOutcome
+from shared.sessions.repository import Applied, Decide, PurgeOutcome, session_record
 
 if TYPE_CHECKING:
-    from shared.mirror.events import ChangeRecord
+    pass
 
 _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]
@@ -133,11 +134,12 @@ class SqlSessionStore:
             after = dict(before)
             table_rows = []
             for sid, written in writes.items():
-                table_row = row_from_record(_record(uid, sid, written, seq, version))
+                stored = Stored(written, Position(seq, document_id(sid)))
+                table_row = row_from_record(session_record(uid, sid, stored, version))
                 tombstone = isinstance(written, Tombstone)
                 table_row["purge_at"] = purge_at(now, uid, sid) if tombstone else None
                 table_rows.append(table_row)
-                after[sid] = Stored(written, Position(seq, document_id(sid)))
+                after[sid] = stored
             upserted = self._mirror.upsert_rows(conn, "sessions", table_rows)
             if upserted != len(table_rows):  # cannot happen under the lock with a newer version
                 raise RuntimeError(f"sessions of {uid}: {upserted}/{len(table_rows)} written")
@@ -181,7 +183,7 @@ class SqlSessionStore:
         pending = list(row["pending"]) if row is not None else []
         if pending or complete < firestore.seq:
             raise Unavailable("Your focus sessions are being moved; retry in a few seconds.")
-        head = Head(firestore.epoch or _micros(self._clock()), max(complete, firestore.seq))
+        head = Head(firestore.epoch or fs.version_of(self._clock()), max(complete, firestore.seq))
         insert = pg_insert(_feeds).values(
             user_id=uid, complete_seq=head.seq, sql_epoch=head.epoch, sql_seq=head.seq
         )
@@ -211,12 +213,6 @@ class SqlSessionStore:
         return head
 
 
-def _micros(value: datetime) -> int:
-    from shared import fs
-
-    return fs.version_of(value)
-
-
 def _stored(row: Any) -> Stored:
     from shared.sessions.repository import stored_from_doc
 
@@ -225,13 +221,3 @@ def _stored(row: Any) -> Stored:
     # before everything, which only makes a device read them again.
     data["syncSeq"] = data.get("syncSeq") or 0
     return stored_from_doc(document_id(row["id"]), data)
-
-
-def _record(uid: str, sid: str, written: Any, seq: int, version: int) -> ChangeRecord:
-    from shared.mirror.events import ChangeRecord, timestamp_from_version
-    from shared.sessions.repository import record_data
-
-    data = record_data(written, seq, timestamp_from_version(version))
-    return ChangeRecord(
-        collection="sessions", uid=uid, id=sid, op="upsert", version=version, data=data
-    )

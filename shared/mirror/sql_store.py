@@ -334,10 +334,6 @@ class SqlMirrorStore:
                     break
         return list(dict.fromkeys(found))[:limit]
 
-    def owns_sessions(self, uid: str) -> bool:
-        """Whether SQL owns `uid`'s session feed (`sql_only`, shared/mirror/sql_sessions.py)."""
-        return "sessions" in self.owned_collections(uid)
-
     def devices_taken_over(self) -> bool:
         """Whether devices moved to SQL (`focusctl mirror take-over-devices`)."""
         with self._engine.connect() as conn:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from shared.changes import ChangeSink
+    from shared.mirror.events import ChangeRecord
     from shared.schedules.models import Schedule
 
 USERS = "users"
@@ -196,13 +197,7 @@ class FirestoreScheduleStore:
         return fs.run_optimistic(attempt)
 
     def _publish_upsert(self, uid: str, stored: StoredSchedule, version: int) -> None:
-        from shared.mirror.events import ChangeRecord
-
-        data = stored.schedule.to_wire()
-        record = ChangeRecord(
-            collection="schedules", uid=uid, id=data["id"], op="upsert", version=version, data=data
-        )
-        self._changes.publish([record])
+        self._changes.publish([schedule_record(uid, stored, version)])
 
     def _publish_delete(self, uid: str, schedule_id: str, version: int) -> None:
         from shared.mirror.events import ChangeRecord
@@ -211,6 +206,16 @@ class FirestoreScheduleStore:
             collection="schedules", uid=uid, id=schedule_id, op="delete", version=version, data=None
         )
         self._changes.publish([record])
+
+
+def schedule_record(uid: str, stored: StoredSchedule, version: int) -> ChangeRecord:
+    """The mirror's record of a stored schedule (every store that writes one publishes this)."""
+    from shared.mirror.events import ChangeRecord
+
+    data = stored.schedule.to_wire()
+    return ChangeRecord(
+        collection="schedules", uid=uid, id=data["id"], op="upsert", version=version, data=data
+    )
 
 
 def decide_upsert(incoming: Schedule, now: datetime) -> Decide:

@@ -143,16 +143,6 @@ class InMemorySessionStore:
 
 
 def _record(uid: str, sid: str, doc: _Doc) -> ChangeRecord:
-    from shared.mirror.events import ChangeRecord, timestamp_from_version
-    from shared.sessions.repository import record_data
+    from shared.sessions.repository import session_record
 
-    return ChangeRecord(
-        collection="sessions",
-        uid=uid,
-        id=sid,
-        op="upsert",
-        version=doc.version_time,
-        data=record_data(
-            doc.stored.version, doc.stored.position.seq, timestamp_from_version(doc.version_time)
-        ),
-    )
+    return session_record(uid, sid, doc.stored, doc.version_time)

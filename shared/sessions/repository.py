@@ -196,6 +196,17 @@ def record_data(version: SessionVersion, seq: int, version_time: datetime) -> di
     return {**version.to_wire(), "deleted": False, **extra}
 
 
+def session_record(uid: str, sid: str, stored: Stored, version: int) -> ChangeRecord:
+    """The mirror's record of a stored session at `version` (µs; also its `serverUpdatedAt`):
+    what every session store publishes, or writes to SQL itself in `sql_only`."""
+    from shared.mirror.events import ChangeRecord, timestamp_from_version
+
+    data = record_data(stored.version, stored.position.seq, timestamp_from_version(version))
+    return ChangeRecord(
+        collection="sessions", uid=uid, id=sid, op="upsert", version=version, data=data
+    )
+
+
 # -- Firestore ---------------------------------------------------------------------------------
 
 
@@ -293,7 +304,6 @@ class FirestoreSessionStore:
     def _publish(
         self, uid: str, refs: Mapping[str, firestore.DocumentReference], done: _Attempt
     ) -> None:
-        from shared.mirror.events import ChangeRecord
 
         records: list[ChangeRecord] = []
         for sid, stored in done.applied.after.items():
@@ -305,16 +315,7 @@ class FirestoreSessionStore:
                 # Not written now: publish what is stored again, in case the call that wrote it
                 # died between its commit and its publish (this call may be its client's retry).
                 version_time = done.snaps[refs[sid].path].update_time
-            records.append(
-                ChangeRecord(
-                    collection="sessions",
-                    uid=uid,
-                    id=sid,
-                    op="upsert",
-                    version=micros(version_time),
-                    data=record_data(stored.version, stored.position.seq, version_time),
-                )
-            )
+            records.append(session_record(uid, sid, stored, micros(version_time)))
         self._changes.publish(records)
 
     def changes(self, uid: str, after: Position, upto_seq: int, limit: int) -> list[Stored]:

@@ -7,7 +7,6 @@ contract."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from shared.mirror.sql_schema import sqlalchemy_url
 from tests.support import sync_payloads as payloads
 from tests.support.auth import sign_up
 from tests.support.callables import CallResult, FunctionsClient
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -27,16 +27,6 @@ CACHE_S = 2.0  # FOCUS_PHASE_CACHE_S of the local stack
 
 def session(sid: str, minute: int) -> dict[str, Any]:
     return payloads.session(sid, minute, label=f"edit {minute}", blockedApps=["com.example.feed"])
-
-
-def eventually[T](check: Callable[[], T | None], what: str, timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.25)
 
 
 def test_sessions_move_to_sql_only_without_the_apps_noticing(
@@ -81,7 +71,7 @@ def test_sessions_move_to_sql_only_without_the_apps_noticing(
         tablet = sync("tablet", None, [])
         assert len(tablet.result["changes"]) == 3
         sessions_in_sql = "SELECT id FROM focus_sessions WHERE user_id = :u ORDER BY id"
-        eventually(lambda: len(rows(sessions_in_sql, u=user.uid)) == 3, "the mirror")
+        wait_for(lambda: len(rows(sessions_in_sql, u=user.uid)) == 3, 30, "the mirror")
 
         everything = ("sessions", "users", "schedules", "devices")
         assert phase("sql_primary", collections=everything).exit_code == 0

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -22,24 +22,11 @@ from shared.mirror.events import ChangeBatch, ChangeRecord, encode
 from shared.mirror.sql_schema import sqlalchemy_url
 from tests.support.auth import sign_up
 from tests.support.callables import FunctionsClient
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.stack
 
-T = TypeVar("T")
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-
-
-def wait_for[T](check: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except Exception:  # PostgreSQL restarting, ...
-            value = None
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
 
 
 def sql_rows(stack: Stack, query: str, **params: Any) -> list[Any]:

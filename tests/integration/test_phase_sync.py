@@ -9,7 +9,6 @@ what differs between runs is only where reads come from.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,30 +28,17 @@ from shared.mirror.phased import (
 from shared.mirror.phases import PHASES, Phase, PhaseConfig, fixed
 from shared.mirror.sql_store import SqlMirrorStore
 from shared.sessions.models import START
+from tests.support import sync_payloads as payloads
 from tests.support.mirror import CaughtUpMirror
+from tests.support.sync_payloads import T0, stamp
 
 pytestmark = pytest.mark.stack
 
-T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-
-
-def stamp(minutes: int) -> str:
-    return (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
 
 def session(sid: str, minute: int, device: str = "phone") -> dict[str, Any]:
-    return {
-        "id": sid,
-        "startedAt": stamp(-60),
-        "plannedEndAt": None,
-        "endedAt": None,
-        "status": "running",
-        "label": f"edit {minute}",
-        "blockedApps": ["com.example.social"],
-        "scheduleId": None,
-        "updatedAt": stamp(minute),
-        "deviceId": device,
-    }
+    return payloads.session(
+        sid, minute, device, label=f"edit {minute}", blockedApps=["com.example.social"]
+    )
 
 
 class World:
@@ -223,7 +209,7 @@ def test_a_cursor_stays_valid_when_sql_takes_the_feed_over(
     rest, _ = pull_all(only, uid, "tablet", partial["cursor"], limit=2)
     assert sorted(rest) == ["s0", "s2", "s3"]
     assert rest["s0"]["label"] == "edit 50"
-    assert sql.owns_sessions(uid)
+    assert "sessions" in sql.owned_collections(uid)
     # Firestore kept what it had before the takeover: it no longer hears of this user.
     stale = {s.version.id: s for s in only.firestore_sessions.changes(uid, START, 10**6, 100)}
     assert stale["s0"].version.label == "edit 0"  # type: ignore[union-attr]
@@ -389,7 +375,7 @@ def test_delete_erases_sql_at_once_in_sql_primary(
     assert inner.calls == [(uid, 2**62)]  # the AccountErased event, in every phase
     left = sql.user_snapshot(uid)["sessions"]
     assert (left == {}) is (phase != "dual_write")
-    assert sql.owns_sessions(uid) is False  # an erased feed starts over, in any phase
+    assert "sessions" not in sql.owned_collections(uid)  # an erased feed starts over, in any phase
 
 
 def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(

@@ -79,12 +79,12 @@ def test_takeover_waits_for_the_mirror_then_numbers_on_in_the_same_feed(
         owned.head(uid)
     with pytest.raises(Unavailable):
         sync(owned, uid, [edit("d", 3)])
-    assert not sql.owns_sessions(uid)
+    assert "sessions" not in sql.owned_collections(uid)
     assert sql.user_snapshot(uid)["sessions"] == {}  # nothing half-written
 
     mirror.catch_up()
     assert owned.head(uid) == Head(firestore_head.epoch, 2)  # same epoch: cursors stay valid
-    assert sql.owns_sessions(uid)
+    assert "sessions" in sql.owned_collections(uid)
     answer = sync(owned, uid, [edit("d", 3), edit("a", 4)])
     assert answer["applied"] == ["d-3", "a-4"]
     assert owned.head(uid) == Head(firestore_head.epoch, 3)

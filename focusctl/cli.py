@@ -275,8 +275,9 @@ def phase_set(
 ) -> None:
     """Move a collection to a phase for a percentage of users (instances follow within 30 s).
 
-    Refused when it could lose acknowledged writes: sql_only only for sessions, only after
-    sql_primary at 100% has settled, and never back (docs/MIGRATION.md)."""
+    Refused when it could lose acknowledged writes: sql_only only after sql_primary at 100% has
+    settled (devices: after take-over-devices), and back from sql_only only to sql_primary at
+    100% or a lower sql_only percentage, until `give-back` has run (docs/MIGRATION.md)."""
     from shared.mirror.events import COLLECTIONS
     from shared.mirror.phases import PHASES, save_phase
 
@@ -324,6 +325,12 @@ def take_over_devices_command(
     current = load_config(_db()).of("devices")
     if current.phase == "sql_only":
         _fail("devices are in sql_only already")
+    if current.give_back:
+        # SQL holds the newest devices: copying Firestore's over them would lose writes.
+        _fail(
+            "devices are being given back to Firestore: finish `focusctl mirror give-back "
+            "devices`, or set them to sql_only again"
+        )
     try:  # the same preconditions as the switch itself, but for the copy
         check_change("devices", current, "sql_only", 100, utcnow(), settle, True)
     except ValueError as err:
@@ -334,6 +341,65 @@ def take_over_devices_command(
         f"{devices} devices and {tokens} token owners copied; device writes are fenced until "
         "`focusctl mirror phase set devices sql_only`"
     )
+
+
+@mirror.command("give-back")
+def give_back_command(
+    collection: Annotated[str, typer.Argument(help="users, devices, sessions or schedules")],
+    settle_seconds: Annotated[
+        float | None,
+        typer.Option(min=0, help="As for `phase set` (default: twice the phase cache)."),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """After a step back from sql_only: give every user SQL still owns back to Firestore.
+
+    Requests give their users back on their own; this takes the rest, then clears the
+    collection's give-back, so that it may step further back. Devices go back all at once
+    (device writes answer UNAVAILABLE meanwhile). Refused before the step back has settled."""
+    from shared.clock import utcnow
+    from shared.mirror.events import COLLECTIONS
+    from shared.mirror.give_back import GiveBack
+    from shared.mirror.phases import finish_give_back, load_config, phase_for, settled
+    from shared.mirror.sql_devices import give_back_devices
+    from shared.settings import get_settings
+
+    if collection not in COLLECTIONS:
+        _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")
+    name: Any = collection
+    settle = settle_seconds if settle_seconds is not None else 2 * get_settings().phase_cache_s
+    db, store = _db(), _store()
+    config = load_config(db)
+    setting = config.of(name)
+    if not setting.give_back:
+        _fail(f"{collection} is not being given back (no step back from sql_only to finish)")
+    if not settled(setting, utcnow(), settle):
+        _fail(
+            f"the step back must be in place for {settle:g} s first (an instance may still "
+            "serve its users in sql_only); retry shortly"
+        )
+    if collection == "devices":
+        with _bar(None, "devices and tokens", progress) as bar:
+            devices, tokens = give_back_devices(db, store, on_progress=bar.update)
+        typer.echo(f"{devices} devices and {tokens} token owners given back to Firestore")
+        cleared = finish_give_back(db, name, lambda: not store.devices_taken_over())
+    else:
+        giver = GiveBack(store, db)
+        given = 0
+        after = ""
+        with _bar(None, f"{collection}: users", progress) as bar:
+            while page := giver.owners(name, after):
+                for uid in page:
+                    if phase_for(config, name, uid) != "sql_only":
+                        given += giver.user(name, uid)
+                bar.update(len(page))
+                after = page[-1]
+        typer.echo(f"{given} users' {collection} given back to Firestore")
+        cleared = finish_give_back(db, name, lambda: not giver.owners(name, limit=1))
+    if cleared:
+        typer.echo(f"{collection}: give-back finished; it may step further back")
+    else:
+        typer.echo(f"{collection}: still in sql_only for some users; give-back stays on")
 
 
 # -- dead letters ------------------------------------------------------------------------------

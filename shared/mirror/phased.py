@@ -24,6 +24,11 @@ phase asks for it, through a lazily built `SqlMirrorStore` (so `firestore_only` 
 - `PhasedMirrorEraser` (deleteAccount): publishes `AccountErased` as always, and in
   `sql_primary` also erases the SQL rows before answering.
 
+While a collection steps back from `sql_only` (its setting carries `give_back`), `GiveBackGate`
+decides per user: SQL serves the users it still owns until the step back has settled (an
+instance with an older phase cache may still serve them in `sql_only`), and after that each such
+user is given back to Firestore (shared/mirror/give_back.py) before Firestore serves them.
+
 Shadow reads never change what the client gets and never fail its request: mismatches, SQL
 lagging behind and SQL errors are counted per instance and logged (`mirrorShadowRead`).
 """
@@ -38,7 +43,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.mirror.events import ChangeBatch, ChangeRecord, Collection
-from shared.mirror.phases import Phase, Phases, at_least
+from shared.mirror.phases import Phase, Phases, at_least, settled
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -65,6 +70,7 @@ if TYPE_CHECKING:
     from shared.sessions.repository import Applied, Decide, PurgeOutcome, SessionStore
 
 StoreGetter = Callable[[], "SqlMirrorStore"]
+FirestoreGetter = Callable[[], "firestore.Client"]
 Outcome = Literal["match", "mismatch", "sqlBehind", "sqlError", "servedFromSql", "fallback"]
 
 
@@ -133,18 +139,81 @@ class PhasedChangeSink:
                 raise Unavailable("Your data is being moved; retry in a few seconds.")
 
 
+class GiveBackGate:
+    """Whether SQL serves a user's documents of a collection (the SQL stores of `sql_only`), and
+    the give-back of the step back from `sql_only` (see the module docstring).
+
+    Costs nothing beyond the cached phases unless the collection is being given back; then one
+    indexed SQL read per call to learn whether SQL still owns the user, and the give-back itself
+    once per user."""
+
+    def __init__(
+        self,
+        sql: StoreGetter,
+        phases: Phases,
+        db: FirestoreGetter | None = None,
+        settle_s: float | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._sql = sql
+        self._phases = phases
+        self._db = db
+        self._settle_s = settle_s
+        self._clock = clock
+
+    def sql_serves(self, collection: Collection, uid: str) -> bool:
+        if self._phases.of(collection, uid) == "sql_only":
+            return True
+        setting = self._phases.config().of(collection)
+        if not setting.give_back or collection not in self._sql().owned_collections(uid):
+            return False
+        if collection == "devices" or not settled(setting, self._now(), self._settle()):
+            # Devices go back all at once (`focusctl mirror give-back devices`); the others
+            # stay on SQL while an instance may still serve this user in `sql_only`.
+            return True
+        from shared.mirror.give_back import GiveBack
+
+        GiveBack(self._sql(), self._firestore()).user(collection, uid)
+        return False
+
+    def _now(self) -> datetime:
+        from shared.clock import utcnow
+
+        return (self._clock or utcnow)()
+
+    def _settle(self) -> float:
+        if self._settle_s is not None:
+            return self._settle_s
+        from shared.settings import get_settings
+
+        return 2 * get_settings().phase_cache_s
+
+    def _firestore(self) -> firestore.Client:
+        if self._db is not None:
+            return self._db()
+        from shared.clients import firestore_client
+
+        return firestore_client()
+
+
 class PhasedAccountStore:
     """`AccountStore` (bootstrapAccount) on Firestore, or on SQL alone (`SqlAccountStore`) for
     users whose `users` phase is `sql_only`. Reads of the profile by export follow the phase in
     `PhasedAccountReader`."""
 
-    def __init__(self, inner: FirestoreAccountStore, sql: StoreGetter, phases: Phases) -> None:
+    def __init__(
+        self,
+        inner: FirestoreAccountStore,
+        sql: StoreGetter,
+        phases: Phases,
+        gate: GiveBackGate | None = None,
+    ) -> None:
         self._inner = inner
         self._sql = sql
-        self._phases = phases
+        self._gate = gate or GiveBackGate(sql, phases)
 
     def _store(self, uid: str) -> AccountStore:
-        if self._phases.of("users", uid) != "sql_only":
+        if not self._gate.sql_serves("users", uid):
             return self._inner
         from shared.mirror.sql_accounts import SqlAccountStore
 
@@ -168,11 +237,13 @@ class PhasedSessionStore:
         sql: StoreGetter,
         phases: Phases,
         stats: ShadowStats = STATS,
+        gate: GiveBackGate | None = None,
     ) -> None:
         self._inner = inner
         self._sql = sql
         self._phases = phases
         self._stats = stats
+        self._gate = gate or GiveBackGate(sql, phases)
 
     def _sql_sessions(self) -> SessionStore:
         from shared.mirror.sql_sessions import SqlSessionStore
@@ -180,7 +251,7 @@ class PhasedSessionStore:
         return SqlSessionStore(self._sql(), firestore_head=self._inner.head)
 
     def _sql_only(self, uid: str) -> bool:
-        return self._phases.of("sessions", uid) == "sql_only"
+        return self._gate.sql_serves("sessions", uid)
 
     def head(self, uid: str) -> Head:
         if self._sql_only(uid):
@@ -193,13 +264,15 @@ class PhasedSessionStore:
         return self._inner.apply(uid, ids, decide)
 
     def purge_expired(self, now: datetime, budget_s: float) -> PurgeOutcome:
-        """Firestore's tombstones always; SQL's too once some users are in `sql_only` (only the
-        SQL session store's tombstones carry a purge date there)."""
+        """Firestore's tombstones always; SQL's too once some users are in `sql_only`, or some may
+        still be while they are given back (only the SQL session store's tombstones carry a
+        purge date there)."""
         from shared.sessions.repository import PurgeOutcome
 
         started = time.monotonic()
         outcome = self._inner.purge_expired(now, budget_s)
-        if self._phases.config().of("sessions").phase != "sql_only":
+        setting = self._phases.config().of("sessions")
+        if setting.phase != "sql_only" and not setting.give_back:
             return outcome
         left = max(0.0, budget_s - (time.monotonic() - started))
         in_sql = self._sql_sessions().purge_expired(now, left)
@@ -207,7 +280,7 @@ class PhasedSessionStore:
 
     def changes(self, uid: str, after: Position, upto_seq: int, limit: int) -> list[Stored]:
         phase: Phase = self._phases.of("sessions", uid)
-        if phase == "sql_only":
+        if self._sql_only(uid):
             self._stats.record("sessions", "servedFromSql")
             return self._sql_sessions().changes(uid, after, upto_seq, limit)
         if phase == "shadow_read":
@@ -390,14 +463,15 @@ class PhasedScheduleStore:
         sql: StoreGetter,
         phases: Phases,
         db: firestore.Client,
+        gate: GiveBackGate | None = None,
     ) -> None:
         self._inner = inner
         self._sql = sql
-        self._phases = phases
         self._db = db
+        self._gate = gate or GiveBackGate(sql, phases, lambda: db)
 
     def _store(self, uid: str) -> ScheduleStore:
-        if self._phases.of("schedules", uid) != "sql_only":
+        if not self._gate.sql_serves("schedules", uid):
             return self._inner
         from shared.mirror.sql_schedules import SqlScheduleStore
 
@@ -428,13 +502,19 @@ class PhasedDeviceStore:
     """`DeviceRegistry` and `DeviceStore` on Firestore, or on SQL (`SqlDeviceStore`) once the
     `devices` phase is `sql_only` (all users at once: shared/mirror/sql_devices.py)."""
 
-    def __init__(self, inner: FirestoreDeviceStore, sql: StoreGetter, phases: Phases) -> None:
+    def __init__(
+        self,
+        inner: FirestoreDeviceStore,
+        sql: StoreGetter,
+        phases: Phases,
+        gate: GiveBackGate | None = None,
+    ) -> None:
         self._inner = inner
         self._sql = sql
-        self._phases = phases
+        self._gate = gate or GiveBackGate(sql, phases)
 
     def _store(self, uid: str) -> FirestoreDeviceStore | SqlDeviceStore:
-        if self._phases.of("devices", uid) != "sql_only":
+        if not self._gate.sql_serves("devices", uid):
             return self._inner
         from shared.mirror.sql_devices import SqlDeviceStore
 

@@ -5,8 +5,10 @@ Each collection has `{phase, percent}`: a user is *in* when `sha256("<collection
 in the first `percent` of the hash space (stable: the same users stay in as the percentage
 grows), and then gets `phase`; the others get the phase just before it. So `sql_primary` at 10%
 means 10% of users read from SQL and 90% are in `shadow_read`; rolling back is setting the
-previous phase at 100%, except from `sql_only`, whose writes exist in SQL alone (`check_change`
-says which changes are refused, and why).
+previous phase at 100%. From `sql_only`, whose writes exist in SQL alone, the step back goes to
+`sql_primary` (at 100%, or by lowering the `sql_only` percentage) and raises `give_back`: the
+users SQL still owns are given back to Firestore (shared/mirror/give_back.py) before Firestore
+serves them again (`check_change` says which changes are refused, and why).
 
 Where they are kept: the Firestore document `config/migration`, read by each instance at most
 every `phase_cache_s` seconds (30 by default): one billed read per instance per 30 s, no deploy
@@ -58,6 +60,9 @@ class CollectionPhase(BaseModel):
     phase: Phase = "dual_write"
     percent: float = Field(100.0, ge=0, le=100, description="share of users in `phase`")
     changed_at: datetime | None = None  # when this setting was made (None: never set)
+    # Set by a step back from `sql_only`, until `focusctl mirror give-back` has given every
+    # user SQL owned back to Firestore: while set, requests check who owns the user's documents.
+    give_back: bool = False
 
 
 class PhaseConfig(BaseModel):
@@ -76,9 +81,12 @@ class PhaseConfig(BaseModel):
         phase: Phase,
         percent: float,
         changed_at: datetime | None = None,
+        give_back: bool = False,
     ) -> PhaseConfig:
         updated = dict(self.collections)
-        updated[collection] = CollectionPhase(phase=phase, percent=percent, changed_at=changed_at)
+        updated[collection] = CollectionPhase(
+            phase=phase, percent=percent, changed_at=changed_at, give_back=give_back
+        )
         return PhaseConfig(collections=updated)
 
 
@@ -105,6 +113,18 @@ def at_least(phase: Phase, floor: Phase) -> bool:
     return PHASES.index(phase) >= PHASES.index(floor)
 
 
+def steps_back_from_sql_only(current: CollectionPhase, phase: Phase, percent: float) -> bool:
+    """Whether setting (`phase`, `percent`) takes some users out of `sql_only`."""
+    return current.phase == "sql_only" and (phase != "sql_only" or percent < current.percent)
+
+
+def settled(setting: CollectionPhase, now: datetime, settle_s: float) -> bool:
+    """Whether `setting` has been in place for `settle_s` (every instance then follows it)."""
+    if setting.changed_at is None:
+        return True  # never set: the defaults, which every instance has always followed
+    return setting.changed_at + timedelta(seconds=settle_s) <= now
+
+
 def check_change(
     collection: Collection,
     current: CollectionPhase,
@@ -117,19 +137,36 @@ def check_change(
     """Refuse (ValueError, saying why) a phase change that could lose acknowledged writes.
 
     Every step up to `sql_primary` and back is safe at any time: Firestore keeps every write.
-    `sql_only` is different. Its writes exist in SQL only, so no step back from it (a reverse
-    copy into Firestore does not exist), and the users it takes must already be served by
-    `sql_primary` everywhere: an instance still reading an older phase from its cache would
-    acknowledge a Firestore write that the mirror's fence then refuses (see
-    shared/mirror/sql_sessions.py). So: `sql_primary` at 100% for longer than `settle_s` (the
-    phase cache, with a margin) before the first `sql_only`, and `sql_only` only grows. Devices
-    move all at once, after `focusctl mirror take-over-devices` copied them
-    (shared/mirror/sql_devices.py says why).
+    `sql_only` is different: its writes exist in SQL only.
+
+    - Forward: the users it takes must already be served by `sql_primary` everywhere, or an
+      instance still reading an older phase from its cache would acknowledge a Firestore write
+      that the mirror's fence then refuses (shared/mirror/sql_sessions.py). So `sql_primary` at
+      100% for longer than `settle_s` (the phase cache, with a margin) before the first
+      `sql_only`. Devices move all at once, after `focusctl mirror take-over-devices` copied
+      them (shared/mirror/sql_devices.py says why).
+    - Back: only as far as `sql_primary` (at 100%, or by a lower `sql_only` percentage; devices
+      all at once), where every request reaches SQL: the users leaving `sql_only` are given
+      back to Firestore first (shared/mirror/give_back.py). Further back only once
+      `focusctl mirror give-back` has finished (`give_back` cleared).
     """
-    if current.phase == "sql_only" and (phase != "sql_only" or percent < current.percent):
+    if steps_back_from_sql_only(current, phase, percent):
+        if collection == "devices" and (phase != "sql_primary" or percent < 100):
+            raise ValueError(
+                "devices leave sql_only all at once: to sql_primary at 100%, then "
+                "`focusctl mirror give-back devices`"
+            )
+        if phase != "sql_only" and (phase != "sql_primary" or percent < 100):
+            raise ValueError(
+                f"{collection} steps back from sql_only to sql_primary at 100% (or to a lower "
+                "sql_only percentage) first: its newest writes exist only in SQL and are given "
+                "back to Firestore there"
+            )
+        return
+    if current.give_back and not at_least_setting(phase, percent, "sql_primary"):
         raise ValueError(
-            f"{collection} is in sql_only at {current.percent:g}%: its newest writes exist only "
-            "in SQL, and going back needs a reverse copy into Firestore (not implemented)"
+            f"{collection} is still being given back to Firestore: run `focusctl mirror "
+            f"give-back {collection}` before going below sql_primary at 100%"
         )
     if phase != "sql_only":
         return
@@ -147,13 +184,18 @@ def check_change(
             f"sql_only needs {collection} in sql_primary at 100% first "
             f"(now {current.phase} at {current.percent:g}%)"
         )
-    settled_at = (current.changed_at or now) + timedelta(seconds=settle_s)
-    if current.changed_at is None or settled_at > now:
+    if not settled(current, now, settle_s) or current.changed_at is None:
+        settled_at = (current.changed_at or now) + timedelta(seconds=settle_s)
         wait = max(0, round((settled_at - now).total_seconds()))
         raise ValueError(
             f"sql_primary at 100% must be in place for {settle_s:g} s before sql_only, so that "
             f"every instance follows it; retry in {wait} s"
         )
+
+
+def at_least_setting(phase: Phase, percent: float, floor: Phase) -> bool:
+    """Whether every user is at `floor` or later under the setting (`phase`, `percent`)."""
+    return at_least(phase if percent >= 100 else previous(phase), floor)
 
 
 class Phases:
@@ -238,15 +280,45 @@ def save_phase(
         snap = fs.get_all(db, [ref])[ref.path]
         current = parse_config(snap.to_dict() if snap.exists else None)
         now = utcnow()
-        check_change(
-            collection, current.of(collection), phase, percent, now, settle_s, devices_taken_over
-        )
-        updated = current.with_phase(collection, phase, percent, changed_at=now)
+        setting = current.of(collection)
+        check_change(collection, setting, phase, percent, now, settle_s, devices_taken_over)
+        give_back = setting.give_back or steps_back_from_sql_only(setting, phase, percent)
+        updated = current.with_phase(collection, phase, percent, now, give_back)
         batch = db.batch()
         document = {"collections": updated.model_dump(mode="json")["collections"]}
         fs.put(db, batch, ref, snap, document)
         fs.commit(batch, writes=1)
         return updated
+
+    return fs.run_optimistic(attempt)
+
+
+def finish_give_back(
+    db: firestore.Client, collection: Collection, nothing_owned: Callable[[], bool]
+) -> bool:
+    """Clear the collection's `give_back` once it is out of `sql_only` and `nothing_owned()`
+    (SQL owns no user's documents of it any more); True when it is clear. The setting itself
+    (phase, percentage, when it was made) is kept."""
+    from shared import fs
+
+    ref = db.collection(CONFIG_COLLECTION).document(CONFIG_DOC)
+
+    def attempt() -> bool:
+        snap = fs.get_all(db, [ref])[ref.path]
+        current = parse_config(snap.to_dict() if snap.exists else None)
+        setting = current.of(collection)
+        if not setting.give_back:
+            return True
+        if setting.phase == "sql_only" or not nothing_owned():
+            return False
+        updated = current.with_phase(
+            collection, setting.phase, setting.percent, setting.changed_at, give_back=False
+        )
+        batch = db.batch()
+        document = {"collections": updated.model_dump(mode="json")["collections"]}
+        fs.put(db, batch, ref, snap, document)
+        fs.commit(batch, writes=1)
+        return True
 
     return fs.run_optimistic(attempt)
 

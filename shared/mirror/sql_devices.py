@@ -20,6 +20,22 @@ current owner and of the registering user (sorted, so two moves never deadlock),
 owner again under the locks, clears the token from the previous device, points `fcm_tokens` at
 the new one and writes it. Push bookkeeping (`push_state`) is written under the same per-user
 lock, with the row's version as the optimistic check that `DeviceStore` promises.
+
+**Giving them back** (`give_back_devices`, run by `focusctl mirror give-back devices`) is the
+same move reversed, after `phase set devices sql_primary` has settled (SQL keeps serving devices
+until then, as long as they are taken over):
+
+1. device writes on SQL stop (`devices.givingBack`; they answer UNAVAILABLE);
+2. every SQL device and token owner is written into Firestore as a whole document, Firestore
+   devices and token owners SQL does not have are deleted, and each row takes its Firestore
+   copy's version;
+3. the fence comes down (`devices.takenOver` and `devices.givingBack` go in one commit): from
+   then on Firestore is the source and the mirror copies it as before.
+
+Every device write on SQL takes a shared lock that steps 1 and 3 take exclusively, and checks
+under it that devices are taken over and not being given back: a write that an instance decided
+to send to SQL just before step 3 answers UNAVAILABLE instead of landing where nobody reads.
+A crashed give-back is run again: each step overwrites whole documents.
 """
 
 from __future__ import annotations
@@ -28,10 +44,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from shared.devices.models import (
+    FCM_TOKENS,
     PUSH_FIELD_PREFIX,
     Device,
     RegisterDeviceRequest,
@@ -46,6 +63,7 @@ from shared.devices.repository import device_record
 from shared.errors import Conflict, ResourceExhausted
 from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
 from shared.mirror.sql_store import (
+    DEVICES_GIVING_BACK,
     DEVICES_TAKEN_OVER,
     SqlMirrorStore,
     lock_users,
@@ -58,6 +76,10 @@ if TYPE_CHECKING:
 
 _devices = metadata.tables["devices"]
 _tokens = metadata.tables["fcm_tokens"]
+_state = metadata.tables["mirror_state"]
+# The advisory lock every device write on SQL takes shared, and the give-back exclusively.
+_MOVE_LOCK = text("SELECT pg_advisory_xact_lock_shared(hashtextextended('devices-move', 0))")
+_MOVE_LOCK_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(hashtextextended('devices-move', 0))")
 MOVE_ATTEMPTS = 5  # a token whose owner changes between the read and the locks is read again
 
 
@@ -83,6 +105,7 @@ class SqlDeviceStore:
         token_lock = f"fcm-token:{token_id(token)}"
         for _ in range(MOVE_ATTEMPTS):
             with self._engine.begin() as conn:
+                _writable(conn)
                 owner = _token_owner(conn, token)
                 owners = {uid} | ({owner.uid} if owner is not None else set())
                 lock_users(conn, owners | {token_lock})
@@ -125,12 +148,13 @@ class SqlDeviceStore:
                 )
             )
         if plan.device_fields is not None:
-            push_state = row["push_state"] if row is not None else None
+            push_state = push_state_from_row(row) if row is not None else None
             self._write_device(conn, uid, plan.device, plan.device_fields, push_state)
         return plan.device
 
     def unregister(self, uid: str, device_id: str) -> bool:
         with self._engine.begin() as conn:
+            _writable(conn)
             lock_users(conn, {uid})
             row = _device_row(conn, uid, device_id)
             if row is None:
@@ -155,6 +179,7 @@ class SqlDeviceStore:
 
     def clear_token(self, uid: str, device_id: str, token: str) -> bool:
         with self._engine.begin() as conn:
+            _writable(conn)
             lock_users(conn, {uid})
             holds = self._drop_token(conn, uid, device_id, token, self._clock())
             _forget_token(conn, uid, device_id, token)
@@ -175,12 +200,13 @@ class SqlDeviceStore:
         if not fields:
             return expected_update_time
         with self._engine.begin() as conn:
+            _writable(conn)
             lock_users(conn, {uid})
             row = _device_row(conn, uid, device_id)
             expected = version_from_timestamp(expected_update_time)
             if row is None or row["source_version"] != expected:
                 return None  # changed or gone: the caller reads again
-            state = dict(row["push_state"] or {})
+            state = push_state_from_row(row)
             for key, value in fields.items():
                 if value is DELETE_FIELD:
                     state.pop(key, None)
@@ -190,7 +216,11 @@ class SqlDeviceStore:
             conn.execute(
                 update(_devices)
                 .where(_devices.c.user_id == uid, _devices.c.id == device_id)
-                .values(push_state=state, source_version=version, mirrored_at=func.now())
+                .values(
+                    push_state=push_state_to_json(state),
+                    source_version=version,
+                    mirrored_at=func.now(),
+                )
             )
         return timestamp_from_version(version)
 
@@ -286,6 +316,149 @@ def take_over_devices(
     return devices, tokens
 
 
+def give_back_devices(
+    db: firestore.Client,
+    mirror: SqlMirrorStore,
+    *,
+    page_size: int = 400,
+    on_progress: Callable[[int], None] = lambda _n: None,
+) -> tuple[int, int]:
+    """The give-back of the module docstring: stop SQL device writes, copy every device and token
+    owner into Firestore, delete what SQL does not have, lower the fence. Idempotent (a crashed
+    run is run again). Returns (devices, token owners) copied."""
+    from shared import fs
+    from shared.clock import utcnow
+
+    with mirror.engine.begin() as conn:
+        conn.execute(_MOVE_LOCK_EXCLUSIVE)
+        if not _has_state(conn, DEVICES_TAKEN_OVER):
+            return 0, 0  # given back already
+        insert = pg_insert(_state).values(
+            key=DEVICES_GIVING_BACK, value={"at": utcnow().isoformat()}
+        )
+        conn.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
+    devices = 0
+    for rows in _sql_pages(
+        mirror, select(_devices), (_devices.c.user_id, _devices.c.id), page_size
+    ):
+        batch = db.batch()
+        for row in rows:
+            ref = db.collection("users").document(row["user_id"]).collection("devices")
+            batch.set(ref.document(row["id"]), _firestore_doc(row))
+        results = fs.commit(batch, writes=len(rows))
+        with mirror.engine.begin() as conn:
+            lock_users(conn, {row["user_id"] for row in rows})
+            for row, result in zip(rows, results, strict=True):
+                conn.execute(
+                    update(_devices)
+                    .where(_devices.c.user_id == row["user_id"], _devices.c.id == row["id"])
+                    .values(
+                        source_version=fs.version_of(result.update_time), mirrored_at=func.now()
+                    )
+                )
+        devices += len(rows)
+        on_progress(len(rows))
+    for page in _pages(db.collection_group("devices"), page_size):
+        mine = [s for s in page if _device_key(s) is not None]
+        keys = [_device_key(s) for s in mine]
+        with mirror.engine.connect() as conn:
+            kept = (
+                {
+                    (str(u), str(i))
+                    for u, i in conn.execute(
+                        select(_devices.c.user_id, _devices.c.id).where(
+                            tuple_(_devices.c.user_id, _devices.c.id).in_(keys)
+                        )
+                    ).all()
+                }
+                if keys
+                else set()
+            )
+        _delete_all(db, [s.reference for s in mine if _device_key(s) not in kept])
+    tokens = 0
+    for rows in _sql_pages(mirror, select(_tokens), (_tokens.c.token_id,), page_size):
+        batch = db.batch()
+        for row in rows:
+            owner = {"uid": row["user_id"], "deviceId": row["device_id"], "token": row["token"]}
+            batch.set(db.collection(FCM_TOKENS).document(row["token_id"]), owner)
+        fs.commit(batch, writes=len(rows))
+        tokens += len(rows)
+        on_progress(len(rows))
+    for page in _pages(db.collection(FCM_TOKENS), page_size):
+        ids = [s.id for s in page]
+        with mirror.engine.connect() as conn:
+            kept_ids = {
+                str(i)
+                for i in conn.execute(
+                    select(_tokens.c.token_id).where(_tokens.c.token_id.in_(ids))
+                ).scalars()
+            }
+        _delete_all(db, [s.reference for s in page if s.id not in kept_ids])
+    with mirror.engine.begin() as conn:
+        conn.execute(_MOVE_LOCK_EXCLUSIVE)
+        conn.execute(
+            delete(_state).where(_state.c.key.in_([DEVICES_TAKEN_OVER, DEVICES_GIVING_BACK]))
+        )
+    return devices, tokens
+
+
+def _writable(conn: Connection) -> None:
+    """Refuse a device write on SQL unless SQL owns devices and is not giving them back."""
+    from shared.errors import Unavailable
+
+    conn.execute(_MOVE_LOCK)
+    if not _has_state(conn, DEVICES_TAKEN_OVER) or _has_state(conn, DEVICES_GIVING_BACK):
+        raise Unavailable("Devices are being moved; retry in a few seconds.")
+
+
+def _has_state(conn: Connection, key: str) -> bool:
+    return conn.execute(select(_state.c.key).where(_state.c.key == key)).first() is not None
+
+
+def _firestore_doc(row: Any) -> dict[str, Any]:
+    """The Firestore document of a device row: what registerDevice and push delivery wrote."""
+    return {
+        **data_from_row("devices", row),
+        "fcmToken": row["fcm_token"],
+        "tokenUpdatedAt": row["token_updated_at"],
+        **push_state_from_row(row),
+    }
+
+
+def _device_key(snap: Any) -> tuple[str, str] | None:
+    parts = snap.reference.path.split("/")
+    if len(parts) != 4 or parts[0] != "users":
+        return None
+    return parts[1], parts[3]
+
+
+def _delete_all(db: firestore.Client, refs: list[Any]) -> None:
+    from shared import fs
+
+    for chunk in fs.chunked(refs, fs.MAX_BATCH_WRITES):
+        batch = db.batch()
+        for ref in chunk:
+            batch.delete(ref)
+        fs.commit(batch, writes=0, deletes=len(chunk))
+
+
+def _sql_pages(
+    mirror: SqlMirrorStore, query: Any, key: tuple[Any, ...], size: int
+) -> Iterator[list[Any]]:
+    """Rows of `query` in pages of `size`, by keyset on the columns `key` (no offsets)."""
+    last: tuple[Any, ...] | None = None
+    while True:
+        page_query = query.order_by(*key).limit(size)
+        if last is not None:
+            page_query = page_query.where(tuple_(*key) > tuple_(*last))
+        with mirror.engine.connect() as conn:
+            rows = list(conn.execute(page_query).mappings())
+        if not rows:
+            return
+        yield rows
+        last = tuple(rows[-1][c.name] for c in key)
+
+
 def _pages(query: Any, size: int) -> Iterator[list[Any]]:
     from google.cloud.firestore_v1.field_path import FieldPath
 
@@ -310,14 +483,10 @@ def _row_from_snapshot(snap: Any) -> dict[str, Any] | None:
         return None  # not one of ours
     uid, device_id = parts[1], parts[3]
     device = device_from_doc({**data, "deviceId": device_id})
-    push_state = {
-        k: (v.isoformat() if isinstance(v, datetime) else v)
-        for k, v in data.items()
-        if k.startswith(PUSH_FIELD_PREFIX)
-    }
+    push_state = {k: v for k, v in data.items() if k.startswith(PUSH_FIELD_PREFIX)}
     version = fs.version_of(snap.update_time)
     token, token_time = data.get("fcmToken"), data.get("tokenUpdatedAt")
-    return _row(uid, device, version, token, token_time, push_state or None)
+    return _row(uid, device, version, token, token_time, push_state)
 
 
 def _row(
@@ -333,8 +502,46 @@ def _row(
         **row_from_record(device_record(uid, device, version)),
         "fcm_token": token,
         "token_updated_at": token_updated_at,
-        "push_state": push_state,
+        "push_state": push_state_to_json(push_state) if push_state else None,
     }
+
+
+# -- push bookkeeping in JSON -------------------------------------------------------------------
+
+_TIME_TAG = "$time"
+
+
+def push_state_to_json(state: dict[str, Any]) -> dict[str, Any]:
+    """Push bookkeeping as JSON: Firestore keeps timestamps in it (the push log's claim times),
+    JSON has none, so each becomes `{"$time": <RFC 3339>}` and comes back as a datetime."""
+    encoded: dict[str, Any] = _tag_times(state)
+    return encoded
+
+
+def push_state_from_row(row: Any) -> dict[str, Any]:
+    """The push bookkeeping of a device row, timestamps as datetimes again."""
+    decoded: dict[str, Any] = _untag_times(dict(row["push_state"] or {}))
+    return decoded
+
+
+def _tag_times(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {_TIME_TAG: value.isoformat()}
+    if isinstance(value, dict):
+        return {k: _tag_times(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_tag_times(v) for v in value]
+    return value
+
+
+def _untag_times(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {_TIME_TAG} and isinstance(value[_TIME_TAG], str):
+            return datetime.fromisoformat(value[_TIME_TAG])
+        return {k: _untag_times(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_untag_times(v) for v in value]
+    return value
 
 
 # -- rows ----------------------------------------------------------------------------------------
@@ -374,7 +581,7 @@ def _doc(row: Any) -> dict[str, Any]:
         **data_from_row("devices", row),
         "fcmToken": row["fcm_token"],
         "tokenUpdatedAt": row["token_updated_at"],
-        **(row["push_state"] or {}),
+        **push_state_from_row(row),
     }
 
 
@@ -389,6 +596,6 @@ def _stored(row: Any) -> StoredDevice:
         registered_at=data["registeredAt"],
         fcm_token=row["fcm_token"],
         token_updated_at=row["token_updated_at"],
-        push_state=dict(row["push_state"] or {}),
+        push_state=push_state_from_row(row),
         update_time=timestamp_from_version(int(row["source_version"])),
     )

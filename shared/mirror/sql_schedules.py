@@ -90,7 +90,7 @@ class SqlScheduleStore:
         self._ensure_owned(uid)
         query = select(_schedules).where(_schedules.c.user_id == uid).order_by(_schedules.c.id)
         with self._engine.connect() as conn:
-            return [_stored(row) for row in conn.execute(query).mappings()]
+            return [stored_from_row(row) for row in conn.execute(query).mappings()]
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -102,7 +102,7 @@ class SqlScheduleStore:
             chosen = decide(existing)
             if chosen is not None:
                 version = next_version(conn, "schedules", uid, [schedule_id], self._clock())
-                row = _row(uid, chosen, version)
+                row = schedule_row(uid, chosen, version)
                 if self._mirror.upsert_rows(conn, "schedules", [row]) != 1:
                     raise RuntimeError(f"schedule {uid}/{schedule_id} not written")
         stored = chosen if chosen is not None else existing
@@ -180,7 +180,9 @@ class SqlScheduleStore:
         caller holds the user's lock)."""
         if _owned(conn, uid):
             return
-        rows = [_row(uid, stored, version) for stored, version in self._firestore_schedules(uid)]
+        rows = [
+            schedule_row(uid, stored, version) for stored, version in self._firestore_schedules(uid)
+        ]
         if rows:
             self._mirror.upsert_rows(conn, "schedules", rows, same_version_too=True)
         kept = [row["id"] for row in rows]
@@ -190,7 +192,7 @@ class SqlScheduleStore:
         take_over(conn, "schedules", uid)
 
 
-def _row(uid: str, stored: StoredSchedule, version: int) -> dict[str, Any]:
+def schedule_row(uid: str, stored: StoredSchedule, version: int) -> dict[str, Any]:
     """The table row of a schedule: the mirror's columns plus its push revision."""
     return {**row_from_record(schedule_record(uid, stored, version)), "revision": stored.revision}
 
@@ -214,9 +216,9 @@ def _get(conn: Connection, uid: str, schedule_id: str) -> StoredSchedule | None:
         .mappings()
         .first()
     )
-    return _stored(row) if row is not None else None
+    return stored_from_row(row) if row is not None else None
 
 
-def _stored(row: Any) -> StoredSchedule:
+def stored_from_row(row: Any) -> StoredSchedule:
     data = data_from_row("schedules", row)
     return schedule_from_doc(row["id"], {**data, "revision": row["revision"] or 0})

@@ -124,7 +124,7 @@ class SqlSessionStore:
             ).mappings()
             before: dict[str, Stored | None] = dict.fromkeys(ids)
             for row in rows:
-                before[row["id"]] = _stored(row)
+                before[row["id"]] = stored_from_row(row)
             writes = dict(decide({sid: s.version if s else None for sid, s in before.items()}))
             if not writes:
                 return Applied(before, dict(before), (), base, base)
@@ -213,7 +213,7 @@ class SqlSessionStore:
         return head
 
 
-def _stored(row: Any) -> Stored:
+def stored_from_row(row: Any) -> Stored:
     from shared.sessions.repository import stored_from_doc
 
     data = data_from_row("sessions", row)

@@ -88,6 +88,8 @@ _owners = metadata.tables["sql_owners"]
 _tokens = metadata.tables["fcm_tokens"]
 # `mirror_state` key set when devices moved to SQL, all at once (shared/mirror/sql_devices.py).
 DEVICES_TAKEN_OVER = "devices.takenOver"
+# Set while devices are given back to Firestore, all at once (shared/mirror/sql_devices.py).
+DEVICES_GIVING_BACK = "devices.givingBack"
 
 
 @dataclasses.dataclass(frozen=True)

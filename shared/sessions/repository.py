@@ -5,7 +5,9 @@ Documents:
   Firestore timestamps), `deleted`, `serverUpdatedAt` (server time of the write), `syncSeq` (the
   feed sequence of the commit that wrote it) and, on tombstones, `purgeAt`. A tombstone keeps
   only {id, updatedAt, deviceId, deleted, serverUpdatedAt, syncSeq, purgeAt}.
-- `users/{uid}/syncState/sessions`: `{seq, updatedAt}`, the head of the user's change feed.
+- `users/{uid}/syncState/sessions`: `{seq, updatedAt}`, the head of the user's change feed, and
+  `epoch` when SQL gave the feed back (shared/mirror/give_back.py); otherwise the epoch is the
+  document's creation time.
   Every commit that writes sessions bumps `seq` under a precondition, so commits of one user are
   serialised and numbered; docs/SYNC.md says why a commit timestamp cannot play this part.
 
@@ -46,6 +48,7 @@ USERS = "users"
 SYNC_STATE = "syncState"  # subcollection of users/{uid}: server bookkeeping of sync
 FEED_DOC = "sessions"
 SEQ_FIELD = "syncSeq"
+EPOCH_FIELD = "epoch"
 PURGE_FIELD = "purgeAt"
 # API fields a live session document has and a tombstone drops.
 LIVE_ONLY_FIELDS = (
@@ -251,7 +254,7 @@ class FirestoreSessionStore:
 
     def head(self, uid: str) -> Head:
         ref = self._head_ref(uid)
-        return _head_of(fs.get_all(self._db, [ref])[ref.path])
+        return head_of(fs.get_all(self._db, [ref])[ref.path])
 
     def apply(self, uid: str, ids: Sequence[str], decide: Decide) -> Applied:
         from google.cloud.firestore import SERVER_TIMESTAMP
@@ -263,7 +266,7 @@ class FirestoreSessionStore:
         def attempt() -> _Attempt:
             snaps = fs.get_all(self._db, [*refs.values(), head_ref])
             head_snap = snaps[head_ref.path]
-            base = _head_of(head_snap)
+            base = head_of(head_snap)
             before = {sid: _stored(snaps[ref.path]) for sid, ref in refs.items()}
             writes = dict(decide({sid: s.version if s else None for sid, s in before.items()}))
             if not writes:
@@ -416,11 +419,15 @@ def _owner(snap: Any) -> str | None:
     return None
 
 
-def _head_of(snap: Any) -> Head:
+def head_of(snap: Any) -> Head:
     if not snap.exists:
         return Head(0, 0)
     data = snap.to_dict() or {}
-    return Head(micros(snap.create_time), int(data.get("seq", 0)))
+    # A feed SQL gave back keeps the epoch its devices know, whenever the document was created.
+    epoch = data.get(EPOCH_FIELD)
+    if not isinstance(epoch, int):
+        epoch = micros(snap.create_time)
+    return Head(epoch, int(data.get("seq", 0)))
 
 
 def _stored(snap: Any) -> Stored | None:

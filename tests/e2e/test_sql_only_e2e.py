@@ -2,7 +2,9 @@
 `focusctl mirror phase set` (refused until `sql_primary` has settled), then syncFocusSessions over
 HTTP keeps its cursor across the takeover, profile, schedule, device and session writes reach
 PostgreSQL only (push plans stay in Firestore), and exportAccount and deleteAccount keep their
-contract."""
+contract; and the way back: `phase set ... sql_primary`, the apps' next calls give their user
+back to Firestore (cursors kept), `focusctl mirror give-back` takes the rest and devices, and
+reconcile finds Firestore and SQL alike."""
 
 from __future__ import annotations
 
@@ -169,4 +171,128 @@ def test_sessions_move_to_sql_only_without_the_apps_noticing(
         time.sleep(CACHE_S + 0.5)
         with engine.begin() as conn:  # and the devices' fence, which is global
             conn.execute(text("DELETE FROM mirror_state WHERE key = 'devices.takenOver'"))
+        engine.dispose()
+
+
+def test_collections_step_back_from_sql_only_without_the_apps_noticing(
+    clean_stack: Stack, functions_client: FunctionsClient, auth_host: str, db: Any
+) -> None:
+    from focusctl.cli import app
+
+    engine = create_engine(sqlalchemy_url(clean_stack.postgres_dsn))
+    everything = ("sessions", "users", "schedules", "devices")
+
+    def mirror(*args: str) -> Any:
+        return CliRunner().invoke(app, ["mirror", *args])
+
+    def phase_all(phase: str) -> None:
+        for collection in everything:
+            result = mirror("phase", "set", collection, phase)
+            assert result.exit_code == 0, result.output
+
+    user = sign_up(auth_host)
+    token = user.id_token
+
+    def call(name: str, data: dict[str, Any]) -> CallResult:
+        result = functions_client.call(name, data, token)
+        assert result.status == 200, (name, result.body)
+        return result
+
+    def sync(device: str, cursor: str | None, mutations: list[Any]) -> CallResult:
+        return call(
+            "syncFocusSessions", {"deviceId": device, "cursor": cursor, "mutations": mutations}
+        )
+
+    def upsert(sid: str, minute: int) -> dict[str, Any]:
+        return {"mutationId": f"{sid}-{minute}", "op": "upsert", "session": session(sid, minute)}
+
+    block = {
+        "id": "mornings",
+        "name": "Deep work",
+        "timezone": "Europe/Paris",
+        "days": ["mon"],
+        "start": "09:00",
+        "end": "11:00",
+        "blockedApps": [],
+        "enabled": True,
+        "updatedAt": "2026-11-22T09:40:00.000Z",
+    }
+    try:
+        call("bootstrapAccount", {"timezone": "Europe/Paris"})
+        call(
+            "registerDevice", {"deviceId": "phone", "platform": "ios", "fcmToken": f"{user.uid}-p"}
+        )
+        sync("phone", None, [upsert("s0", 0), upsert("s1", 1)])
+        tablet = sync("tablet", None, [])
+        wait_for(lambda: mirror("reconcile", "--users", user.uid).exit_code == 0, 30, "the mirror")
+        phase_all("sql_primary")
+        time.sleep(2 * CACHE_S + 0.5)
+        assert mirror("take-over-devices", "--no-progress").exit_code == 0
+        phase_all("sql_only")
+        time.sleep(CACHE_S + 0.5)
+        # Writes that exist in SQL alone.
+        call("bootstrapAccount", {"timezone": "Asia/Tokyo"})
+        call("registerDevice", {"deviceId": "tablet", "platform": "android", "fcmToken": "t"})
+        sync("phone", None, [upsert("s1", 30)])
+        call("upsertSchedule", {"schedule": block})
+        assert db.collection("users").document(user.uid).get().to_dict()["timezone"] == (
+            "Europe/Paris"
+        )
+
+        phase_all("sql_primary")  # the step back
+        not_yet = mirror("give-back", "sessions", "--no-progress", "--settle-seconds", "600")
+        assert not_yet.exit_code == 2 and "must be in place" in not_yet.output
+        time.sleep(2 * CACHE_S + 0.5)  # no instance serves these users in sql_only any more
+
+        # The apps' next calls give their user back to Firestore and carry on there.
+        pulled = sync("tablet", tablet.result["cursor"], [])
+        assert [(c["id"], c["label"]) for c in pulled.result["changes"]] == [("s1", "edit 30")]
+        sessions = db.collection("users").document(user.uid).collection("sessions")
+        assert sessions.document("s1").get().to_dict()["label"] == "edit 30"
+        assert call("bootstrapAccount", {"timezone": "Asia/Tokyo"}).result["created"] is False
+        assert db.collection("users").document(user.uid).get().to_dict()["timezone"] == (
+            "Asia/Tokyo"
+        )
+        call(
+            "upsertSchedule",
+            {
+                "schedule": {
+                    **block,
+                    "name": "Deeper work",
+                    "updatedAt": ("2026-11-22T09:41:00.000Z"),
+                }
+            },
+        )
+        schedules = db.collection("users").document(user.uid).collection("schedules")
+        assert [s.to_dict()["name"] for s in schedules.stream()] == ["Deeper work"]
+        # Devices go back all at once, by the operator; the rest is swept the same way.
+        for collection in everything:
+            given = mirror("give-back", collection, "--no-progress")
+            assert given.exit_code == 0 and "give-back finished" in given.output, given.output
+        devices = db.collection("users").document(user.uid).collection("devices")
+        assert sorted(d.id for d in devices.stream()) == ["phone", "tablet"]
+        assert mirror("reconcile", "--users", user.uid).exit_code == 0  # alike again
+
+        phase_all("dual_write")
+        time.sleep(CACHE_S + 0.5)
+        latest = sync("phone", None, [upsert("s0", 40)])
+        assert latest.result["applied"] == ["s0-40"]
+        assert sessions.document("s0").get().to_dict()["label"] == "edit 40"
+        label = "SELECT label FROM focus_sessions WHERE user_id = :u AND id = 's0'"
+
+        def mirrored() -> bool:
+            with engine.connect() as conn:
+                return conn.execute(text(label), {"u": user.uid}).scalar() == "edit 40"
+
+        wait_for(mirrored, 30, "the mirror after the step back")
+    finally:
+        db.collection("config").document("migration").delete()
+        time.sleep(CACHE_S + 0.5)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "DELETE FROM mirror_state WHERE key IN "
+                    "('devices.takenOver', 'devices.givingBack')"
+                )
+            )
         engine.dispose()

@@ -421,7 +421,7 @@ def test_focusctl_moves_sessions_to_sql_only_only_when_it_is_safe(
     moved = phase("set", "sessions", "sql_only", "--percent", "10", "--settle-seconds", "0")
     assert moved.exit_code == 0, moved.output
     assert "sessions   sql_only       10% (others: sql_primary)" in phase("show").output
-    for back in (["sql_only", "--percent", "5"], ["sql_primary"]):
+    for back in (["shadow_read"], ["sql_primary", "--percent", "50"]):
         refused = phase("set", "sessions", *back)
-        assert refused.exit_code == 2 and "reverse copy" in refused.output
+        assert refused.exit_code == 2 and "sql_primary at 100%" in refused.output
     assert phase("set", "sessions", "sql_only", "--percent", "50").exit_code == 0

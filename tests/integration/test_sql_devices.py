@@ -19,9 +19,9 @@ from devstack.stack import Stack
 from shared.devices.models import RegisterDeviceRequest, token_id
 from shared.devices.repository import FirestoreDeviceStore
 from shared.errors import ResourceExhausted
-from shared.mirror.sql_devices import SqlDeviceStore, take_over_devices
+from shared.mirror.sql_devices import SqlDeviceStore, give_back_devices, take_over_devices
 from shared.mirror.sql_schema import metadata
-from shared.mirror.sql_store import DEVICES_TAKEN_OVER, SqlMirrorStore
+from shared.mirror.sql_store import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER, SqlMirrorStore
 from shared.wire import parse
 from tests.support.mirror import HeldMirror
 
@@ -56,8 +56,12 @@ def holders(store: SqlDeviceStore, uids: list[str], token: str) -> list[tuple[st
 
 
 @pytest.fixture
-def store(sql: SqlMirrorStore) -> SqlDeviceStore:
-    return SqlDeviceStore(sql, clock=lambda: LATER)
+def store(sql: SqlMirrorStore) -> Iterator[SqlDeviceStore]:
+    """The SQL device store, with devices taken over (it refuses writes otherwise)."""
+    sql.put_state(DEVICES_TAKEN_OVER, {"at": NOW.isoformat()})
+    yield SqlDeviceStore(sql, clock=lambda: LATER)
+    with sql.engine.begin() as conn:
+        conn.execute(delete(_state).where(_state.c.key == DEVICES_TAKEN_OVER))
 
 
 @pytest.fixture
@@ -127,6 +131,45 @@ def test_push_bookkeeping_is_optimistic_and_survives_registration(store: SqlDevi
     assert after.push_state == {"pushLog": "a"} and after.app_version == "2.0"
 
 
+def test_push_log_times_come_back_as_times(store: SqlDeviceStore) -> None:
+    from shared.push.ledger import LOG_FIELD, LogEntry, log_to_field, parse_log
+
+    dave = uid("dave")
+    store.register(dave, req("p1", "tok"), NOW, 20)
+    (seen,) = store.list_devices(dave)
+    entries = [LogEntry("start:a", NOW, "schedule"), LogEntry("sync:b", LATER, "sync")]
+    fields = {LOG_FIELD: log_to_field(entries), "pushLastAt": LATER}
+    assert store.update_push_state(dave, "p1", fields, seen.update_time)
+    (after,) = store.list_devices(dave)
+    assert parse_log(after.push_state[LOG_FIELD]) == entries  # the budget check reads these
+    assert after.push_state["pushLastAt"] == LATER
+
+
+def test_device_writes_on_sql_need_devices_taken_over_and_not_given_back(
+    sql: SqlMirrorStore,
+) -> None:
+    from shared.errors import Unavailable
+
+    owned = SqlDeviceStore(sql)
+    with pytest.raises(Unavailable):  # not taken over: Firestore is the source
+        owned.register(uid("gina"), req("p", "t"), NOW, 20)
+    sql.put_state(DEVICES_TAKEN_OVER, {"at": NOW.isoformat()})
+    sql.put_state(DEVICES_GIVING_BACK, {"at": NOW.isoformat()})
+    try:
+        for write in (
+            lambda: owned.register(uid("gina"), req("p", "t"), NOW, 20),
+            lambda: owned.unregister(uid("gina"), "p"),
+            lambda: owned.clear_token(uid("gina"), "p", "t"),
+            lambda: owned.update_push_state(uid("gina"), "p", {"pushLog": []}, NOW),
+        ):
+            with pytest.raises(Unavailable):
+                write()
+    finally:
+        with sql.engine.begin() as conn:
+            keys = [DEVICES_TAKEN_OVER, DEVICES_GIVING_BACK]
+            conn.execute(delete(_state).where(_state.c.key.in_(keys)))
+
+
 def test_racing_registrations_of_one_token_leave_it_on_one_device(
     store: SqlDeviceStore, sql: SqlMirrorStore
 ) -> None:
@@ -193,3 +236,76 @@ def test_focusctl_moves_devices_all_at_once_only_after_the_copy(
     assert partial.exit_code == 2 and "all at once" in partial.output
     moved = run("phase", "set", "devices", "sql_only", "--settle-seconds", "0")
     assert moved.exit_code == 0, moved.output
+
+    # And back, all at once: sql_primary, then the give-back, then further if wanted.
+    for back in (["sql_only", "--percent", "50"], ["dual_write"]):
+        refused = run("phase", "set", "devices", *back)
+        assert refused.exit_code == 2 and "all at once" in refused.output
+    assert run("phase", "set", "devices", "sql_primary").exit_code == 0
+    again = run("take-over-devices", "--no-progress", "--settle-seconds", "0")
+    assert again.exit_code == 2 and "being given back" in again.output
+    too_far = run("phase", "set", "devices", "dual_write")
+    assert too_far.exit_code == 2 and "give-back devices" in too_far.output
+    given = run("give-back", "devices", "--no-progress", "--settle-seconds", "0")
+    assert given.exit_code == 0 and "give-back finished" in given.output, given.output
+    assert not sql.devices_taken_over()
+    assert run("phase", "set", "devices", "dual_write").exit_code == 0
+
+
+def test_devices_are_given_back_all_at_once(
+    clean_stack: Stack, sql: SqlMirrorStore, fence_lifted_after: None
+) -> None:
+    from shared.clients import firestore_client
+    from shared.mirror.reconcile import FirestoreUsers, Reconciler
+    from shared.push.ledger import LOG_FIELD, LogEntry, log_to_field, parse_log
+
+    db = firestore_client()
+    erin, frank = uid("erin"), uid("frank")
+    mirror = HeldMirror(sql)
+    firestore = FirestoreDeviceStore(db, mirror)
+    firestore.register(erin, req("phone", f"{erin}-tok"), NOW, 20)
+    firestore.register(frank, req("tablet", f"{frank}-tok"), NOW, 20)
+    mirror.catch_up()
+    take_over_devices(db, sql)
+
+    # In sql_only: writes Firestore never sees.
+    owned = SqlDeviceStore(sql, clock=lambda: LATER)
+    owned.register(erin, req("watch", f"{frank}-tok"), LATER, 20)  # frank's tablet gave it up
+    owned.register(frank, req("tablet", f"{frank}-new"), LATER, 20)
+    owned.unregister(erin, "phone")
+    (tablet,) = owned.list_devices(frank)
+    log = [LogEntry("start:x", LATER, "schedule")]
+    assert owned.update_push_state(
+        frank, "tablet", {LOG_FIELD: log_to_field(log)}, tablet.update_time
+    )
+
+    devices, tokens = give_back_devices(db, sql)
+    assert devices >= 2 and tokens >= 2
+    assert not sql.devices_taken_over()
+    by_user = {u: {d.device_id: d for d in firestore.list_devices(u)} for u in (erin, frank)}
+    assert set(by_user[erin]) == {"watch"}  # the phone is gone from Firestore too
+    assert by_user[erin]["watch"].fcm_token == f"{frank}-tok"
+    assert by_user[frank]["tablet"].fcm_token == f"{frank}-new"
+    assert parse_log(by_user[frank]["tablet"].push_state[LOG_FIELD]) == log
+
+    def owner(token: str) -> Any:
+        snap = db.collection("fcmTokens").document(token_id(token)).get()
+        return (snap.to_dict() or {}).get("uid") if snap.exists else None
+
+    assert (owner(f"{frank}-tok"), owner(f"{frank}-new"), owner(f"{erin}-tok")) == (
+        erin,
+        frank,
+        None,
+    )
+    reconciler = Reconciler(FirestoreUsers(db), sql, lambda: datetime.now(UTC))
+    assert [reconciler.check(u).drifts for u in (erin, frank)] == [[], []]
+
+    # Firestore is the source again: SQL refuses device writes, the mirror copies Firestore's.
+    from shared.errors import Unavailable
+
+    with pytest.raises(Unavailable):
+        owned.register(erin, req("late", f"{erin}-late"), LATER, 20)
+    firestore.register(erin, req("laptop", f"{erin}-laptop"), LATER, 20)
+    result = mirror.catch_up()
+    assert (result.applied, result.fenced) == (1, 0)
+    assert give_back_devices(db, sql) == (0, 0)  # done already

@@ -18,6 +18,8 @@ from shared.mirror.phases import (
     parse_config,
     phase_for,
     previous,
+    settled,
+    steps_back_from_sql_only,
 )
 
 
@@ -133,15 +135,44 @@ def test_sql_only_needs_sql_primary_everywhere_and_settled(
         check_change("sessions", current, "sql_only", 10, NOW, settle_s=60)
 
 
-def test_sql_only_only_grows() -> None:
+def test_sql_only_steps_back_only_as_far_as_sql_primary_everywhere() -> None:
     current = setting("sql_only", 20, age_s=0)
-    check_change("sessions", current, "sql_only", 20, NOW, settle_s=60)
     check_change("sessions", current, "sql_only", 100, NOW, settle_s=60)
-    with pytest.raises(ValueError, match="reverse copy"):
-        check_change("sessions", current, "sql_only", 10, NOW, settle_s=60)
-    for back in ("sql_primary", "dual_write"):
-        with pytest.raises(ValueError, match="reverse copy"):
-            check_change("sessions", current, back, 100, NOW, settle_s=60)  # type: ignore[arg-type]
+    check_change("sessions", current, "sql_only", 10, NOW, settle_s=60)  # the rest: sql_primary
+    check_change("sessions", current, "sql_primary", 100, NOW, settle_s=60)
+    for back, percent in (("sql_primary", 50), ("shadow_read", 100), ("dual_write", 100)):
+        with pytest.raises(ValueError, match="sql_primary at 100%"):
+            check_change("sessions", current, back, percent, NOW, settle_s=60)  # type: ignore[arg-type]
+
+
+def test_devices_step_back_from_sql_only_all_at_once() -> None:
+    current = setting("sql_only", age_s=0)
+    check_change("devices", current, "sql_primary", 100, NOW, settle_s=60)
+    for back, percent in (("sql_only", 50), ("sql_primary", 50), ("dual_write", 100)):
+        with pytest.raises(ValueError, match="all at once"):
+            check_change("devices", current, back, percent, NOW, settle_s=60)  # type: ignore[arg-type]
+
+
+def test_while_giving_back_nothing_goes_below_sql_primary_everywhere() -> None:
+    giving = CollectionPhase(phase="sql_primary", percent=100, changed_at=NOW, give_back=True)
+    for back, percent in (("sql_primary", 99), ("shadow_read", 100), ("firestore_only", 100)):
+        with pytest.raises(ValueError, match="give-back sessions"):
+            check_change("sessions", giving, back, percent, NOW, settle_s=60)  # type: ignore[arg-type]
+    check_change("sessions", giving, "sql_primary", 100, NOW, settle_s=60)
+    # Forward again: the usual settle rule.
+    with pytest.raises(ValueError, match="must be in place"):
+        check_change("sessions", giving, "sql_only", 100, NOW, settle_s=60)
+    check_change("sessions", giving, "sql_only", 100, NOW + timedelta(seconds=60), settle_s=60)
+
+
+def test_a_step_back_is_settled_once_every_instance_can_have_read_it() -> None:
+    back = CollectionPhase(phase="sql_primary", changed_at=NOW, give_back=True)
+    assert not settled(back, NOW + timedelta(seconds=59), 60)
+    assert settled(back, NOW + timedelta(seconds=60), 60)
+    assert steps_back_from_sql_only(setting("sql_only", 50), "sql_only", 40)
+    assert steps_back_from_sql_only(setting("sql_only", 50), "sql_primary", 100)
+    assert not steps_back_from_sql_only(setting("sql_only", 50), "sql_only", 60)
+    assert not steps_back_from_sql_only(setting("sql_primary"), "shadow_read", 100)
 
 
 def test_the_change_time_survives_the_config_document() -> None:

@@ -1,5 +1,5 @@
 """The mirror's figures: backfill throughput next to raw reads and row-by-row inserts, mirror lag
-through the real path, and reconcile time.
+through the real path, the local pipeline's capacity, and reconcile time.
 
 Starts its own local stack on free ports. Sizes can be lowered for a quick look with
 FOCUS_BENCH_MIRROR_DOCS / _LAG_SECONDS / _RECONCILE_USERS.
@@ -22,6 +22,8 @@ DOCS = int(os.environ.get("FOCUS_BENCH_MIRROR_DOCS", "100000"))
 LAG_SECONDS = float(os.environ.get("FOCUS_BENCH_MIRROR_LAG_SECONDS", "20"))
 LAG_RATE = int(os.environ.get("FOCUS_BENCH_MIRROR_LAG_RATE", "200"))  # writes per second
 RECONCILE_USERS = int(os.environ.get("FOCUS_BENCH_MIRROR_RECONCILE_USERS", "500"))
+DRAIN_EVENTS = int(os.environ.get("FOCUS_BENCH_MIRROR_DRAIN_EVENTS", "3000"))
+RELAY_IN_FLIGHT = 8
 SESSIONS_PER_USER = 20
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -160,6 +162,102 @@ def _lag(engine: Any, db: Any, rate: int, seconds: float, prefix: str = "lag") -
     return sorted(visible[s] - committed[s] for s in committed if s in visible)
 
 
+def _drain(engine: Any, stack: Stack, events: int, relay_in_flight: int | None) -> float:
+    """Events per second through the consumer: `events` change events published at once, timed
+    until every row is in SQL. `relay_in_flight` None: pushed by the emulator itself; a number:
+    pushed by `_PushRelay` with that many requests in flight, as production push delivery runs
+    them concurrently (the emulator's own push loop does not)."""
+    from google.cloud import pubsub_v1
+    from sqlalchemy import text
+
+    from shared.mirror.events import ChangeBatch, ChangeRecord, encode
+    from shared.mirror.publisher import MIRROR_TOPIC
+
+    prefix = "drain" if relay_in_flight is None else f"relay{relay_in_flight}"
+    payloads = []
+    for i in range(events):
+        doc = _session_doc(i)
+        data = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in doc.items()}
+        record = ChangeRecord(
+            collection="sessions",
+            uid=f"{prefix}{i % 500:04d}",
+            id=f"{prefix}-{i}",
+            op="upsert",
+            version=1_000_000 + i,
+            data=data | {"id": f"{prefix}-{i}"},
+        )
+        payloads.append(encode(ChangeBatch(records=[record], emitted_at=datetime.now(UTC))))
+    count = text("SELECT count(*) FROM focus_sessions WHERE user_id >= :lo AND user_id <= :hi")
+    bounds = {"lo": f"{prefix}0000", "hi": f"{prefix}9999"}
+    publisher = pubsub_v1.PublisherClient()
+    topic = publisher.topic_path(stack.config.project_id, MIRROR_TOPIC)
+    relay = _PushRelay(stack, relay_in_flight) if relay_in_flight is not None else None
+    try:
+        started = time.perf_counter()
+        for future in [publisher.publish(topic, payload) for payload in payloads]:
+            future.result()
+        while True:
+            with engine.connect() as conn:
+                if conn.execute(count, bounds).scalar_one() >= events:
+                    return events / (time.perf_counter() - started)
+            time.sleep(0.05)
+    finally:
+        if relay is not None:
+            relay.close()
+
+
+class _PushRelay:
+    """Production's push delivery in miniature, for `_drain`: the consumer's subscription is
+    switched to pull, and each message is posted to mirrorChanges as the same push request,
+    `in_flight` at a time, acked on 2xx and nacked otherwise; `close` restores the push."""
+
+    def __init__(self, stack: Stack, in_flight: int) -> None:
+        import base64
+
+        import requests
+        from google.cloud import pubsub_v1
+        from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
+
+        from shared import registry
+
+        (fn,) = [f for f in registry.FUNCTIONS if f.name == "mirrorChanges"]
+        self._subscriber = pubsub_v1.SubscriberClient()
+        self._path = self._subscriber.subscription_path(
+            stack.config.project_id, registry.subscription_name(fn)
+        )
+        self._endpoint = f"{stack.functions_base_url}/{fn.name}"
+        self._subscriber.modify_push_config(request={"subscription": self._path, "push_config": {}})
+        sessions = threading.local()
+
+        def push(message: Any) -> None:
+            session = getattr(sessions, "session", None) or requests.Session()
+            sessions.session = session
+            body = {
+                "message": {
+                    "data": base64.b64encode(message.data).decode(),
+                    "messageId": message.message_id,
+                    "publishTime": message.publish_time.isoformat(),
+                    "attributes": dict(message.attributes),
+                },
+                "subscription": self._path,
+            }
+            answer = session.post(self._endpoint, json=body, timeout=60)
+            (message.ack if answer.status_code < 300 else message.nack)()
+
+        self._future = self._subscriber.subscribe(
+            self._path,
+            push,
+            flow_control=pubsub_v1.types.FlowControl(max_messages=in_flight),
+            scheduler=ThreadScheduler(ThreadPoolExecutor(in_flight)),
+        )
+
+    def close(self) -> None:
+        self._future.cancel()
+        self._subscriber.modify_push_config(
+            request={"subscription": self._path, "push_config": {"push_endpoint": self._endpoint}}
+        )
+
+
 def _timed_step(db: Any, store: Any, partitions: int, copy: bool) -> tuple[Any, float]:
     from shared.mirror.backfill import Backfill, BackfillOptions
 
@@ -216,6 +314,9 @@ def run() -> str:
         lags = _lag(engine, db, LAG_RATE, LAG_SECONDS)
         # Below what the emulator's push delivery sustains here: the pipeline's own latency.
         half_lags = _lag(engine, db, LAG_RATE // 2, LAG_SECONDS, prefix="half")
+        # Capacity: how fast a backlog drains, pushed by the emulator, then concurrently.
+        pushed_rate = _drain(engine, stack, DRAIN_EVENTS, None)
+        relayed_rate = _drain(engine, stack, DRAIN_EVENTS, RELAY_IN_FLIGHT)
         _truncate(engine)
         for prefix in ("warm", "lag", "half"):
             _delete_lag_docs(db, prefix)
@@ -266,15 +367,21 @@ def run() -> str:
         f"mirrorChanges -> PostgreSQL, polled every 20 ms), {len(lags):,} writes at "
         f"{LAG_RATE}/s for {LAG_SECONDS:.0f} s: p50 **{_percentile(lags, 0.5) * 1000:.0f} ms**, "
         f"p99 **{_percentile(lags, 0.99) * 1000:.0f} ms**, max {max(lags) * 1000:.0f} ms "
-        f"(mean {statistics.mean(lags) * 1000:.0f} ms). The Pub/Sub emulator pushes at most two "
-        "requests at a time per subscription (measured), so locally the consumer's capacity is "
-        "two divided by its latency (~5 ms in process, ~8-10 ms over HTTP), close to 200/s on "
-        "this 2-core machine that also runs the load generator and every emulator; in "
-        "production pushes spread over up to 50 instances x 4. Above that local capacity the "
-        "queue grows for the whole run, and the figures measure the backlog, not the path. At "
-        f"{LAG_RATE // 2}/s ({len(half_lags):,} writes), below it, the path's own latency: p50 "
-        f"**{_percentile(half_lags, 0.5) * 1000:.0f} ms**, p99 "
+        f"(mean {statistics.mean(lags) * 1000:.0f} ms). At {LAG_RATE // 2}/s "
+        f"({len(half_lags):,} writes): p50 **{_percentile(half_lags, 0.5) * 1000:.0f} ms**, p99 "
         f"**{_percentile(half_lags, 0.99) * 1000:.0f} ms**.",
+        "",
+        f"Why 200/s queues locally: the capacity of the local pipeline, {DRAIN_EVENTS:,} change "
+        f"events published at once and timed until every row is in SQL, is **{pushed_rate:.0f} "
+        f"events/s** as the emulator pushes them, and **{relayed_rate:.0f} events/s** with "
+        f"{RELAY_IN_FLIGHT} pushes in flight "
+        "(a pull relay posting the same push requests to mirrorChanges, as production's "
+        "concurrent push delivery does). Near or below 200/s either way, on a 2-core machine "
+        "that also runs the load generator, the Firestore and Pub/Sub emulators, PostgreSQL and "
+        "the functions: an offered load at that capacity queues for the whole run, and the 200/s "
+        "figures measure that backlog, not the path. In production the consumer scales out (up "
+        "to 50 instances x 4 concurrent requests, each apply one short transaction); the "
+        f"{LAG_RATE // 2}/s figures are the path's own latency.",
         "",
         f"Reconcile of {len(uids):,} users ({SESSIONS_PER_USER} sessions each, 8 workers): "
         f"{reconcile_s:.1f} s, so about **{reconcile_s * 10_000 / len(uids) / 60:.1f} min per "

@@ -249,6 +249,18 @@ def _print_report(report: Any, repaired: bool) -> None:
 # -- phases ------------------------------------------------------------------------------------
 
 
+SettleOption = Annotated[
+    float | None,
+    typer.Option(min=0, help="As for `phase set` (default: twice the phase cache)."),
+]
+
+
+def _settle(settle_seconds: float | None) -> float:
+    from shared.settings import get_settings
+
+    return settle_seconds if settle_seconds is not None else 2 * get_settings().phase_cache_s
+
+
 @phase_app.command("show")
 def phase_show() -> None:
     """The phase of every collection (the users not in the percentage have the one before)."""
@@ -306,10 +318,7 @@ def phase_set(
 
 @mirror.command("take-over-devices")
 def take_over_devices_command(
-    settle_seconds: Annotated[
-        float | None,
-        typer.Option(min=0, help="As for `phase set` (default: twice the phase cache)."),
-    ] = None,
+    settle_seconds: SettleOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Move every device to PostgreSQL: fence device writes, copy devices and token owners.
@@ -319,9 +328,8 @@ def take_over_devices_command(
     from shared.clock import utcnow
     from shared.mirror.phases import check_change, load_config
     from shared.mirror.sql_devices import take_over_devices
-    from shared.settings import get_settings
 
-    settle = settle_seconds if settle_seconds is not None else 2 * get_settings().phase_cache_s
+    settle = _settle(settle_seconds)
     current = load_config(_db()).of("devices")
     if current.phase == "sql_only":
         _fail("devices are in sql_only already")
@@ -346,10 +354,7 @@ def take_over_devices_command(
 @mirror.command("give-back")
 def give_back_command(
     collection: Annotated[str, typer.Argument(help="users, devices, sessions or schedules")],
-    settle_seconds: Annotated[
-        float | None,
-        typer.Option(min=0, help="As for `phase set` (default: twice the phase cache)."),
-    ] = None,
+    settle_seconds: SettleOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """After a step back from sql_only: give every user SQL still owns back to Firestore.
@@ -362,12 +367,11 @@ def give_back_command(
     from shared.mirror.give_back import GiveBack
     from shared.mirror.phases import finish_give_back, load_config, phase_for, settled
     from shared.mirror.sql_devices import give_back_devices
-    from shared.settings import get_settings
 
     if collection not in COLLECTIONS:
         _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")
     name: Any = collection
-    settle = settle_seconds if settle_seconds is not None else 2 * get_settings().phase_cache_s
+    settle = _settle(settle_seconds)
     db, store = _db(), _store()
     config = load_config(db)
     setting = config.of(name)

@@ -82,6 +82,19 @@ def delete(
         batch.delete(ref)
 
 
+def delete_all(client: firestore.Client, refs: Iterable[firestore.DocumentReference]) -> int:
+    """Delete every document of `refs` unconditionally, `MAX_BATCH_WRITES` per commit (each
+    commit atomic, not the whole); returns how many."""
+    deleted = 0
+    for chunk in chunked(refs, MAX_BATCH_WRITES):
+        batch = client.batch()
+        for ref in chunk:
+            batch.delete(ref)
+        commit(batch, writes=0, deletes=len(chunk))
+        deleted += len(chunk)
+    return deleted
+
+
 def commit(batch: firestore.WriteBatch, writes: int, deletes: int = 0) -> list[Any]:
     """Commit and meter; returns the write results (with `update_time`) in write order.
 

@@ -223,12 +223,7 @@ class GiveBack:
 
     def _delete_others(self, collection: firestore.CollectionReference, keep: set[str]) -> None:
         """Delete the documents of `collection` whose ids are not in `keep`."""
-        extra = [ref for ref in _document_refs(collection) if ref.id not in keep]
-        for chunk in fs.chunked(extra, fs.MAX_BATCH_WRITES):
-            batch = self._db.batch()
-            for ref in chunk:
-                batch.delete(ref)
-            fs.commit(batch, writes=0, deletes=len(chunk))
+        fs.delete_all(self._db, [ref for ref in _document_refs(collection) if ref.id not in keep])
 
     def _rewrite(
         self, conn: Connection, collection: Collection, rows: list[dict[str, Any]]

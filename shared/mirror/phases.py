@@ -267,30 +267,22 @@ def save_phase(
     """Set one collection's phase (read-modify-write under a precondition, so two operators
     changing different collections at once both win), if `check_change` allows it. `settle_s`
     defaults to twice the instances' phase cache."""
-    from shared import fs
     from shared.clock import utcnow
 
     if settle_s is None:
         from shared.settings import get_settings
 
         settle_s = 2 * get_settings().phase_cache_s
-    ref = db.collection(CONFIG_COLLECTION).document(CONFIG_DOC)
+    settle: float = settle_s
 
-    def attempt() -> PhaseConfig:
-        snap = fs.get_all(db, [ref])[ref.path]
-        current = parse_config(snap.to_dict() if snap.exists else None)
+    def change(current: PhaseConfig) -> PhaseConfig:
         now = utcnow()
         setting = current.of(collection)
-        check_change(collection, setting, phase, percent, now, settle_s, devices_taken_over)
+        check_change(collection, setting, phase, percent, now, settle, devices_taken_over)
         give_back = setting.give_back or steps_back_from_sql_only(setting, phase, percent)
-        updated = current.with_phase(collection, phase, percent, now, give_back)
-        batch = db.batch()
-        document = {"collections": updated.model_dump(mode="json")["collections"]}
-        fs.put(db, batch, ref, snap, document)
-        fs.commit(batch, writes=1)
-        return updated
+        return current.with_phase(collection, phase, percent, now, give_back)
 
-    return fs.run_optimistic(attempt)
+    return _update_config(db, change)
 
 
 def finish_give_back(
@@ -299,26 +291,38 @@ def finish_give_back(
     """Clear the collection's `give_back` once it is out of `sql_only` and `nothing_owned()`
     (SQL owns no user's documents of it any more); True when it is clear. The setting itself
     (phase, percentage, when it was made) is kept."""
+
+    def change(current: PhaseConfig) -> PhaseConfig:
+        setting = current.of(collection)
+        if not setting.give_back or setting.phase == "sql_only" or not nothing_owned():
+            return current
+        return current.with_phase(
+            collection, setting.phase, setting.percent, setting.changed_at, give_back=False
+        )
+
+    return not _update_config(db, change).of(collection).give_back
+
+
+def _update_config(
+    db: firestore.Client, change: Callable[[PhaseConfig], PhaseConfig]
+) -> PhaseConfig:
+    """Read `config/migration`, apply `change`, write the result if it differs, under a
+    precondition (redone if another operator changed it meanwhile); the config now in force."""
     from shared import fs
 
     ref = db.collection(CONFIG_COLLECTION).document(CONFIG_DOC)
 
-    def attempt() -> bool:
+    def attempt() -> PhaseConfig:
         snap = fs.get_all(db, [ref])[ref.path]
         current = parse_config(snap.to_dict() if snap.exists else None)
-        setting = current.of(collection)
-        if not setting.give_back:
-            return True
-        if setting.phase == "sql_only" or not nothing_owned():
-            return False
-        updated = current.with_phase(
-            collection, setting.phase, setting.percent, setting.changed_at, give_back=False
-        )
+        updated = change(current)
+        if updated == current:
+            return current
         batch = db.batch()
         document = {"collections": updated.model_dump(mode="json")["collections"]}
         fs.put(db, batch, ref, snap, document)
         fs.commit(batch, writes=1)
-        return True
+        return updated
 
     return fs.run_optimistic(attempt)
 

@@ -326,80 +326,80 @@ def give_back_devices(
     """The give-back of the module docstring: stop SQL device writes, copy every device and token
     owner into Firestore, delete what SQL does not have, lower the fence. Idempotent (a crashed
     run is run again). Returns (devices, token owners) copied."""
-    from shared import fs
     from shared.clock import utcnow
 
     with mirror.engine.begin() as conn:
         conn.execute(_MOVE_LOCK_EXCLUSIVE)
         if not _has_state(conn, DEVICES_TAKEN_OVER):
             return 0, 0  # given back already
-        insert = pg_insert(_state).values(
-            key=DEVICES_GIVING_BACK, value={"at": utcnow().isoformat()}
-        )
-        conn.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
-    devices = 0
-    for rows in _sql_pages(
-        mirror, select(_devices), (_devices.c.user_id, _devices.c.id), page_size
-    ):
+        stop = pg_insert(_state).values(key=DEVICES_GIVING_BACK, value={"at": utcnow().isoformat()})
+        conn.execute(stop.on_conflict_do_nothing(index_elements=["key"]))
+    devices = _devices_to_firestore(db, mirror, page_size, on_progress)
+    tokens = _token_owners_to_firestore(db, mirror, page_size, on_progress)
+    with mirror.engine.begin() as conn:
+        conn.execute(_MOVE_LOCK_EXCLUSIVE)
+        lowered = _state.c.key.in_([DEVICES_TAKEN_OVER, DEVICES_GIVING_BACK])
+        conn.execute(delete(_state).where(lowered))
+    return devices, tokens
+
+
+def _devices_to_firestore(
+    db: firestore.Client, mirror: SqlMirrorStore, page_size: int, on_progress: Callable[[int], None]
+) -> int:
+    """Every SQL device written whole into Firestore, each row then at its copy's version; then
+    the Firestore devices SQL does not have deleted."""
+    from shared import fs
+
+    copied = 0
+    key = (_devices.c.user_id, _devices.c.id)
+    for rows in _sql_pages(mirror, select(_devices), key, page_size):
         batch = db.batch()
         for row in rows:
-            ref = db.collection("users").document(row["user_id"]).collection("devices")
-            batch.set(ref.document(row["id"]), _firestore_doc(row))
+            user = db.collection("users").document(row["user_id"])
+            batch.set(user.collection("devices").document(row["id"]), _firestore_doc(row))
         results = fs.commit(batch, writes=len(rows))
+        versioned = [
+            {**row, "source_version": fs.version_of(result.update_time)}
+            for row, result in zip(rows, results, strict=True)
+        ]
         with mirror.engine.begin() as conn:
             lock_users(conn, {row["user_id"] for row in rows})
-            for row, result in zip(rows, results, strict=True):
-                conn.execute(
-                    update(_devices)
-                    .where(_devices.c.user_id == row["user_id"], _devices.c.id == row["id"])
-                    .values(
-                        source_version=fs.version_of(result.update_time), mirrored_at=func.now()
-                    )
-                )
-        devices += len(rows)
+            if mirror.upsert_rows(conn, "devices", versioned) != len(rows):
+                raise RuntimeError("a device row is newer than its Firestore copy")
+        copied += len(rows)
         on_progress(len(rows))
-    for page in _pages(db.collection_group("devices"), page_size):
-        mine = [s for s in page if _device_key(s) is not None]
-        keys = [_device_key(s) for s in mine]
-        with mirror.engine.connect() as conn:
-            kept = (
-                {
-                    (str(u), str(i))
-                    for u, i in conn.execute(
-                        select(_devices.c.user_id, _devices.c.id).where(
-                            tuple_(_devices.c.user_id, _devices.c.id).in_(keys)
-                        )
-                    ).all()
-                }
-                if keys
-                else set()
-            )
-        _delete_all(db, [s.reference for s in mine if _device_key(s) not in kept])
-    tokens = 0
+    for page in _pages(db.collection_group("devices").select([]), page_size):
+        ours = {found: snap for snap in page if (found := _device_key(snap)) is not None}
+        kept: set[tuple[str, str]] = set()
+        if ours:
+            query = select(*key).where(tuple_(*key).in_(list(ours)))
+            with mirror.engine.connect() as conn:
+                kept = {(str(uid), str(device)) for uid, device in conn.execute(query).all()}
+        fs.delete_all(db, [snap.reference for k, snap in ours.items() if k not in kept])
+    return copied
+
+
+def _token_owners_to_firestore(
+    db: firestore.Client, mirror: SqlMirrorStore, page_size: int, on_progress: Callable[[int], None]
+) -> int:
+    """The SQL token index written into `fcmTokens`; token owners SQL does not have deleted."""
+    from shared import fs
+
+    copied = 0
     for rows in _sql_pages(mirror, select(_tokens), (_tokens.c.token_id,), page_size):
         batch = db.batch()
         for row in rows:
             owner = {"uid": row["user_id"], "deviceId": row["device_id"], "token": row["token"]}
             batch.set(db.collection(FCM_TOKENS).document(row["token_id"]), owner)
         fs.commit(batch, writes=len(rows))
-        tokens += len(rows)
+        copied += len(rows)
         on_progress(len(rows))
-    for page in _pages(db.collection(FCM_TOKENS), page_size):
-        ids = [s.id for s in page]
+    for page in _pages(db.collection(FCM_TOKENS).select([]), page_size):
+        query = select(_tokens.c.token_id).where(_tokens.c.token_id.in_([s.id for s in page]))
         with mirror.engine.connect() as conn:
-            kept_ids = {
-                str(i)
-                for i in conn.execute(
-                    select(_tokens.c.token_id).where(_tokens.c.token_id.in_(ids))
-                ).scalars()
-            }
-        _delete_all(db, [s.reference for s in page if s.id not in kept_ids])
-    with mirror.engine.begin() as conn:
-        conn.execute(_MOVE_LOCK_EXCLUSIVE)
-        conn.execute(
-            delete(_state).where(_state.c.key.in_([DEVICES_TAKEN_OVER, DEVICES_GIVING_BACK]))
-        )
-    return devices, tokens
+            kept = {str(token) for token in conn.execute(query).scalars()}
+        fs.delete_all(db, [snap.reference for snap in page if snap.id not in kept])
+    return copied
 
 
 def _writable(conn: Connection) -> None:
@@ -430,16 +430,6 @@ def _device_key(snap: Any) -> tuple[str, str] | None:
     if len(parts) != 4 or parts[0] != "users":
         return None
     return parts[1], parts[3]
-
-
-def _delete_all(db: firestore.Client, refs: list[Any]) -> None:
-    from shared import fs
-
-    for chunk in fs.chunked(refs, fs.MAX_BATCH_WRITES):
-        batch = db.batch()
-        for ref in chunk:
-            batch.delete(ref)
-        fs.commit(batch, writes=0, deletes=len(chunk))
 
 
 def _sql_pages(

@@ -42,7 +42,7 @@ def session(sid: str, minute: int, device: str = "phone") -> dict[str, Any]:
 
 
 class World:
-    def __init__(self, sql: SqlMirrorStore, phase: Phase) -> None:
+    def __init__(self, sql: SqlMirrorStore, phase: Phase, given_back: bool = False) -> None:
         from shared.clients import firestore_client
         from shared.sessions.repository import FirestoreSessionStore
 
@@ -53,9 +53,10 @@ class World:
             # they stay a step before it.
             others: Phase = "sql_primary" if phase == "sql_only" else phase
             self.config = self.config.with_phase(collection, others, 100)  # type: ignore[arg-type]
-        self.config = self.config.with_phase("sessions", phase, 100)
-        self.config = self.config.with_phase("users", phase, 100)
-        self.config = self.config.with_phase("schedules", phase, 100)
+        for collection in ("sessions", "users", "schedules"):
+            # given_back: a settled step back from sql_only (shared/mirror/give_back.py).
+            since = T0 if given_back else None
+            self.config = self.config.with_phase(collection, phase, 100, since, given_back)
         self.phases = fixed(self.config)
         self.stats = ShadowStats()
         sink = PhasedChangeSink(CaughtUpMirror(sql), lambda: sql, self.phases)
@@ -213,6 +214,46 @@ def test_a_cursor_stays_valid_when_sql_takes_the_feed_over(
     # Firestore kept what it had before the takeover: it no longer hears of this user.
     stale = {s.version.id: s for s in only.firestore_sessions.changes(uid, START, 10**6, 100)}
     assert stale["s0"].version.label == "edit 0"  # type: ignore[union-attr]
+
+
+def test_a_cursor_stays_valid_through_sql_only_and_back(stack: Stack, sql: SqlMirrorStore) -> None:
+    uid = f"roundtrip-{uuid.uuid4().hex[:8]}"
+    primary, only = World(sql, "sql_primary"), World(sql, "sql_only")
+    back = World(sql, "sql_primary", given_back=True)
+    ups = [
+        {"mutationId": f"m{i}", "op": "upsert", "session": session(f"s{i}", i)} for i in range(4)
+    ]
+    primary.sync(uid, "phone", None, ups)
+    answer = primary.sync(uid, "tablet", None, [], limit=2)
+    seen = {c["id"]: c for c in answer["changes"]}
+    # In sql_only: SQL takes the feed over and alone sees an edit and a delete.
+    gone = {"mutationId": "d", "op": "delete", "id": "s3", "updatedAt": stamp(40)}
+    only.sync(
+        uid,
+        "phone",
+        None,
+        [{"mutationId": "e", "op": "upsert", "session": session("s0", 50)}, gone],
+    )
+    caught_up, cursor = pull_all(only, uid, "tablet", answer["cursor"], limit=1)
+    seen.update(caught_up)
+    # Stepped back: the next request gives the feed back to Firestore, which numbers on after
+    # SQL's commits: the tablet, past all of them, gets just the new edit.
+    back.sync(
+        uid, "phone", None, [{"mutationId": "f", "op": "upsert", "session": session("s1", 60)}]
+    )
+    assert "sessions" not in sql.owned_collections(uid)
+    rest, cursor = pull_all(back, uid, "tablet", cursor, limit=1)
+    assert sorted(rest) == ["s1"]
+    seen.update(rest)
+    # The tablet holds exactly the current state, though its cursor crossed both moves.
+    current, _ = pull_all(World(sql, "dual_write"), uid, "laptop", None, limit=10)
+    assert seen == current
+    assert (seen["s0"]["label"], seen["s1"]["label"], seen["s3"]["deleted"]) == (
+        "edit 50",
+        "edit 60",
+        True,
+    )
+    assert World(sql, "dual_write").sync(uid, "tablet", cursor, [])["changes"] == []
 
 
 def test_shadow_mismatches_are_counted_and_never_shown(stack: Stack, sql: SqlMirrorStore) -> None:

@@ -267,7 +267,10 @@ def phase_show() -> None:
     from shared.mirror.phases import describe, load_config
 
     for collection, setting, before in describe(load_config(_db())):
-        typer.echo(f"{collection:10} {setting.phase:14} {setting.percent:g}% (others: {before})")
+        line = f"{collection:10} {setting.phase:14} {setting.percent:g}% (others: {before})"
+        if setting.give_back:
+            line += "; being given back to Firestore (`focusctl mirror give-back`)"
+        typer.echo(line)
 
 
 @phase_app.command("set")

@@ -242,7 +242,7 @@ def test_collections_step_back_from_sql_only_without_the_apps_noticing(
         phase_all("sql_primary")  # the step back
         not_yet = mirror("give-back", "sessions", "--no-progress", "--settle-seconds", "600")
         assert not_yet.exit_code == 2 and "must be in place" in not_yet.output
-        time.sleep(2 * CACHE_S + 0.5)  # no instance serves these users in sql_only any more
+        time.sleep(2 * CACHE_S + 1.5)  # no instance serves these users in sql_only any more
 
         # The apps' next calls give their user back to Firestore and carry on there.
         pulled = sync("tablet", tablet.result["cursor"], [])

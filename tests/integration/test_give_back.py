@@ -305,6 +305,8 @@ def test_focusctl_gives_the_rest_back_then_lets_the_collection_step_further_back
     stepped = run("phase", "set", "sessions", "sql_primary")
     assert stepped.exit_code == 0, stepped.output
     assert load_config(firestore_client()).of("sessions").give_back
+    shown = run("phase", "show").output
+    assert "sessions   sql_primary    100% (others: shadow_read); being given back" in shown
     further = run("phase", "set", "sessions", "shadow_read")
     assert further.exit_code == 2 and "give-back sessions" in further.output
     too_soon = run("give-back", "sessions", "--no-progress", "--settle-seconds", "600")
@@ -318,4 +320,5 @@ def test_focusctl_gives_the_rest_back_then_lets_the_collection_step_further_back
         assert user.firestore.head(user.uid).seq == 5
         assert reconcile(sql, user.uid).drifts == []
     assert not load_config(firestore_client()).of("sessions").give_back
+    assert "given back" not in run("phase", "show").output
     assert run("phase", "set", "sessions", "shadow_read").exit_code == 0

@@ -42,7 +42,7 @@ from shared import fs
 from shared.metering import count_query_reads
 from shared.mirror.events import Collection
 from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import SqlMirrorStore, lock_users
+from shared.mirror.sql_store import SqlMirrorStore, lock_users, sql_owns
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -167,7 +167,7 @@ class GiveBack:
     def _profile(self, conn: Connection, uid: str) -> bool:
         from shared.accounts.repository import profile_from_doc, profile_record, profile_to_doc
 
-        if not _owns(conn, "users", uid):
+        if not sql_owns(conn, "users", uid):
             return False
         row = conn.execute(select(_users).where(_users.c.id == uid)).mappings().first()
         if row is not None:
@@ -189,7 +189,7 @@ class GiveBack:
         from shared.mirror.sql_schedules import schedule_row, stored_from_row
         from shared.schedules.models import schedule_to_doc
 
-        if not _owns(conn, "schedules", uid):
+        if not sql_owns(conn, "schedules", uid):
             return False
         query = select(_schedules).where(_schedules.c.user_id == uid)
         stored = {row["id"]: stored_from_row(row) for row in conn.execute(query).mappings()}
@@ -240,13 +240,6 @@ def _document_refs(collection: firestore.CollectionReference) -> Iterator[Any]:
     count_query_reads(len(snaps))
     for snap in snaps:
         yield snap.reference
-
-
-def _owns(conn: Connection, collection: Collection, uid: str) -> bool:
-    query = select(_owners.c.user_id).where(
-        _owners.c.collection == collection, _owners.c.user_id == uid
-    )
-    return conn.execute(query).first() is not None
 
 
 def _disown(conn: Connection, collection: Collection, uid: str) -> None:

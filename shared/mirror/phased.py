@@ -165,7 +165,7 @@ class GiveBackGate:
         if self._phases.of(collection, uid) == "sql_only":
             return True
         setting = self._phases.config().of(collection)
-        if not setting.give_back or collection not in self._sql().owned_collections(uid):
+        if not setting.give_back or not self._sql().owns(collection, uid):
             return False
         if collection == "devices" or not settled(setting, self._now(), self._settle()):
             # Devices go back all at once (`focusctl mirror give-back devices`); the others

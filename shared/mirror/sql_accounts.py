@@ -21,14 +21,19 @@ from sqlalchemy import Connection, select
 
 from shared.accounts.repository import ProfilePlanner, profile_from_doc, profile_record
 from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import SqlMirrorStore, lock_users, next_version, take_over
+from shared.mirror.sql_store import (
+    SqlMirrorStore,
+    lock_users,
+    next_version,
+    sql_owns,
+    take_over,
+)
 
 if TYPE_CHECKING:
     from shared.accounts.models import UserProfile
     from shared.mirror.events import ChangeRecord
 
 _users = metadata.tables["users"]
-_owners = metadata.tables["sql_owners"]
 
 
 class SqlAccountStore:
@@ -74,12 +79,7 @@ class SqlAccountStore:
     def _own(self, conn: Connection, uid: str) -> None:
         """Take the profile over from Firestore if SQL does not own it yet (caller holds the
         user's lock)."""
-        owned = conn.execute(
-            select(_owners.c.user_id).where(
-                _owners.c.collection == "users", _owners.c.user_id == uid
-            )
-        ).first()
-        if owned is not None:
+        if sql_owns(conn, "users", uid):
             return
         record = self._firestore_record(uid)
         if record is not None:

@@ -31,7 +31,13 @@ from sqlalchemy import Connection, delete, select
 
 from shared import fs
 from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import SqlMirrorStore, lock_users, next_version, take_over
+from shared.mirror.sql_store import (
+    SqlMirrorStore,
+    lock_users,
+    next_version,
+    sql_owns,
+    take_over,
+)
 from shared.push.plans import FirestorePlanStore, PlanRecord, plan_from_doc, plan_to_doc
 from shared.schedules.models import StoredSchedule, schedule_from_doc
 from shared.schedules.repository import (
@@ -48,7 +54,6 @@ if TYPE_CHECKING:
     from shared.schedules.models import Schedule
 
 _schedules = metadata.tables["schedules"]
-_owners = metadata.tables["sql_owners"]
 FirestoreSchedules = Callable[[str], list[tuple[StoredSchedule, int]]]
 
 
@@ -169,7 +174,7 @@ class SqlScheduleStore:
 
     def _ensure_owned(self, uid: str) -> None:
         with self._engine.connect() as conn:
-            if _owned(conn, uid):
+            if sql_owns(conn, "schedules", uid):
                 return
         with self._engine.begin() as conn:
             lock_users(conn, {uid})
@@ -178,7 +183,7 @@ class SqlScheduleStore:
     def _own(self, conn: Connection, uid: str) -> None:
         """Take the user's schedules over from Firestore if SQL does not own them yet (the
         caller holds the user's lock)."""
-        if _owned(conn, uid):
+        if sql_owns(conn, "schedules", uid):
             return
         rows = [
             schedule_row(uid, stored, version) for stored, version in self._firestore_schedules(uid)
@@ -199,13 +204,6 @@ def schedule_row(uid: str, stored: StoredSchedule, version: int) -> dict[str, An
 
 def _plan(snap: Any) -> PlanRecord | None:
     return plan_from_doc(snap.to_dict() or {}, snap.update_time) if snap.exists else None
-
-
-def _owned(conn: Connection, uid: str) -> bool:
-    query = select(_owners.c.user_id).where(
-        _owners.c.collection == "schedules", _owners.c.user_id == uid
-    )
-    return conn.execute(query).first() is not None
 
 
 def _get(conn: Connection, uid: str, schedule_id: str) -> StoredSchedule | None:

@@ -341,15 +341,15 @@ class SqlMirrorStore:
         with self._engine.connect() as conn:
             return devices_taken_over(conn)
 
+    def owns(self, collection: Collection, uid: str) -> bool:
+        """Whether SQL owns `uid`'s documents of `collection` (`sql_only`): one indexed read."""
+        with self._engine.connect() as conn:
+            return sql_owns(conn, collection, uid)
+
     def owned_collections(self, uid: str) -> set[Collection]:
         """The collections of `uid` whose documents SQL owns (`sql_only`)."""
         with self._engine.connect() as conn:
-            owned: set[Collection] = {"sessions"} if sql_owned_feeds(conn, {uid}) else set()
-            query = select(_owners.c.collection).where(_owners.c.user_id == uid)
-            owned |= {c for c in COLLECTIONS if c in set(conn.execute(query).scalars())}
-            if devices_taken_over(conn):
-                owned.add("devices")
-        return owned
+            return {c for c in COLLECTIONS if sql_owns(conn, c, uid)}
 
     def feed_watermark(self, uid: str) -> int:
         """The highest seq up to which `uid`'s session feed is completely mirrored (0: none)."""
@@ -647,6 +647,18 @@ def sql_owned(conn: Connection, records: Iterable[ChangeRecord]) -> set[tuple[st
         )
         owned |= {(str(c), str(uid)) for c, uid in conn.execute(query).all()}
     return owned
+
+
+def sql_owns(conn: Connection, collection: Collection, uid: str) -> bool:
+    """Whether SQL owns `uid`'s documents of `collection` (`sql_only`); one indexed read."""
+    if collection == "sessions":
+        return bool(sql_owned_feeds(conn, {uid}))
+    if collection == "devices":
+        return devices_taken_over(conn)  # devices move all at once
+    query = select(_owners.c.user_id).where(
+        _owners.c.collection == collection, _owners.c.user_id == uid
+    )
+    return conn.execute(query).first() is not None
 
 
 def devices_taken_over(conn: Connection) -> bool:

@@ -66,6 +66,7 @@ from shared.mirror.sql_store import (
     DEVICES_GIVING_BACK,
     DEVICES_TAKEN_OVER,
     SqlMirrorStore,
+    devices_taken_over,
     lock_users,
     next_version,
 )
@@ -330,7 +331,7 @@ def give_back_devices(
 
     with mirror.engine.begin() as conn:
         conn.execute(_MOVE_LOCK_EXCLUSIVE)
-        if not _has_state(conn, DEVICES_TAKEN_OVER):
+        if not devices_taken_over(conn):
             return 0, 0  # given back already
         stop = pg_insert(_state).values(key=DEVICES_GIVING_BACK, value={"at": utcnow().isoformat()})
         conn.execute(stop.on_conflict_do_nothing(index_elements=["key"]))
@@ -407,12 +408,10 @@ def _writable(conn: Connection) -> None:
     from shared.errors import Unavailable
 
     conn.execute(_MOVE_LOCK)
-    if not _has_state(conn, DEVICES_TAKEN_OVER) or _has_state(conn, DEVICES_GIVING_BACK):
+    keys = [DEVICES_TAKEN_OVER, DEVICES_GIVING_BACK]
+    found = set(conn.execute(select(_state.c.key).where(_state.c.key.in_(keys))).scalars())
+    if found != {DEVICES_TAKEN_OVER}:
         raise Unavailable("Devices are being moved; retry in a few seconds.")
-
-
-def _has_state(conn: Connection, key: str) -> bool:
-    return conn.execute(select(_state.c.key).where(_state.c.key == key)).first() is not None
 
 
 def _firestore_doc(row: Any) -> dict[str, Any]:

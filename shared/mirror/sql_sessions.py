@@ -32,7 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -50,9 +50,6 @@ from shared.sessions.models import (
     purge_at,
 )
 from shared.sessions.repository import Applied, Decide, PurgeOutcome, session_record
-
-if TYPE_CHECKING:
-    pass
 
 _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]

@@ -333,7 +333,7 @@ def run() -> str:
 
         # The row-by-row run left exactly what the backfill writes: compare those users.
         uids = [f"u{i:07d}" for i in range(min(RECONCILE_USERS, DOCS // SESSIONS_PER_USER))]
-        reconciler = Reconciler(FirestoreUsers(db), store, lambda: datetime.now(UTC), workers=8)
+        reconciler = Reconciler(FirestoreUsers(db), store, workers=8)
         started = time.perf_counter()
         report = reconciler.run(uids)
         reconcile_s = time.perf_counter() - started

@@ -187,7 +187,6 @@ def reconcile(
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
 ) -> None:
     """Compare Firestore and SQL per user; exit 1 on drift (0 once repaired)."""
-    from shared.clock import utcnow
     from shared.mirror.reconcile import FirestoreUsers, Reconciler, sample_uids
 
     if (users is None) == (sample is None):
@@ -200,7 +199,7 @@ def reconcile(
         assert sample is not None
         uids = sample_uids(source, store, sample, random.Random())  # noqa: S311 - sampling
     bar = _bar(len(uids), "users", progress)
-    reconciler = Reconciler(source, store, utcnow, workers)
+    reconciler = Reconciler(source, store, workers)
     report = reconciler.run(uids, repair=repair, progress=bar.update)
     bar.close()
     store.engine.dispose()

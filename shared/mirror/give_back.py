@@ -10,8 +10,10 @@ sql_schedules.py), in one SQL transaction under the user's advisory lock:
 2. write them into Firestore as whole documents, and delete the Firestore documents SQL no
    longer has (purged tombstones, deleted schedules, a write an instance with a stale phase
    cache made there and the fence refused: it was never acknowledged);
-3. give every row the version of its Firestore copy (the copy's `update_time`), so the mirror's
-   guards and reconcile see Firestore and SQL agree;
+3. give every row the version of its Firestore copy (the copy's `update_time`), whatever
+   version SQL's clock gave it, and mark the documents deleted in step 2 as deleted at a
+   Firestore time read before step 2 (docs/MIGRATION.md, "Versions and clocks"), so that the
+   mirror's guards and reconcile compare Firestore's clock with Firestore's clock again;
 4. drop the ownership (`session_feeds.sql_seq`, the `sql_owners` row), which lifts the fence:
    from the commit on, Firestore is the source again and the mirror copies it as before.
 
@@ -26,8 +28,9 @@ Who calls it: `GiveBackGate` (shared/mirror/phased.py) before Firestore serves a
 collection being given back, once the step back has settled (no instance still serves that user
 in `sql_only`), and `focusctl mirror give-back <collection>` for the users no request reached.
 
-Billed Firestore operations per user: one read per document listed, one write per SQL document,
-one delete per document SQL no longer has; sessions one more read and write for the feed head.
+Billed Firestore operations per user: one read for Firestore's time (sessions: the feed head),
+one read per document listed, one write per SQL document, one delete per document SQL no longer
+has; sessions one more write for the feed head.
 """
 
 from __future__ import annotations
@@ -129,7 +132,8 @@ class GiveBack:
         stored = {row["id"]: (stored_from_row(row), row["purge_at"]) for row in rows}
         user = self._db.collection("users").document(uid)
         head_ref = user.collection(SYNC_STATE).document("sessions")
-        firestore_head = head_of(fs.get_all(self._db, [head_ref])[head_ref.path])
+        head_snap = fs.get_all(self._db, [head_ref])[head_ref.path]
+        firestore_head = head_of(head_snap)
         # Never move the feed backwards (a write the fence refused may have bumped Firestore's).
         head = Head(int(feed["sql_epoch"]), max(int(feed["sql_seq"]), firestore_head.seq))
         now = self._clock()
@@ -147,7 +151,7 @@ class GiveBack:
             documents[sid] = (session.position.id, doc)
         sessions = user.collection("sessions")
         times = self._overwrite(sessions, documents)
-        self._delete_others(sessions, {doc_id for doc_id, _ in documents.values()})
+        deleted = self._delete_others(sessions, {doc_id for doc_id, _ in documents.values()})
         batch = self._db.batch()
         head_doc = {"seq": head.seq, EPOCH_FIELD: head.epoch, "updatedAt": SERVER_TIMESTAMP}
         batch.set(head_ref, head_doc)
@@ -156,7 +160,8 @@ class GiveBack:
         for sid, (session, _) in stored.items():
             record = session_record(uid, sid, session, fs.version_of(times[sid]))
             table_rows.append({**row_from_record(record), "purge_at": None})
-        self._rewrite(conn, "sessions", table_rows)
+        firestore_time = fs.version_of(head_snap.read_time)
+        self._rewrite(conn, uid, "sessions", table_rows, deleted, firestore_time)
         conn.execute(
             update(_feeds)
             .where(_feeds.c.user_id == uid)
@@ -169,7 +174,9 @@ class GiveBack:
 
         if not sql_owns(conn, "users", uid):
             return False
+        firestore_time = self._firestore_time(uid)
         row = conn.execute(select(_users).where(_users.c.id == uid)).mappings().first()
+        rows = []
         if row is not None:
             profile = profile_from_doc(data_from_row("users", row))
             ref = self._db.collection("users").document(uid)
@@ -179,7 +186,8 @@ class GiveBack:
             batch.set(ref, profile_to_doc(profile, self._clock()), merge=True)
             (result,) = fs.commit(batch, writes=1)
             record = profile_record(uid, profile, fs.version_of(result.update_time))
-            self._rewrite(conn, "users", [row_from_record(record)])
+            rows.append(row_from_record(record))
+        self._rewrite(conn, uid, "users", rows, [], firestore_time)
         _disown(conn, "users", uid)
         return True
 
@@ -191,14 +199,15 @@ class GiveBack:
 
         if not sql_owns(conn, "schedules", uid):
             return False
+        firestore_time = self._firestore_time(uid)
         query = select(_schedules).where(_schedules.c.user_id == uid)
         stored = {row["id"]: stored_from_row(row) for row in conn.execute(query).mappings()}
         documents = {sid: (sid, schedule_to_doc(s, SERVER_TIMESTAMP)) for sid, s in stored.items()}
         schedules = self._db.collection("users").document(uid).collection("schedules")
         times = self._overwrite(schedules, documents)
-        self._delete_others(schedules, set(stored))
+        deleted = self._delete_others(schedules, set(stored))
         rows = [schedule_row(uid, s, fs.version_of(times[sid])) for sid, s in stored.items()]
-        self._rewrite(conn, "schedules", rows)
+        self._rewrite(conn, uid, "schedules", rows, deleted, firestore_time)
         _disown(conn, "schedules", uid)
         return True
 
@@ -221,17 +230,33 @@ class GiveBack:
             )
         return times
 
-    def _delete_others(self, collection: firestore.CollectionReference, keep: set[str]) -> None:
-        """Delete the documents of `collection` whose ids are not in `keep`."""
-        fs.delete_all(self._db, [ref for ref in _document_refs(collection) if ref.id not in keep])
+    def _delete_others(
+        self, collection: firestore.CollectionReference, keep: set[str]
+    ) -> list[str]:
+        """Delete the documents of `collection` whose ids are not in `keep`; their ids."""
+        doomed = [ref for ref in _document_refs(collection) if ref.id not in keep]
+        fs.delete_all(self._db, doomed)
+        return [ref.id for ref in doomed]
+
+    def _firestore_time(self, uid: str) -> int:
+        """Firestore's clock now, as a version: the read time of the user's document."""
+        ref = self._db.collection("users").document(uid)
+        return fs.version_of(fs.get_all(self._db, [ref])[ref.path].read_time)
 
     def _rewrite(
-        self, conn: Connection, collection: Collection, rows: list[dict[str, Any]]
+        self,
+        conn: Connection,
+        uid: str,
+        collection: Collection,
+        rows: list[dict[str, Any]],
+        deleted: list[str],
+        firestore_time: int,
     ) -> None:
-        """Give the rows their Firestore copies' versions (later than any SQL wrote: the copy
-        was made after every SQL write, under the lock)."""
-        if rows and self._mirror.upsert_rows(conn, collection, rows) != len(rows):
-            raise RuntimeError(f"{collection}: a row is newer than its Firestore copy")
+        """Put the user's rows on Firestore's clock (their copies' update times), and mark what
+        this give-back deleted from Firestore as deleted at `firestore_time`, read before."""
+        self._mirror.rebase_rows(conn, collection, rows)
+        keys = [(uid, doc_id) for doc_id in deleted]
+        self._mirror.mark_deleted(conn, collection, keys, firestore_time)
 
 
 def _document_refs(collection: firestore.CollectionReference) -> Iterator[Any]:

@@ -589,7 +589,13 @@ class PhasedMirrorEraser:
 
     def erase_user(self, uid: str, version: int) -> None:
         self._inner.erase_user(uid, version)
+        if self._sql_serves(uid):
+            self._sql().erase_user(uid, version)
+
+    def newest_version(self, uid: str) -> int:
+        return self._sql().newest_version(uid) if self._sql_serves(uid) else 0
+
+    def _sql_serves(self, uid: str) -> bool:
         from shared.mirror.events import COLLECTIONS
 
-        if any(at_least(self._phases.of(c, uid), "sql_primary") for c in COLLECTIONS):
-            self._sql().erase_user(uid, version)
+        return any(at_least(self._phases.of(c, uid), "sql_primary") for c in COLLECTIONS)

@@ -52,8 +52,6 @@ from shared.mirror.firestore_source import (
 )
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from google.cloud import firestore
 
     from shared.mirror.sql_store import SqlMirrorStore
@@ -134,6 +132,9 @@ class UserDocuments:
 
     feed_seq: int
     records: dict[Collection, dict[str, ChangeRecord | None]]  # None: cannot be mirrored
+    # Firestore's time of the first read, as a version: a SQL row older than it that Firestore
+    # did not show is gone from Firestore; a newer one may be a write that raced the reads.
+    read_at: int
 
     def entries(self) -> dict[Collection, dict[str, Entry | None]]:
         out: dict[Collection, dict[str, Entry | None]] = {}
@@ -189,7 +190,7 @@ class FirestoreUsers:
                 continue
             if record is not None:
                 records[record.collection][record.id] = record
-        return UserDocuments(feed_seq, records)
+        return UserDocuments(feed_seq, records, fs.version_of(head.read_time))
 
     def sample(self, count: int, rng: random.Random) -> list[str]:
         """About `count` uids from a random place in the users collection and the sessions
@@ -278,12 +279,10 @@ class Reconciler:
         self,
         users: FirestoreUsers,
         store: SqlMirrorStore,
-        clock: Callable[[], datetime],
         workers: int = DEFAULT_WORKERS,
     ) -> None:
         self._users = users
         self._store = store
-        self._clock = clock
         self._workers = workers
 
     def run(
@@ -305,9 +304,6 @@ class Reconciler:
         return ReconcileReport(len(uids), results, time.perf_counter() - started)
 
     def check(self, uid: str, *, repair: bool = False) -> UserResult:
-        from shared.mirror.events import version_from_timestamp
-
-        started = version_from_timestamp(self._clock())
         # Collections SQL owns (`sql_only`) have no Firestore source to compare with any more.
         owned = self._store.owned_collections(uid)
         documents = self._users.read(uid)
@@ -316,7 +312,7 @@ class Reconciler:
         if not repair:
             return result
         if any(d.kind in REPAIRABLE for d in drifts):
-            result.repaired = self._repair(documents, drifts, started)
+            result.repaired = self._repair(documents, drifts)
             documents = self._users.read(uid)
             result.remaining = self._compare(uid, documents, owned)
         sessions_drift = any(d.collection == "sessions" for d in result.remaining)
@@ -342,7 +338,7 @@ class Reconciler:
             for collection in COLLECTIONS
         }
 
-    def _repair(self, documents: UserDocuments, drifts: list[Drift], started: int) -> int:
+    def _repair(self, documents: UserDocuments, drifts: list[Drift]) -> int:
         from shared.clock import utcnow
 
         upserts: list[ChangeRecord] = []
@@ -359,7 +355,9 @@ class Reconciler:
                 overwrites.append(record)
             elif drift.kind == "extra":
                 assert drift.sql_version is not None
-                if drift.sql_version < started:
+                # Firestore's clock against Firestore's versions (docs/MIGRATION.md, "Versions
+                # and clocks"): this process's clock may run ahead and delete a fresh row.
+                if drift.sql_version < documents.read_at:
                     deletes.append(
                         ChangeRecord(
                             collection=drift.collection,
@@ -400,7 +398,6 @@ def run_scheduled_reconcile(data: bytes) -> ReconcileReport:
     The tick's body may be `{"sample": N}`; otherwise DEFAULT_SAMPLE users."""
     from shared import logs
     from shared.clients import firestore_client
-    from shared.clock import utcnow
     from shared.mirror.sql_engine import mirror_store
 
     count = DEFAULT_SAMPLE
@@ -413,7 +410,7 @@ def run_scheduled_reconcile(data: bytes) -> ReconcileReport:
     users = FirestoreUsers(firestore_client())
     store = mirror_store()
     uids = sample_uids(users, store, count, random.Random())  # noqa: S311 - sampling, not secrets
-    report = Reconciler(users, store, utcnow).run(uids)
+    report = Reconciler(users, store).run(uids)
     log = logs.get_logger("mirror.reconcile")
     log.info("mirror drift sample", extra={"fields": report.metric()})
     for drift in report.drifts[:20]:

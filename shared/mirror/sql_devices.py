@@ -27,8 +27,9 @@ until then, as long as they are taken over):
 
 1. device writes on SQL stop (`devices.givingBack`; they answer UNAVAILABLE);
 2. every SQL device and token owner is written into Firestore as a whole document, Firestore
-   devices and token owners SQL does not have are deleted, and each row takes its Firestore
-   copy's version;
+   devices and token owners SQL does not have are deleted, each row takes its Firestore copy's
+   version and each deleted device a delete marker at a Firestore time read before the copies
+   (docs/MIGRATION.md, "Versions and clocks");
 3. the fence comes down (`devices.takenOver` and `devices.givingBack` go in one commit): from
    then on Firestore is the source and the mirror copies it as before.
 
@@ -335,7 +336,7 @@ def give_back_devices(
             return 0, 0  # given back already
         stop = pg_insert(_state).values(key=DEVICES_GIVING_BACK, value={"at": utcnow().isoformat()})
         conn.execute(stop.on_conflict_do_nothing(index_elements=["key"]))
-    devices = _devices_to_firestore(db, mirror, page_size, on_progress)
+    devices = _devices_to_firestore(db, mirror, _firestore_time(db), page_size, on_progress)
     tokens = _token_owners_to_firestore(db, mirror, page_size, on_progress)
     with mirror.engine.begin() as conn:
         conn.execute(_MOVE_LOCK_EXCLUSIVE)
@@ -344,11 +345,24 @@ def give_back_devices(
     return devices, tokens
 
 
+def _firestore_time(db: firestore.Client) -> int:
+    """Firestore's clock now, as a version: the read time of the phase config (one read)."""
+    from shared import fs
+    from shared.mirror.phases import CONFIG_COLLECTION, CONFIG_DOC
+
+    ref = db.collection(CONFIG_COLLECTION).document(CONFIG_DOC)
+    return fs.version_of(fs.get_all(db, [ref])[ref.path].read_time)
+
+
 def _devices_to_firestore(
-    db: firestore.Client, mirror: SqlMirrorStore, page_size: int, on_progress: Callable[[int], None]
+    db: firestore.Client,
+    mirror: SqlMirrorStore,
+    firestore_time: int,
+    page_size: int,
+    on_progress: Callable[[int], None],
 ) -> int:
     """Every SQL device written whole into Firestore, each row then at its copy's version; then
-    the Firestore devices SQL does not have deleted."""
+    the Firestore devices SQL does not have deleted, with delete markers at `firestore_time`."""
     from shared import fs
 
     copied = 0
@@ -364,9 +378,10 @@ def _devices_to_firestore(
             for row, result in zip(rows, results, strict=True)
         ]
         with mirror.engine.begin() as conn:
+            # Device writes on SQL are stopped and the fence keeps the mirror out: this copy is
+            # the only writer of these rows.
             lock_users(conn, {row["user_id"] for row in rows})
-            if mirror.upsert_rows(conn, "devices", versioned) != len(rows):
-                raise RuntimeError("a device row is newer than its Firestore copy")
+            mirror.rebase_rows(conn, "devices", versioned)
         copied += len(rows)
         on_progress(len(rows))
     for page in _pages(db.collection_group("devices").select([]), page_size):
@@ -376,7 +391,12 @@ def _devices_to_firestore(
             query = select(*key).where(tuple_(*key).in_(list(ours)))
             with mirror.engine.connect() as conn:
                 kept = {(str(uid), str(device)) for uid, device in conn.execute(query).all()}
-        fs.delete_all(db, [snap.reference for k, snap in ours.items() if k not in kept])
+        doomed = {k: snap for k, snap in ours.items() if k not in kept}
+        fs.delete_all(db, [snap.reference for snap in doomed.values()])
+        if doomed:
+            with mirror.engine.begin() as conn:
+                lock_users(conn, {uid for uid, _ in doomed})
+                mirror.mark_deleted(conn, "devices", list(doomed), firestore_time)
     return copied
 
 

@@ -42,7 +42,7 @@ import hashlib
 import itertools
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -128,8 +128,9 @@ class SqlMirrorStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._upserts = {c: _upsert_statement(TABLES[c]) for c in COLLECTIONS}
-        self._overwrites = {c: _upsert_statement(TABLES[c], inclusive=True) for c in COLLECTIONS}
+        self._upserts = {c: _upsert_statement(TABLES[c], "newer") for c in COLLECTIONS}
+        self._overwrites = {c: _upsert_statement(TABLES[c], "same_or_newer") for c in COLLECTIONS}
+        self._rebases = {c: _upsert_statement(TABLES[c], "unguarded") for c in COLLECTIONS}
 
     @classmethod
     def from_dsn(cls, dsn: str, **engine_options: Any) -> SqlMirrorStore:
@@ -174,6 +175,16 @@ class SqlMirrorStore:
             for uid, seqs in feed_seqs.items():
                 _advance_feed(conn, uid, seqs, complete_at_least=0)
         return ApplyResult(applied, stale, dropped, fenced)
+
+    def newest_version(self, uid: str) -> int:
+        """The newest version of any row or delete marker of `uid`; 0 when there is none."""
+        queries = [
+            select(func.max(m.table.c.source_version)).where(m.table.c[m.user_column] == uid)
+            for m in TABLES.values()
+        ]
+        queries.append(select(func.max(_markers.c.version)).where(_markers.c.user_id == uid))
+        with self._engine.connect() as conn:
+            return max(int(conn.execute(q).scalar() or 0) for q in queries)
 
     def erase_user(self, uid: str, version: int) -> int:
         """Remove every row and delete marker of `uid` with a version <= `version`, and block
@@ -474,6 +485,46 @@ class SqlMirrorStore:
         statement = (self._overwrites if same_version_too else self._upserts)[collection]
         return len(conn.execute(statement, {"rows": payload}).all())
 
+    # The hand-back to Firestore (docs/MIGRATION.md, "Versions and clocks"). Its caller holds
+    # the users' locks and is the only writer of their rows (devices: SQL writes are stopped and
+    # the fence keeps the mirror out); SQL made their versions with its own clock, which may run
+    # ahead of Firestore's, so no guard could be right, and none is needed.
+
+    def rebase_rows(
+        self, conn: Connection, collection: Collection, rows: list[dict[str, Any]]
+    ) -> None:
+        """Write `rows` at their Firestore copies' versions, whatever versions SQL gave them."""
+        if rows:
+            payload = [{k: _jsonable(v) for k, v in row.items()} for row in rows]
+            written = len(conn.execute(self._rebases[collection], {"rows": payload}).all())
+            if written != len(rows):
+                raise RuntimeError(f"{collection}: {len(rows) - written} rows not rebased")
+
+    def mark_deleted(
+        self,
+        conn: Connection,
+        collection: Collection,
+        keys: Iterable[tuple[str, str]],
+        version: int,
+    ) -> None:
+        """Delete markers at `version`, a Firestore read time taken before the hand-back wrote
+        anything, for (user, id) `keys`: the documents the hand-back deleted from Firestore.
+        SQL deleted them meanwhile and keeps no markers of its own deletes, so without these a
+        late event from before the take-over would bring them back; and every write Firestore
+        commits after the hand-back is later, so a re-creation is not hidden."""
+        values = [
+            {"collection": collection, "user_id": uid, "id": doc_id, "version": version}
+            for uid, doc_id in keys
+        ]
+        if values:
+            insert = pg_insert(_markers).values(values)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["collection", "user_id", "id"],
+                    set_={"version": insert.excluded.version, "deleted_at": func.now()},
+                )
+            )
+
     def _bulk_chunk(self, records: tuple[ChangeRecord, ...]) -> ApplyResult:
         if any(r.op != "upsert" for r in records):
             raise ValueError("bulk_upsert takes upserts only; apply deletes with apply()")
@@ -495,12 +546,16 @@ class SqlMirrorStore:
         )
 
 
-def _upsert_statement(mapping: TableMap, *, inclusive: bool = False) -> Insert:
-    """INSERT ... SELECT FROM jsonb_to_recordset(:rows) ... ON CONFLICT DO UPDATE, guarded.
+def _upsert_statement(
+    mapping: TableMap, guard: Literal["newer", "same_or_newer", "unguarded"]
+) -> Insert:
+    """INSERT ... SELECT FROM jsonb_to_recordset(:rows) ... ON CONFLICT DO UPDATE.
 
-    Rows with a delete marker at least as new are left out; the ON CONFLICT guard keeps newer
-    rows. The rows must have distinct keys (PostgreSQL refuses to update a row twice in one
-    statement): `_newest_per_key` sees to it.
+    Guarded (`newer`, or `same_or_newer` for reconcile's repair and a SQL store's takeover):
+    rows with a delete marker at least as new are left out, and the ON CONFLICT guard keeps
+    newer rows. `unguarded` writes every row (`rebase_rows` only). The rows must have
+    distinct keys (PostgreSQL refuses to update a row twice in one statement): `_newest_per_key`
+    sees to it.
     """
     table = mapping.table
     columns = [c for c in table.columns if c.name != "mirrored_at"]
@@ -515,20 +570,21 @@ def _upsert_statement(mapping: TableMap, *, inclusive: bool = False) -> Insert:
         _markers.c.id == incoming.c.id,
         _markers.c.version >= incoming.c.source_version,
     )
-    not_deleted = select(*(incoming.c[c.name] for c in columns)).where(~deleted_later)
-    insert = pg_insert(table).from_select([c.name for c in columns], not_deleted)
+    chosen = select(*(incoming.c[c.name] for c in columns))
+    if guard != "unguarded":
+        chosen = chosen.where(~deleted_later)
+    insert = pg_insert(table).from_select([c.name for c in columns], chosen)
     updates: dict[str, Any] = {
         c.name: insert.excluded[c.name] for c in columns if c.name not in mapping.key_columns
     }
     updates["mirrored_at"] = func.now()
+    newer = {
+        "newer": table.c.source_version < insert.excluded.source_version,
+        "same_or_newer": table.c.source_version <= insert.excluded.source_version,
+        "unguarded": None,
+    }[guard]
     return insert.on_conflict_do_update(
-        index_elements=list(mapping.key_columns),
-        set_=updates,
-        where=(
-            table.c.source_version <= insert.excluded.source_version
-            if inclusive
-            else table.c.source_version < insert.excluded.source_version
-        ),
+        index_elements=list(mapping.key_columns), set_=updates, where=newer
     ).returning(table.c.id)
 
 

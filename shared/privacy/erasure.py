@@ -130,6 +130,10 @@ class MirrorEraser(Protocol):
         """Erase every mirrored row of `uid` with a version <= `version` (microseconds since the
         epoch), durably handed over when this returns; idempotent."""
 
+    def newest_version(self, uid: str) -> int:
+        """The newest version SQL holds of `uid` where SQL serves the user (`sql_primary` and
+        later; in `sql_only` SQL makes versions with its own clock); 0 elsewhere."""
+
 
 class AuthUsers(Protocol):
     def created_at(self, uid: str) -> datetime | None:
@@ -224,12 +228,16 @@ class AccountEraser:
             self._pushes.cancel_user(uid)
         self._store.delete_tokens(uid, cutoff)
         last_commit = self._store.delete_user_data(uid, cutoff)
-        erased_up_to = cutoff
-        if erased_up_to is None:
-            erased_up_to = self._clock()
-            if last_commit is not None and last_commit > erased_up_to:
-                erased_up_to = last_commit  # Firestore's clock ran ahead of ours
-        self._mirror.erase_user(uid, _micros(erased_up_to))
+        if cutoff is None:
+            # Everything the account wrote, whichever clock versioned it: ours, Firestore's (its
+            # last commit may be ahead of ours) and SQL's in `sql_only` (docs/MIGRATION.md,
+            # "Versions and clocks").
+            ours = _micros(self._clock())
+            firestore = _micros(last_commit) if last_commit is not None else 0
+            version = max(ours, firestore, self._mirror.newest_version(uid))
+        else:
+            version = _micros(cutoff)
+        self._mirror.erase_user(uid, version)
         if cutoff is None:
             self._auth.delete_user(uid)
         if marker.state == "erasing":

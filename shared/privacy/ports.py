@@ -48,6 +48,11 @@ class PubSubMirrorEraser:
         payload = encode(AccountErased(uid=uid, version=version))
         publisher().publish(topic_path(MIRROR_TOPIC), payload).result(timeout=self.TIMEOUT_S)
 
+    def newest_version(self, uid: str) -> int:
+        """0: on this path SQL only copies Firestore, whose versions the last commit covers."""
+        del uid
+        return 0
+
 
 class NoPushesToCancel:
     """`PushCanceller` until the push capability provides its own: nothing is scheduled."""

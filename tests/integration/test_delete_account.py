@@ -157,6 +157,9 @@ class FailingOnce:
             raise RuntimeError("injected crash after step 4")
         self.inner.erase_user(uid, version)
 
+    def newest_version(self, uid: str) -> int:
+        return self.inner.newest_version(uid)
+
 
 def make_eraser(db: Any, mirror: Any = None) -> AccountEraser:
     return AccountEraser(

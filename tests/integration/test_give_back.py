@@ -71,7 +71,7 @@ def reconcile(sql: SqlMirrorStore, uid: str) -> Any:
     from shared.clients import firestore_client
     from shared.mirror.reconcile import FirestoreUsers, Reconciler
 
-    reconciler = Reconciler(FirestoreUsers(firestore_client()), sql, lambda: datetime.now(UTC))
+    reconciler = Reconciler(FirestoreUsers(firestore_client()), sql)
     return reconciler.check(uid)
 
 

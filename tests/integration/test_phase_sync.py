@@ -401,6 +401,10 @@ class RecordingEraser:
     def erase_user(self, uid: str, version: int) -> None:
         self.calls.append((uid, version))
 
+    def newest_version(self, uid: str) -> int:
+        del uid
+        return 0
+
 
 @pytest.mark.parametrize("phase", ["dual_write", "sql_primary", "sql_only"])
 def test_delete_erases_sql_at_once_in_sql_primary(

@@ -108,7 +108,7 @@ def test_reconcile_skips_and_erasure_forgets_an_owned_profile(
     owned = SqlAccountStore(sql, firestore_record=firestore.current_record)
     bootstrap(owned, uid, "America/New_York")
 
-    reconciler = Reconciler(FirestoreUsers(firestore_client()), sql, lambda: datetime.now(UTC))
+    reconciler = Reconciler(FirestoreUsers(firestore_client()), sql)
     result = reconciler.check(uid, repair=True)
     assert result.drifts == []
     stored = sql_profile(sql, uid)

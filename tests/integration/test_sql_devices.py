@@ -297,7 +297,7 @@ def test_devices_are_given_back_all_at_once(
         frank,
         None,
     )
-    reconciler = Reconciler(FirestoreUsers(db), sql, lambda: datetime.now(UTC))
+    reconciler = Reconciler(FirestoreUsers(db), sql)
     assert [reconciler.check(u).drifts for u in (erin, frank)] == [[], []]
 
     # Firestore is the source again: SQL refuses device writes, the mirror copies Firestore's.

@@ -232,7 +232,7 @@ def test_reconcile_leaves_sql_owned_sessions_alone(clean_stack: Stack, sql: SqlM
     owned = SqlSessionStore(sql, firestore_head=firestore.head)
     sync(owned, uid, [edit("a", 2, "in sql only"), edit("b", 2)])
 
-    reconciler = Reconciler(FirestoreUsers(firestore_client()), sql, lambda: datetime.now(UTC))
+    reconciler = Reconciler(FirestoreUsers(firestore_client()), sql)
     result = reconciler.check(uid, repair=True)
     assert result.drifts == [] and result.remaining == []
     labels = {k: v.data["label"] for k, v in sql.user_snapshot(uid)["sessions"].items()}

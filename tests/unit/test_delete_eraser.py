@@ -143,6 +143,7 @@ class FakeAuth:
 class FakeMirror:
     def __init__(self) -> None:
         self.erased: list[tuple[str, int]] = []
+        self.sql_versions: dict[str, int] = {}
         self.fail_next = False
 
     def erase_user(self, uid: str, version: int) -> None:
@@ -150,6 +151,10 @@ class FakeMirror:
             self.fail_next = False
             raise RuntimeError("injected: the process dies after step 4")
         self.erased.append((uid, version))
+
+    def newest_version(self, uid: str) -> int:
+        """What SQL holds of `uid` in `sql_only` (its own clock); nothing unless a test says."""
+        return self.sql_versions.get(uid, 0)
 
 
 class FakePushes:
@@ -209,6 +214,24 @@ def test_deletion_erases_every_store_and_keeps_others(world: World) -> None:
     marker = marker_of(world, "alice")
     assert marker.state == "erased" and marker.expire_at is None
     assert marker.sweep_at == marker.requested_at + WINDOW
+
+
+def test_the_erasure_reaches_versions_sql_made_ahead_of_every_other_clock(world: World) -> None:
+    # In sql_only SQL versions writes with its own clock, which ran 10 s ahead of ours.
+    ahead = int((world.clock.now + timedelta(seconds=10)).timestamp() * 1_000_000)
+    world.mirror.sql_versions["alice"] = ahead
+    world.eraser.delete_account("alice", auth_time=T0 - timedelta(minutes=5))
+    ((uid, version),) = world.mirror.erased
+    assert uid == "alice" and version == ahead
+
+
+def test_a_re_created_account_keeps_its_cutoff_whatever_sql_holds(world: World) -> None:
+    world.eraser.delete_account("alice", auth_time=T0 - timedelta(minutes=5))
+    created = world.clock()
+    world.auth.users["alice"] = created
+    world.mirror.sql_versions["alice"] = int((created + timedelta(seconds=10)).timestamp() * 1e6)
+    world.eraser.sweep(world.clock.now + WINDOW)
+    assert world.mirror.erased[-1] == ("alice", int(created.timestamp() * 1_000_000))
 
 
 def test_the_recheck_catches_a_racing_write_then_forgets_the_uid(world: World) -> None:

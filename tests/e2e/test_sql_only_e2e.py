@@ -271,7 +271,8 @@ def test_collections_step_back_from_sql_only_without_the_apps_noticing(
             assert given.exit_code == 0 and "give-back finished" in given.output, given.output
         devices = db.collection("users").document(user.uid).collection("devices")
         assert sorted(d.id for d in devices.stream()) == ["phone", "tablet"]
-        assert mirror("reconcile", "--users", user.uid).exit_code == 0  # alike again
+        alike = mirror("reconcile", "--users", user.uid, "--json")
+        assert alike.exit_code == 0, alike.output  # alike again
 
         phase_all("dual_write")
         time.sleep(CACHE_S + 0.5)

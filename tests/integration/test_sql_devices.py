@@ -309,3 +309,28 @@ def test_devices_are_given_back_all_at_once(
     result = mirror.catch_up()
     assert (result.applied, result.fenced) == (1, 0)
     assert give_back_devices(db, sql) == (0, 0)  # done already
+
+
+def test_push_bookkeeping_on_firestore_is_no_drift_but_an_api_write_is(
+    stack: Stack, sql: SqlMirrorStore
+) -> None:
+    """deliverPush logs into the device document without a mirror event (the mirror keeps API
+    fields only): reconcile must not call the device stale for it, and still must for an API
+    write the mirror missed."""
+    from shared.clients import firestore_client
+    from shared.mirror.reconcile import FirestoreUsers, Reconciler
+
+    db = firestore_client()
+    alice = uid("alice")
+    mirror = HeldMirror(sql)
+    firestore = FirestoreDeviceStore(db, mirror)
+    firestore.register(alice, req("phone", f"{alice}-tok"), NOW, 20)
+    mirror.catch_up()
+    (stored,) = firestore.list_devices(alice)
+    logged = firestore.update_push_state(alice, "phone", {"pushLog": [NOW]}, stored.update_time)
+    assert logged is not None and logged > stored.update_time
+    reconciler = Reconciler(FirestoreUsers(db), sql)
+    assert reconciler.check(alice).drifts == []
+
+    firestore.register(alice, req("phone", f"{alice}-tok", appVersion="2.0"), LATER, 20)
+    assert [d.kind for d in reconciler.check(alice).drifts] == ["stale"]  # the event is held

@@ -37,3 +37,11 @@ def test_every_kind_of_drift_is_named() -> None:
         ("invalid", "invalid"),
         ("extra", "extra"),
     }
+
+
+def test_a_device_behind_only_by_push_bookkeeping_is_not_drift() -> None:
+    # deliverPush writes its log into the device document (a newer update_time, same API fields).
+    firestore = {"devices": {"phone": Entry(9, "h"), "tablet": Entry(9, "new")}}
+    sql = {"devices": {"phone": Entry(5, "h"), "tablet": Entry(5, "old")}}
+    kinds = {(d.id, d.kind) for d in compare("u", firestore, sql)}  # type: ignore[arg-type]
+    assert kinds == {("tablet", "stale")}

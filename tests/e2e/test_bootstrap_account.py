@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from devstack.stack import Stack
 from tests.support.auth import sign_in, sign_up, unsigned_token
 from tests.support.callables import FunctionsClient
+from tests.support.logs import functions_log
 
 pytestmark = pytest.mark.stack
 
@@ -116,13 +119,39 @@ def test_malformed_bodies_are_invalid_argument_not_internal(
     assert (result.status, result.error_status) == (400, "INVALID_ARGUMENT"), result.body
 
 
-def test_internal_details_never_leak(functions_client: FunctionsClient, project_id: str) -> None:
+def test_internal_details_never_leak(
+    functions_client: FunctionsClient, project_id: str, db: Any, stack: Stack
+) -> None:
     result = functions_client.call(
         "bootstrapAccount", {"timezone": "UTC", "locale": None}, unsigned_token("x", project_id)
     )
     assert result.status == 200
     text = json.dumps(result.body)
     assert "Traceback" not in text
+
+    # A stored profile the server cannot read (written by hand, or by a faulty tool): the call
+    # really fails inside the functions, and the app learns nothing but INTERNAL.
+    canary = f"not-a-time-{uuid.uuid4().hex}"
+    db.collection("users").document("y").set({"uid": "y", "timezone": "UTC", "createdAt": canary})
+    trace = uuid.uuid4().hex
+    failed = functions_client.call(
+        "bootstrapAccount",
+        {"timezone": "UTC"},
+        unsigned_token("y", project_id),
+        headers={"X-Cloud-Trace-Context": f"{trace}/1;o=1"},
+    )
+    assert failed.status == 500
+    assert failed.body == {"error": {"status": "INTERNAL", "message": "Internal error."}}
+    # The details went to the log, under the call's trace, and only there.
+    (logged,) = [
+        entry
+        for entry in functions_log(stack)
+        if entry.get("logging.googleapis.com/trace", "").endswith(f"/traces/{trace}")
+        and "stack_trace" in entry
+    ]
+    assert logged["severity"] == "ERROR"
+    assert "Traceback" in logged["stack_trace"] and canary in logged["stack_trace"]
+    assert db.collection("users").document("y").get().to_dict()["createdAt"] == canary
 
 
 def test_old_tokens_of_a_deleted_account_write_nothing_but_a_new_account_works(

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from devstack.stack import Stack
-from tests.support.auth import sign_in, sign_up, unsigned_token
+from tests.support.auth import sign_in, sign_up, signed_in_after, unsigned_token
 from tests.support.callables import FunctionsClient
 from tests.support.logs import functions_log
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -164,19 +165,20 @@ def test_old_tokens_of_a_deleted_account_write_nothing_but_a_new_account_works(
     # What deleteAccount leaves behind while old tokens may still be valid.
     from shared.accounts.deletion import ACCOUNT_DELETIONS, uid_hash
 
-    db.collection(ACCOUNT_DELETIONS).document(uid_hash(user.uid)).set(
-        {"requestedAt": datetime.now(UTC) + timedelta(seconds=1)}
-    )
+    requested_at = datetime.now(UTC) + timedelta(seconds=1)
+    db.collection(ACCOUNT_DELETIONS).document(uid_hash(user.uid)).set({"requestedAt": requested_at})
     db.collection("users").document(user.uid).delete()
     stale = functions_client.call("bootstrapAccount", {"timezone": "UTC"}, user.id_token)
     assert stale.error_status == "UNAUTHENTICATED"
     assert not db.collection("users").document(user.uid).get().exists
 
     # The same uid signing in again later (auth_time after the deletion) starts afresh.
-    import time
-
-    time.sleep(2.1)  # auth_time has a resolution of one second
-    fresh = sign_in(auth_host, user.email)
-    again = functions_client.call("bootstrapAccount", {"timezone": "UTC"}, fresh.id_token)
+    # auth_time has a resolution of one second: sign in until it is strictly later.
+    fresh = wait_for(
+        lambda: signed_in_after(sign_in(auth_host, user.email).id_token, requested_at),
+        30,
+        "a sign-in after the deletion",
+    )
+    again = functions_client.call("bootstrapAccount", {"timezone": "UTC"}, fresh)
     assert again.status == 200, again.body
     assert again.result["created"] is True

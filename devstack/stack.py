@@ -73,6 +73,9 @@ class StackConfig:
     root: Path = ROOT
     descriptor_path: Path | None = None
     wipe_postgres: bool = False
+    # FOCUS_PHASE_CACHE_S of the functions: migration phases set with focusctl take effect
+    # within this many seconds (30 deployed). Tests use 0: every call reads the phases.
+    phase_cache_s: float = 2.0
 
 
 class Stack:
@@ -116,8 +119,7 @@ class Stack:
             "FOCUS_FUNCTIONS_BASE_URL": self.functions_base_url,
             "FOCUS_TASK_SHARED_SECRET": self.task_secret,
             "FOCUS_POSTGRES_DSN": self.postgres_dsn,
-            # Migration phases set with focusctl take effect within 2 s locally (30 s deployed).
-            "FOCUS_PHASE_CACHE_S": "2",
+            "FOCUS_PHASE_CACHE_S": f"{c.phase_cache_s:g}",
         }
 
     def descriptor(self) -> dict[str, str]:

@@ -29,7 +29,11 @@ pytest_plugins = ["tests.fixtures.postgres"]
 def stack() -> Iterator[Stack]:
     state_dir = ROOT / ".local" / f"test-run-{os.getpid()}"
     shutil.rmtree(state_dir, ignore_errors=True)
-    config = StackConfig(state_dir=state_dir, ports=Ports.free(), wipe_postgres=True)
+    # No phase cache: a phase set with focusctl applies from the functions' next call on, so
+    # no test has to guess when every instance follows it (the cache has unit tests).
+    config = StackConfig(
+        state_dir=state_dir, ports=Ports.free(), wipe_postgres=True, phase_cache_s=0
+    )
     the_stack = Stack(config)
     saved_env = dict(os.environ)
     the_stack.start()
@@ -122,15 +126,13 @@ def sql(stack: Stack) -> Iterator[SqlMirrorStore]:
 @pytest.fixture
 def phases_restored(stack: Stack) -> Iterator[None]:
     """For tests that move phases with focusctl (some moves cannot be undone by a command):
-    afterwards the defaults again, once the functions' phase cache has expired."""
-    import time
-
+    afterwards the defaults again, from the functions' next call on (no phase cache)."""
     from shared.clients import firestore_client
     from shared.mirror.phases import CONFIG_COLLECTION, CONFIG_DOC
 
+    assert stack.config.phase_cache_s == 0
     yield
     firestore_client().collection(CONFIG_COLLECTION).document(CONFIG_DOC).delete()
-    time.sleep(float(stack.env()["FOCUS_PHASE_CACHE_S"]) + 0.5)
 
 
 @pytest.fixture(scope="session")

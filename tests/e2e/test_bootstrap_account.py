@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.support.auth import sign_in, sign_up, unsigned_token
+from devstack.stack import Stack
+from tests.support.auth import sign_in, sign_up, signed_in_after, unsigned_token
 from tests.support.callables import FunctionsClient
+from tests.support.logs import functions_log
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -116,13 +120,39 @@ def test_malformed_bodies_are_invalid_argument_not_internal(
     assert (result.status, result.error_status) == (400, "INVALID_ARGUMENT"), result.body
 
 
-def test_internal_details_never_leak(functions_client: FunctionsClient, project_id: str) -> None:
+def test_internal_details_never_leak(
+    functions_client: FunctionsClient, project_id: str, db: Any, stack: Stack
+) -> None:
     result = functions_client.call(
         "bootstrapAccount", {"timezone": "UTC", "locale": None}, unsigned_token("x", project_id)
     )
     assert result.status == 200
     text = json.dumps(result.body)
     assert "Traceback" not in text
+
+    # A stored profile the server cannot read (written by hand, or by a faulty tool): the call
+    # really fails inside the functions, and the app learns nothing but INTERNAL.
+    canary = f"not-a-time-{uuid.uuid4().hex}"
+    db.collection("users").document("y").set({"uid": "y", "timezone": "UTC", "createdAt": canary})
+    trace = uuid.uuid4().hex
+    failed = functions_client.call(
+        "bootstrapAccount",
+        {"timezone": "UTC"},
+        unsigned_token("y", project_id),
+        headers={"X-Cloud-Trace-Context": f"{trace}/1;o=1"},
+    )
+    assert failed.status == 500
+    assert failed.body == {"error": {"status": "INTERNAL", "message": "Internal error."}}
+    # The details went to the log, under the call's trace, and only there.
+    (logged,) = [
+        entry
+        for entry in functions_log(stack)
+        if entry.get("logging.googleapis.com/trace", "").endswith(f"/traces/{trace}")
+        and "stack_trace" in entry
+    ]
+    assert logged["severity"] == "ERROR"
+    assert "Traceback" in logged["stack_trace"] and canary in logged["stack_trace"]
+    assert db.collection("users").document("y").get().to_dict()["createdAt"] == canary
 
 
 def test_old_tokens_of_a_deleted_account_write_nothing_but_a_new_account_works(
@@ -135,19 +165,20 @@ def test_old_tokens_of_a_deleted_account_write_nothing_but_a_new_account_works(
     # What deleteAccount leaves behind while old tokens may still be valid.
     from shared.accounts.deletion import ACCOUNT_DELETIONS, uid_hash
 
-    db.collection(ACCOUNT_DELETIONS).document(uid_hash(user.uid)).set(
-        {"requestedAt": datetime.now(UTC) + timedelta(seconds=1)}
-    )
+    requested_at = datetime.now(UTC) + timedelta(seconds=1)
+    db.collection(ACCOUNT_DELETIONS).document(uid_hash(user.uid)).set({"requestedAt": requested_at})
     db.collection("users").document(user.uid).delete()
     stale = functions_client.call("bootstrapAccount", {"timezone": "UTC"}, user.id_token)
     assert stale.error_status == "UNAUTHENTICATED"
     assert not db.collection("users").document(user.uid).get().exists
 
     # The same uid signing in again later (auth_time after the deletion) starts afresh.
-    import time
-
-    time.sleep(2.1)  # auth_time has a resolution of one second
-    fresh = sign_in(auth_host, user.email)
-    again = functions_client.call("bootstrapAccount", {"timezone": "UTC"}, fresh.id_token)
+    # auth_time has a resolution of one second: sign in until it is strictly later.
+    fresh = wait_for(
+        lambda: signed_in_after(sign_in(auth_host, user.email).id_token, requested_at),
+        30,
+        "a sign-in after the deletion",
+    )
+    again = functions_client.call("bootstrapAccount", {"timezone": "UTC"}, fresh)
     assert again.status == 200, again.body
     assert again.result["created"] is True

@@ -20,8 +20,9 @@ from tests.integration.test_delete_account import (
     postgres_traces,
     traces_of,
 )
-from tests.support.auth import User, sign_up
+from tests.support.auth import User, sign_up, signed_in_after
 from tests.support.callables import FunctionsClient
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -73,14 +74,6 @@ def seed(functions_client: FunctionsClient, user: User) -> None:
     assert upserted.status == 200, upserted.body
 
 
-def eventually(check: Any, what: str, timeout: float = 60.0) -> None:
-    """Wait for asynchronous parts (the mirror applies events pushed by Pub/Sub)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
-
-
 def custom_token_sign_in(auth_host: str, uid: str) -> str:
     """An ID token for `uid` the way custom-auth apps get one (the uid is chosen by the app)."""
     from firebase_admin import auth
@@ -117,7 +110,7 @@ def test_delete_account_end_to_end(
     seed(functions_client, bystander)
     old = user.id_token
     # Everything the search must not find afterwards is there to be found now.
-    eventually(lambda: len(postgres_traces(stack.postgres_dsn, user.uid)) >= 4, "the mirror in SQL")
+    wait_for(lambda: len(postgres_traces(stack.postgres_dsn, user.uid)) >= 4, 60, "the mirror")
     before = traces_of(stack, db, user.uid)
     assert "auth" in before and f"users/{user.uid}" in before
     assert any(t.startswith("tasks:") for t in before)  # pushes of the schedule are queued
@@ -133,7 +126,7 @@ def test_delete_account_end_to_end(
     assert deleted.result == {"deleted": True}
     marker_path = f"{ACCOUNT_DELETIONS}/{uid_hash(user.uid)}"
     # PostgreSQL is erased by the AccountErased event the mirror consumer applies.
-    eventually(lambda: not postgres_traces(stack.postgres_dsn, user.uid), "the SQL erasure")
+    wait_for(lambda: not postgres_traces(stack.postgres_dsn, user.uid), 60, "the SQL erasure")
     # Pending pushes are cancelled: the search covers the Cloud Tasks queues too.
     assert traces_of(stack, db, user.uid) == [marker_path]
 
@@ -183,12 +176,14 @@ def test_the_same_uid_can_come_back_with_a_fresh_profile(
         "deleted": True
     }
     requested = db.collection(ACCOUNT_DELETIONS).document(uid_hash(uid)).get().to_dict()
-    # auth_time has a resolution of one second: sign in again strictly after the deletion.
-    while utcnow() < requested["requestedAt"] + timedelta(seconds=1.1):
-        time.sleep(0.2)
 
     auth.create_user(uid=uid, app=firebase_app())
-    fresh = custom_token_sign_in(auth_host, uid)
+    # auth_time has a resolution of one second: sign in until it is strictly after the deletion.
+    fresh = wait_for(
+        lambda: signed_in_after(custom_token_sign_in(auth_host, uid), requested["requestedAt"]),
+        30,
+        "a sign-in after the deletion",
+    )
     again = functions_client.call("bootstrapAccount", {"timezone": "Europe/Paris"}, fresh)
     assert again.status == 200, again.body
     assert again.result["created"] is True

@@ -8,7 +8,6 @@ reconcile finds Firestore and SQL alike."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -24,7 +23,8 @@ from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.stack
 
-CACHE_S = 2.0  # FOCUS_PHASE_CACHE_S of the local stack
+# The test stack has no phase cache (tests/conftest.py): the functions follow a phase set with
+# focusctl from their next call on, and the settle time (twice the cache) is 0 unless given.
 
 
 def session(sid: str, minute: int) -> dict[str, Any]:
@@ -36,6 +36,7 @@ def test_sessions_move_to_sql_only_without_the_apps_noticing(
 ) -> None:
     from focusctl.cli import app
 
+    assert clean_stack.config.phase_cache_s == 0
     engine = create_engine(sqlalchemy_url(clean_stack.postgres_dsn))
 
     def rows(query: str, **params: Any) -> list[Any]:
@@ -80,14 +81,12 @@ def test_sessions_move_to_sql_only_without_the_apps_noticing(
         # Not before every instance follows sql_primary (a settle time no run can reach here).
         too_soon = phase("sql_only", "--settle-seconds", "600")
         assert too_soon.exit_code == 2 and "must be in place" in too_soon.output
-        time.sleep(2 * CACHE_S + 0.5)  # every instance now applies writes to SQL first
         not_yet = phase("sql_only", collections=("devices",))
         assert not_yet.exit_code == 2 and "take-over-devices" in not_yet.output
         copied = CliRunner().invoke(app, ["mirror", "take-over-devices", "--no-progress"])
         assert copied.exit_code == 0, copied.output
         moved = phase("sql_only", collections=everything)
         assert moved.exit_code == 0, moved.output
-        time.sleep(CACHE_S + 0.5)
 
         new_device = {"deviceId": "tablet", "platform": "android", "fcmToken": f"{user.uid}-tab"}
         assert functions_client.call("registerDevice", new_device, token).status == 200
@@ -166,9 +165,8 @@ def test_sessions_move_to_sql_only_without_the_apps_noticing(
         assert rows("SELECT 1 FROM fcm_tokens WHERE user_id = :u", u=user.uid) == []
     finally:
         # Back to the defaults for the tests after this one (no command does that: sql_only
-        # cannot be left), and wait until the functions have re-read them.
+        # cannot be left).
         db.collection("config").document("migration").delete()
-        time.sleep(CACHE_S + 0.5)
         with engine.begin() as conn:  # and the devices' fence, which is global
             conn.execute(text("DELETE FROM mirror_state WHERE key = 'devices.takenOver'"))
         engine.dispose()
@@ -179,6 +177,7 @@ def test_collections_step_back_from_sql_only_without_the_apps_noticing(
 ) -> None:
     from focusctl.cli import app
 
+    assert clean_stack.config.phase_cache_s == 0
     engine = create_engine(sqlalchemy_url(clean_stack.postgres_dsn))
     everything = ("sessions", "users", "schedules", "devices")
 
@@ -226,10 +225,8 @@ def test_collections_step_back_from_sql_only_without_the_apps_noticing(
         tablet = sync("tablet", None, [])
         wait_for(lambda: mirror("reconcile", "--users", user.uid).exit_code == 0, 30, "the mirror")
         phase_all("sql_primary")
-        time.sleep(2 * CACHE_S + 0.5)
         assert mirror("take-over-devices", "--no-progress").exit_code == 0
         phase_all("sql_only")
-        time.sleep(CACHE_S + 0.5)
         # Writes that exist in SQL alone.
         call("bootstrapAccount", {"timezone": "Asia/Tokyo"})
         call("registerDevice", {"deviceId": "tablet", "platform": "android", "fcmToken": "t"})
@@ -242,7 +239,6 @@ def test_collections_step_back_from_sql_only_without_the_apps_noticing(
         phase_all("sql_primary")  # the step back
         not_yet = mirror("give-back", "sessions", "--no-progress", "--settle-seconds", "600")
         assert not_yet.exit_code == 2 and "must be in place" in not_yet.output
-        time.sleep(2 * CACHE_S + 1.5)  # no instance serves these users in sql_only any more
 
         # The apps' next calls give their user back to Firestore and carry on there.
         pulled = sync("tablet", tablet.result["cursor"], [])
@@ -275,7 +271,6 @@ def test_collections_step_back_from_sql_only_without_the_apps_noticing(
         assert alike.exit_code == 0, alike.output  # alike again
 
         phase_all("dual_write")
-        time.sleep(CACHE_S + 0.5)
         latest = sync("phone", None, [upsert("s0", 40)])
         assert latest.result["applied"] == ["s0-40"]
         assert sessions.document("s0").get().to_dict()["label"] == "edit 40"
@@ -288,7 +283,6 @@ def test_collections_step_back_from_sql_only_without_the_apps_noticing(
         wait_for(mirrored, 30, "the mirror after the step back")
     finally:
         db.collection("config").document("migration").delete()
-        time.sleep(CACHE_S + 0.5)
         with engine.begin() as conn:
             conn.execute(
                 text(

@@ -3,6 +3,8 @@
 After an erasure, `traces_of(uid)` searches every store the system has for the uid: every
 Firestore document of every collection at every depth (in its path or any field), the Auth
 user, every PostgreSQL table (each row as text), and every task of every Cloud Tasks queue.
+The seeded accounts have something in each: their mirror in PostgreSQL, as the consumer caught
+up would hold it, and the pushes of a schedule queued in Cloud Tasks.
 """
 
 from __future__ import annotations
@@ -11,14 +13,13 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from devstack.stack import Stack
-from shared import registry
+from shared import container, registry
 from shared.accounts.deletion import ACCOUNT_DELETIONS, uid_hash
-from shared.changes import CollectingSink
 from shared.clock import utcnow
 from shared.devices.models import RegisterDeviceRequest
 from shared.devices.repository import FirestoreDeviceStore
@@ -26,8 +27,13 @@ from shared.metering import metered
 from shared.mirror.events import AccountErased, decode_event
 from shared.privacy.erasure import STUCK_AFTER, AccountEraser, race_window
 from shared.privacy.erasure_firestore import FirestoreErasureStore
-from shared.privacy.ports import FirebaseAuthUsers, NoPushesToCancel, PubSubMirrorEraser
+from shared.privacy.ports import FirebaseAuthUsers, PubSubMirrorEraser
 from shared.wire import parse
+from tests.support.mirror import CaughtUpMirror
+from tests.support.waiting import wait_for
+
+if TYPE_CHECKING:
+    from shared.mirror.sql_store import SqlMirrorStore
 
 pytestmark = pytest.mark.stack
 
@@ -112,6 +118,13 @@ def traces_of(stack: Stack, db: Any, uid: str, *, tasks: bool = True) -> list[st
     return found
 
 
+def traces_after_erasure(stack: Stack, db: Any, uid: str) -> list[str]:
+    """`traces_of`, once the mirror consumer has erased the user in PostgreSQL (it applies the
+    AccountErased event asynchronously); failing if it never does."""
+    wait_for(lambda: not postgres_traces(stack.postgres_dsn, uid), 60, "the erasure in SQL")
+    return traces_of(stack, db, uid)
+
+
 # -- fixtures ----------------------------------------------------------------------------------
 
 
@@ -166,7 +179,7 @@ def make_eraser(db: Any, mirror: Any = None) -> AccountEraser:
         FirestoreErasureStore(db),
         FirebaseAuthUsers(),
         mirror or PubSubMirrorEraser(),
-        NoPushesToCancel(),
+        container.push_canceller(),
         utcnow,
     )
 
@@ -179,12 +192,22 @@ def create_auth_user(uid: str) -> None:
     auth.create_user(uid=uid, app=firebase_app())
 
 
-def seed_account(db: Any, uid: str, sessions: int = 30) -> None:
-    """What a real account holds, in every collection the system writes."""
+def seed_account(db: Any, sql: SqlMirrorStore, uid: str, sessions: int = 30) -> None:
+    """What a real account holds, in every collection the system writes; the profile, devices
+    and schedule mirrored in PostgreSQL, the schedule's pushes queued in Cloud Tasks."""
+    from shared.accounts.models import BootstrapAccountRequest
+    from shared.accounts.repository import FirestoreAccountStore
+    from shared.accounts.service import bootstrap_account
+    from shared.schedules.models import UpsertScheduleRequest
+    from shared.schedules.repository import FirestoreScheduleStore
+    from shared.schedules.service import upsert_schedule
+
     create_auth_user(uid)
+    mirror = CaughtUpMirror(sql)
+    profile = parse(BootstrapAccountRequest, {"timezone": "UTC"})
+    bootstrap_account(FirestoreAccountStore(db, mirror), uid, profile, T0)
     user = db.collection("users").document(uid)
-    user.set({"uid": uid, "timezone": "UTC", "locale": None, "createdAt": T0, "updatedAt": T0})
-    devices = FirestoreDeviceStore(db, CollectingSink())
+    devices = FirestoreDeviceStore(db, mirror)
     for i in range(3):
         request = parse(
             RegisterDeviceRequest,
@@ -199,7 +222,23 @@ def seed_account(db: Any, uid: str, sessions: int = 30) -> None:
                 {"id": f"s{i:05d}", "status": "completed", "deleted": i % 10 == 0, "owner": uid},
             )
         batch.commit()
-    user.collection("schedules").document("sc1").set({"id": "sc1", "name": "Deep work"})
+    # A daily block a few hours from now: its pushes wait in the queues for the whole test.
+    now = utcnow()
+    hour = (now + timedelta(hours=3)).strftime("%H")
+    block = {
+        "id": "sc1",
+        "name": "Deep work",
+        "timezone": "UTC",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "start": f"{hour}:00",
+        "end": f"{hour}:30",
+        "blockedApps": [],
+        "enabled": True,
+        "updatedAt": "2026-01-05T09:00:00.000Z",
+    }
+    schedule = parse(UpsertScheduleRequest, {"schedule": block})
+    store = FirestoreScheduleStore(db, mirror)
+    upsert_schedule(store, container.push_planner(), uid, schedule, now)
     user.collection("syncState").document("sessions").set({"seq": 3})
     # Deeper, and under a document that does not exist: found all the same.
     user.collection("sessions").document("s00001").collection("notes").document("n").set({"x": 1})
@@ -207,10 +246,14 @@ def seed_account(db: Any, uid: str, sessions: int = 30) -> None:
 
 
 @pytest.fixture
-def accounts(db: Any) -> dict[str, str]:
+def accounts(db: Any, sql: SqlMirrorStore, stack: Stack) -> dict[str, str]:
     alice, bob = f"alice-{uuid.uuid4().hex[:8]}", f"bob-{uuid.uuid4().hex[:8]}"
-    seed_account(db, alice, sessions=620)
-    seed_account(db, bob)
+    seed_account(db, sql, alice, sessions=620)
+    seed_account(db, sql, bob)
+    for uid in (alice, bob):  # the search has something to find in every store
+        found = traces_of(stack, db, uid)
+        assert any(t.startswith("postgres:") for t in found), found
+        assert any(t.startswith("tasks:") for t in found), found
     return {"alice": alice, "bob": bob}
 
 
@@ -228,6 +271,7 @@ def test_erasure_leaves_no_trace_in_any_store(
 ) -> None:
     alice, bob = accounts["alice"], accounts["bob"]
     bob_before = firestore_traces(db, bob)
+    bob_elsewhere = postgres_traces(stack.postgres_dsn, bob) + task_traces(stack, bob)
     user = db.collection("users").document(alice)
     last_write = max(
         s.update_time.ToDatetime(tzinfo=UTC)
@@ -238,14 +282,16 @@ def test_erasure_leaves_no_trace_in_any_store(
 
     with metered() as ops:
         eraser.delete_account(alice, auth_time=utcnow() - timedelta(minutes=5))
-    # 620 sessions + notes + 3 devices + schedule + syncState + ghost child + profile; 3 tokens.
-    assert ops.deletes == 620 + 1 + 3 + 1 + 1 + 1 + 1 + 3
+    # 620 sessions + notes + 3 devices + schedule + syncState + ghost child + profile; 3 tokens;
+    # the schedule's push plan (its tasks are deleted from Cloud Tasks).
+    assert ops.deletes == 620 + 1 + 3 + 1 + 1 + 1 + 1 + 3 + 1
 
     # Until the re-check, the marker is the one place that still holds the uid.
-    assert traces_of(stack, db, alice) == [f"{ACCOUNT_DELETIONS}/{uid_hash(alice)}"]
+    assert traces_after_erasure(stack, db, alice) == [f"{ACCOUNT_DELETIONS}/{uid_hash(alice)}"]
     assert marker(db, alice)["state"] == "erased"
     assert sorted(firestore_traces(db, bob)) == sorted(bob_before)
     assert auth_has_user(bob)
+    assert postgres_traces(stack.postgres_dsn, bob) + task_traces(stack, bob) == bob_elsewhere
 
     (event,) = erased_events()
     assert event.uid == alice
@@ -253,7 +299,7 @@ def test_erasure_leaves_no_trace_in_any_store(
 
     report = eraser.sweep(utcnow() + race_window() + timedelta(seconds=1))
     assert report.rechecked == 1 and report.failed == 0
-    assert traces_of(stack, db, alice) == []
+    assert traces_after_erasure(stack, db, alice) == []
     done = marker(db, alice)
     assert done["state"] == "done" and "uid" not in done and "sweepAt" not in done
     assert done["expireAt"] - done["requestedAt"] >= timedelta(hours=1)
@@ -280,7 +326,7 @@ def test_a_crash_half_way_is_finished_by_a_retry_or_the_sweep(
     assert marker(db, alice)["state"] == "erased"
     assert not auth_has_user(alice)
     eraser.sweep(utcnow() + race_window() + timedelta(seconds=1))
-    assert traces_of(stack, db, alice) == []
+    assert traces_after_erasure(stack, db, alice) == []
 
 
 def test_a_write_racing_the_erasure_is_caught_by_the_recheck(
@@ -293,7 +339,7 @@ def test_a_write_racing_the_erasure_is_caught_by_the_recheck(
     late = db.collection("users").document(alice).collection("sessions").document("late")
     late.set({"id": "late", "owner": alice})
     eraser.sweep(utcnow() + race_window() + timedelta(seconds=1))
-    assert traces_of(stack, db, alice) == []
+    assert traces_after_erasure(stack, db, alice) == []
 
 
 def test_a_re_created_account_is_not_touched_by_the_recheck(
@@ -309,7 +355,7 @@ def test_a_re_created_account_is_not_touched_by_the_recheck(
     eraser.sweep(utcnow() + race_window() + timedelta(seconds=1))
     assert auth_has_user(alice)
     assert fresh.get().exists
-    assert sorted(traces_of(stack, db, alice)) == ["auth", f"users/{alice}"]
+    assert sorted(traces_after_erasure(stack, db, alice)) == ["auth", f"users/{alice}"]
 
 
 def test_deleting_an_account_that_has_nothing_is_fine(stack: Stack, db: Any) -> None:

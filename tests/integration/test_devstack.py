@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ import pytest
 from devstack import emulators
 from devstack.process import StackError, port_is_free
 from devstack.stack import ROOT, Ports, Stack, StackConfig
+from tests.support.waiting import wait_for
 
 DESCRIPTOR_KEYS = {
     "projectId",
@@ -79,12 +80,13 @@ def test_foreground_stack_writes_its_descriptor_and_ctrl_c_leaves_nothing(tmp_pa
         text=True,
         start_new_session=True,
     )
+
+    def up() -> bool:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""  # it died
+        return descriptor.exists()
+
     try:
-        deadline = time.monotonic() + 180
-        while not descriptor.exists():
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "stack did not come up"
-            time.sleep(0.5)
+        wait_for(up, 180, "the stack's descriptor")
         described = json.loads(descriptor.read_text())
         assert set(described) == DESCRIPTOR_KEYS
         assert described["functionsBaseUrl"] == (
@@ -100,8 +102,18 @@ def test_foreground_stack_writes_its_descriptor_and_ctrl_c_leaves_nothing(tmp_pa
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    time.sleep(0.5)
-    assert not descriptor.exists()
+    assert not descriptor.exists()  # removed before the process exits
+
+    def leftover_ports() -> list[str]:
+        return [name for name, port in ports.__dict__.items() if not port_is_free(port)]
+
+    # A stopped process group's last children may take a moment to be reaped: wait for that
+    # (with a deadline), then say what is left, if anything.
+    with contextlib.suppress(AssertionError):
+        wait_for(
+            lambda: not _processes_mentioning(str(state_dir)) and not leftover_ports(),
+            30,
+            "every process and port of the stack to be gone",
+        )
     assert _processes_mentioning(str(state_dir)) == []
-    leftover = [name for name, port in ports.__dict__.items() if not port_is_free(port)]
-    assert leftover == []
+    assert leftover_ports() == []

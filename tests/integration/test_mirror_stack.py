@@ -6,7 +6,6 @@ topic after bounded retries, and `focusctl mirror dead-letters replay` puts mess
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from devstack.stack import Stack
@@ -22,6 +22,7 @@ from shared.mirror.events import ChangeBatch, ChangeRecord, encode
 from shared.mirror.sql_schema import sqlalchemy_url
 from tests.support.auth import sign_up
 from tests.support.callables import FunctionsClient
+from tests.support.logs import functions_log
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.stack
@@ -70,6 +71,35 @@ def mirrored_session(stack: Stack, uid: str, sid: str) -> list[Any]:
     )
 
 
+def firestore_doc(uid: str, path: str = "") -> Any:
+    """The snapshot of `users/{uid}` or of a document under it."""
+    from shared.clients import firestore_client
+
+    ref = firestore_client().collection("users").document(uid)
+    if path:
+        collection, doc_id = path.split("/")
+        ref = ref.collection(collection).document(doc_id)
+    return ref.get()
+
+
+def mirror_delivers_a_later_write(
+    stack: Stack, functions_client: FunctionsClient, token: str, uid: str
+) -> None:
+    """A write made now, through the functions, waited for in SQL: the mirror was delivering
+    all along, so whatever was published before it has had its chance to arrive too."""
+    sid = f"later-{uuid.uuid4().hex[:8]}"
+    answer = functions_client.call("syncFocusSessions", sync_request(sid), token)
+    assert answer.status == 200, answer.body
+    wait_for(lambda: mirrored_session(stack, uid, sid), 30, "the later write in SQL")
+
+
+def failed_deliveries(stack: Stack) -> int:
+    """How many mirrorChanges deliveries the functions have answered 500 (Pub/Sub redelivers
+    them)."""
+    entries = functions_log(stack)
+    return sum(e.get("function") == "mirrorChanges" and e.get("status") == 500 for e in entries)
+
+
 class DiesAfterCommit:
     """A ChangeSink standing for a process that dies right after the Firestore commit."""
 
@@ -105,7 +135,8 @@ def test_death_between_commit_and_publish_is_repaired_by_the_clients_retry(
     parsed = SyncFocusSessionsRequest.model_validate(request)
     with pytest.raises(SystemExit):  # committed in Firestore, never published, never answered
         sync_focus_sessions(dying, user.uid, parsed)
-    time.sleep(1.0)
+    assert firestore_doc(user.uid, "sessions/crash-1").exists
+    mirror_delivers_a_later_write(clean_stack, functions_client, user.id_token, user.uid)
     assert mirrored_session(clean_stack, user.uid, "crash-1") == []
     # The app got no answer, so it sends the same request again: an idempotent replay.
     retry = functions_client.call("syncFocusSessions", request, user.id_token)
@@ -183,6 +214,7 @@ class CrashCase:
     row_before: bool  # whether `query` finds a row once the setup is mirrored
     dies: Callable[[str], None]
     retry: tuple[str, dict[str, Any]]
+    committed: Callable[[str], bool]  # whether Firestore holds what `dies` wrote, for a uid
     query: str  # a row for the user (:u) while the mirror is behind ...
     mirrored: Callable[[list[Any]], bool]  # ... and the rows once the retry healed it
 
@@ -192,6 +224,7 @@ CRASH_CASES = {
         row_before=True,
         setup=[("bootstrapAccount", {"timezone": "Europe/Paris"})],
         dies=_die_bootstrapping,
+        committed=lambda uid: (firestore_doc(uid).to_dict() or {}).get("timezone") == "Asia/Tokyo",
         retry=("bootstrapAccount", {"timezone": "Asia/Tokyo"}),
         query="SELECT timezone FROM users WHERE id = :u",
         mirrored=lambda rows: [r.timezone for r in rows] == ["Asia/Tokyo"],
@@ -200,6 +233,7 @@ CRASH_CASES = {
         row_before=False,
         setup=[("bootstrapAccount", {"timezone": "Europe/Paris"})],
         dies=_die_saving_schedule,
+        committed=lambda uid: firestore_doc(uid, "schedules/mornings").exists,
         retry=("upsertSchedule", {"schedule": SCHEDULE}),
         query="SELECT name FROM schedules WHERE user_id = :u",
         mirrored=lambda rows: [r.name for r in rows] == ["Deep work"],
@@ -211,6 +245,7 @@ CRASH_CASES = {
             ("upsertSchedule", {"schedule": SCHEDULE}),
         ],
         dies=_die_deleting_schedule,
+        committed=lambda uid: not firestore_doc(uid, "schedules/mornings").exists,
         retry=("deleteSchedule", {"id": "mornings"}),
         query="SELECT name FROM schedules WHERE user_id = :u",
         mirrored=lambda rows: rows == [],
@@ -219,6 +254,7 @@ CRASH_CASES = {
         row_before=False,
         setup=[("bootstrapAccount", {"timezone": "Europe/Paris"})],
         dies=_die_registering,
+        committed=lambda uid: firestore_doc(uid, "devices/phone").exists,
         retry=("registerDevice", DEVICE),
         query="SELECT platform FROM devices WHERE user_id = :u",
         mirrored=lambda rows: [r.platform for r in rows] == ["ios"],
@@ -227,6 +263,7 @@ CRASH_CASES = {
         row_before=True,
         setup=[("bootstrapAccount", {"timezone": "Europe/Paris"}), ("registerDevice", DEVICE)],
         dies=_die_unregistering,
+        committed=lambda uid: not firestore_doc(uid, "devices/phone").exists,
         retry=("unregisterDevice", {"deviceId": "phone"}),
         query="SELECT platform FROM devices WHERE user_id = :u",
         mirrored=lambda rows: rows == [],
@@ -250,9 +287,11 @@ def test_every_write_path_heals_a_death_between_commit_and_publish_on_retry(
         wait_for(lambda: sql_rows(clean_stack, case.query, u=user.uid), 30, "the setup's rows")
     before = sql_rows(clean_stack, case.query, u=user.uid)
     assert not case.mirrored(before)
+    assert not case.committed(user.uid)
     with pytest.raises(SystemExit):  # committed in Firestore, never published, never answered
         case.dies(user.uid)
-    time.sleep(1.0)
+    assert case.committed(user.uid)
+    mirror_delivers_a_later_write(clean_stack, functions_client, user.id_token, user.uid)
     assert sql_rows(clean_stack, case.query, u=user.uid) == before
     # The app got no answer and sends the same call again: it writes nothing, and republishes.
     name, data = case.retry
@@ -270,14 +309,25 @@ def test_a_write_made_while_postgres_is_down_arrives_once_it_is_back(
 ) -> None:
     user = sign_up(auth_host)
     cluster = clean_stack._postgres
+    failed_before = failed_deliveries(clean_stack)
     cluster.stop()
     try:
         answer = functions_client.call("syncFocusSessions", sync_request("down-1"), user.id_token)
         assert answer.status == 200, answer.body  # the write path never waits for SQL
-        time.sleep(3)  # deliveries fail (500) meanwhile and are retried with backoff
+        # Its delivery fails (500) while PostgreSQL is down; Pub/Sub retries it with backoff.
+        wait_for(
+            lambda: failed_deliveries(clean_stack) > failed_before,
+            60,
+            "a failed delivery to mirrorChanges",
+        )
     finally:
         cluster.start()
-    rows = wait_for(lambda: mirrored_session(clean_stack, user.uid, "down-1"), 90, "the row")
+    rows = wait_for(
+        lambda: mirrored_session(clean_stack, user.uid, "down-1"),
+        90,
+        "the row",
+        transient=(OperationalError,),
+    )
     assert rows[0].label == "deep work"
 
 

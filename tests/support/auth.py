@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -78,3 +79,16 @@ def sign_in(auth_host: str, email: str, password: str = "s3cret-pass") -> User:
     response.raise_for_status()
     body = response.json()
     return User(body["localId"], body["idToken"], body["refreshToken"], email)
+
+
+def auth_time(id_token: str) -> datetime:
+    """When the token's user signed in (its `auth_time` claim: whole seconds)."""
+    payload = id_token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return datetime.fromtimestamp(int(claims["auth_time"]), UTC)
+
+
+def signed_in_after(id_token: str, moment: datetime) -> str | None:
+    """The token if its sign-in is strictly later than `moment` (what a deleted account's
+    guard asks of a new token), else None: for polling a sign-in with `wait_for`."""
+    return id_token if auth_time(id_token) > moment else None

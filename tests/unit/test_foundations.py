@@ -5,15 +5,28 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from shared import registry
 from shared.clock import format_timestamp, parse_timestamp
 from shared.logs import JsonFormatter, request_context, trace_id_from_headers
 from shared.ratelimit import RateLimiter
 from shared.settings import Settings
+
+EMULATOR_VARS = ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST")
+
+
+@pytest.fixture
+def production_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No FOCUS_* or emulator variable, whatever the process has (a test stack sets several
+    for the rest of its run): each case then sees only the value it sets."""
+    for var in list(os.environ):
+        if var.startswith("FOCUS_") or var in EMULATOR_VARS:
+            monkeypatch.delenv(var)
 
 
 class TestSettings:
@@ -40,25 +53,49 @@ class TestSettings:
         assert settings.app_check_enforced is True
 
     @pytest.mark.parametrize(
-        "unsafe",
+        ("unsafe", "problem"),
         [
-            {"enforce_app_check": False},
-            {"fcm_url": "http://127.0.0.1:9299"},
-            {"task_shared_secret": "x"},
-            {"tasks_emulator_host": "127.0.0.1:1"},
+            (
+                {"enforce_app_check": False},
+                "FOCUS_ENFORCE_APP_CHECK must not be false in production",
+            ),
+            (
+                {"fcm_url": "http://127.0.0.1:9299"},
+                "FOCUS_FCM_URL / FOCUS_TASKS_EMULATOR_HOST are local-only",
+            ),
+            (
+                {"task_shared_secret": "x"},
+                "FOCUS_TASK_SHARED_SECRET is local-only; production uses OIDC",
+            ),
+            (
+                {"tasks_emulator_host": "127.0.0.1:1"},
+                "FOCUS_FCM_URL / FOCUS_TASKS_EMULATOR_HOST are local-only",
+            ),
         ],
     )
     def test_production_refuses_unsafe_values(
-        self, monkeypatch: pytest.MonkeyPatch, unsafe: dict[str, object]
+        self, production_env: None, unsafe: dict[str, object], problem: str
     ) -> None:
-        monkeypatch.delenv("FIRESTORE_EMULATOR_HOST", raising=False)
-        with pytest.raises(ValueError, match=r"production|local-only"):
+        Settings(env="production")  # the clean environment alone is accepted ...
+        with pytest.raises(ValidationError) as refused:
             Settings(env="production", **unsafe)  # type: ignore[arg-type]
+        assert refused_because(refused.value) == problem  # ... and this value alone is refused
 
-    def test_production_refuses_emulator_variables(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
-        with pytest.raises(ValueError, match="emulator"):
+    @pytest.mark.parametrize("var", EMULATOR_VARS)
+    def test_production_refuses_emulator_variables(
+        self, production_env: None, monkeypatch: pytest.MonkeyPatch, var: str
+    ) -> None:
+        Settings(env="production")
+        monkeypatch.setenv(var, "127.0.0.1:8080")
+        with pytest.raises(ValidationError) as refused:
             Settings(env="production")
+        assert refused_because(refused.value) == "emulator host variables are set in production"
+
+
+def refused_because(error: ValidationError) -> str:
+    """What the production check said, without pydantic's wrapping."""
+    (only,) = error.errors()
+    return str(only["ctx"]["error"])
 
 
 class TestClock:

@@ -182,6 +182,14 @@ def test_uid_ranges_cover_every_key_once_and_are_stable() -> None:
         lows = [r.low for r in ranges[1:]]
         assert lows == sorted(lows)  # type: ignore[type-var]
     assert all(c in UID_ALPHABET for r in uid_ranges(4)[1:] for c in r.low or "")
+    # Known bounds: a backfill resumed by another process finds its partitions by index.
+    assert [(r.low, r.high) for r in uid_ranges(2)] == [(None, "V0"), ("V0", None)]
+    assert [(r.low, r.high) for r in uid_ranges(4)] == [
+        (None, "FV"),
+        ("FV", "V0"),
+        ("V0", "kV"),
+        ("kV", None),
+    ]
 
 
 def test_document_records_keep_mirrored_fields_only() -> None:

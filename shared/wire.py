@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    field_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -48,6 +49,50 @@ class WireModel(BaseModel):
         """The JSON-ready dict, every field present (`null` for empty ones)."""
         return self.model_dump(mode="json", by_alias=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        _check_texts(value)
+        return value
+
+
+def storable_text(value: str) -> str:
+    """The one rule for text the API accepts, in every string field of every wire model
+    (docs/API.md, "Text"): valid Unicode, so no lone surrogate (JSON can carry "\ud800",
+    UTF-8 cannot, and Firestore stores UTF-8), and no NUL (U+0000, which PostgreSQL's text
+    cannot hold: the mirror could never copy it). Every store behind the API can hold the rest."""
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def _check_texts(value: object) -> None:
+    # Nested wire models checked their own fields already; lists and dicts are walked here.
+    if isinstance(value, str):
+        storable_text(value)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _check_texts(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_texts(key)
+            _check_texts(item)
+
+
+_RESERVED_ID = re.compile(r"^__.*__$")
+
+
+def document_id_safe(value: str) -> str:
+    """Refuse what Firestore refuses as a document id: '/', '.', '..' and ids of the form
+    `__x__` (reserved). For ids that become document ids as they are (devices, schedules)."""
+    if "/" in value or value in (".", "..") or _RESERVED_ID.match(value):
+        raise ValueError("must not contain '/' or be '.', '..' or '__...__'")
+    return value
+
 
 def _timestamp_in(value: object) -> object:
     if isinstance(value, str):
@@ -71,6 +116,8 @@ ClientId = Annotated[
     str, Field(min_length=1, max_length=64, pattern=ID_PATTERN, description="1-64 [A-Za-z0-9_-]")
 ]
 DeviceId = Annotated[str, Field(min_length=1, max_length=128, description="stable per install")]
+# A client id that is a Firestore document id as it is (schedules); sessions map reserved ids.
+DocumentClientId = Annotated[ClientId, AfterValidator(document_id_safe)]
 BlockedApp = Annotated[str, Field(min_length=1, max_length=255)]
 BlockedApps = Annotated[list[BlockedApp], Field(max_length=500)]
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from shared.wire import DeviceId, Timestamp, WireModel
+from shared.wire import DeviceId, Timestamp, WireModel, document_id_safe
 
 DEVICES = "devices"  # subcollection of users/{uid}
 FCM_TOKENS = "fcmTokens"
@@ -26,30 +25,7 @@ PUSH_FIELD_PREFIX = "push"
 
 Platform = Literal["ios", "android"]
 
-_RESERVED_ID = re.compile(r"^__.*__$")
-
-
-def encodable(value: str) -> str:
-    """Refuse strings that are not valid Unicode text (lone surrogates from JSON escapes).
-
-    JSON lets a client send "\\ud800"; Python keeps it, and Firestore, hashing and logging
-    would then fail on it as a server fault. It is a malformed request instead.
-    """
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-def _document_id_safe(value: str) -> str:
-    # A device id is the document id: Firestore refuses '/', '.', '..' and `__x__` there.
-    if "/" in value or value in (".", "..") or _RESERVED_ID.match(value):
-        raise ValueError("must not contain '/' or be '.', '..' or '__...__'")
-    return value
-
-
-StoredDeviceId = Annotated[DeviceId, AfterValidator(encodable), AfterValidator(_document_id_safe)]
+StoredDeviceId = Annotated[DeviceId, AfterValidator(document_id_safe)]
 FcmToken = Annotated[
     str,
     Field(
@@ -59,9 +35,7 @@ FcmToken = Annotated[
         description="FCM registration token (printable ASCII)",
     ),
 ]
-AppVersion = Annotated[
-    str, Field(min_length=1, max_length=64, description="app version"), AfterValidator(encodable)
-]
+AppVersion = Annotated[str, Field(min_length=1, max_length=64, description="app version")]
 
 
 class Device(WireModel):

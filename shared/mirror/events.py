@@ -63,6 +63,8 @@ class ChangeRecord(BaseModel):
             raise ValueError("an upsert needs data")
         if self.collection == "users" and self.id != self.uid:
             raise ValueError("a users document's id is its uid")
+        if "\x00" in self.uid or "\x00" in self.id:
+            raise ValueError("ids cannot hold NUL (U+0000)")
         return self
 
 
@@ -245,12 +247,16 @@ def _normalize_value(collection: Collection, field: ApiField, value: object) -> 
     match field.kind:
         case "text":
             ok = isinstance(value, str)
+            if isinstance(value, str):
+                _sql_text(where, value)
         case "bool":
             ok = isinstance(value, bool)
         case "int":
             ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
         case "text_list":
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                for item in value:
+                    _sql_text(where, item)
                 return list(value)  # a copy: the caller's list stays theirs
             ok = False
         case "timestamp":
@@ -258,6 +264,14 @@ def _normalize_value(collection: Collection, field: ApiField, value: object) -> 
     if not ok:
         raise ChangeDataError(f"{where} must be of kind {field.kind}")
     return value
+
+
+def _sql_text(where: str, value: str) -> None:
+    # The API refuses NUL (shared/wire.py), but a document written past it (by hand, or before
+    # the rule) could still carry one: PostgreSQL's text cannot. Poison (dead-lettered and
+    # reported by reconcile as `invalid`), not a transient fault retried for a week.
+    if "\x00" in value:
+        raise ChangeDataError(f"{where} contains NUL (U+0000), which PostgreSQL text cannot hold")
 
 
 def _absent_value(field: ApiField) -> object:

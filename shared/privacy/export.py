@@ -27,12 +27,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Protocol
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from shared.accounts.models import UserProfile
-from shared.devices.models import Device, encodable
+from shared.devices.models import Device
 from shared.errors import FailedPrecondition, InvalidArgument
-from shared.wire import Timestamp, WireModel
+from shared.wire import Timestamp, WireModel, storable_text
 
 RESPONSE_LIMIT_BYTES = 10 * 1024 * 1024  # the callable protocol's limit
 ENVELOPE_MARGIN_BYTES = 64 * 1024  # {"result": ...}, headers, rounding
@@ -76,7 +76,7 @@ class ExportSession(WireModel):
     device_id: str
 
 
-Cursor = Annotated[str, Field(min_length=1, max_length=MAX_CURSOR_CHARS), AfterValidator(encodable)]
+Cursor = Annotated[str, Field(min_length=1, max_length=MAX_CURSOR_CHARS)]
 
 
 class ExportAccountRequest(WireModel):
@@ -174,7 +174,7 @@ def decode_cursor(cursor: str) -> str | None:
     if not isinstance(after, str) or not after or len(after) > 1500 or "/" in after:
         raise bad
     try:
-        encodable(after)
+        storable_text(after)
     except ValueError:
         raise bad from None
     return after

@@ -12,7 +12,14 @@ from pydantic import AfterValidator, Field
 
 from shared.clock import to_millis
 from shared.schedules.occurrences import WeeklyRule, occurrences
-from shared.wire import BlockedApps, ClientId, Timestamp, TimeZoneName, WallClock, WireModel
+from shared.wire import (
+    BlockedApps,
+    DocumentClientId,
+    Timestamp,
+    TimeZoneName,
+    WallClock,
+    WireModel,
+)
 
 NEXT_OCCURRENCES = 5
 
@@ -32,7 +39,7 @@ ScheduleName = Annotated[str, Field(min_length=1, max_length=80)]
 class Schedule(WireModel):
     """`Schedule` of the contract: a recurring focus block."""
 
-    id: ClientId
+    id: DocumentClientId
     name: ScheduleName
     timezone: TimeZoneName
     days: Days
@@ -66,7 +73,7 @@ class UpsertScheduleResult(WireModel):
 
 
 class DeleteScheduleRequest(WireModel):
-    id: ClientId
+    id: DocumentClientId
 
 
 class DeleteScheduleResult(WireModel):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from shared.wire import BlockedApp, ClientId, DeviceId, Timestamp, WireModel
 
@@ -33,21 +33,9 @@ Status = Literal["running", "completed", "abandoned"]
 INCOHERENT = "invalid-argument"  # the rejection code API.md names
 
 
-def _encodable(value: str) -> str:
-    # JSON lets a client send a lone surrogate ("\ud800"); it could not be stored, compared
-    # byte-wise or logged, so it is a malformed request rather than a server fault.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-Text = AfterValidator(_encodable)
-SessionDeviceId = Annotated[DeviceId, Text]
-Label = Annotated[str, Field(max_length=120), Text]
-SessionBlockedApps = Annotated[list[Annotated[BlockedApp, Text]], Field(max_length=500)]
-MutationId = Annotated[str, Field(min_length=1, max_length=64), Text]
+Label = Annotated[str, Field(max_length=120)]
+SessionBlockedApps = Annotated[list[BlockedApp], Field(max_length=500)]
+MutationId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class FocusSession(WireModel):
@@ -62,7 +50,7 @@ class FocusSession(WireModel):
     blocked_apps: SessionBlockedApps = Field(default_factory=list)
     schedule_id: ClientId | None = None
     updated_at: Timestamp = Field(description="client clock of the last edit: the conflict key")
-    device_id: SessionDeviceId = Field(description="device of the last edit: the tie-breaker")
+    device_id: DeviceId = Field(description="device of the last edit: the tie-breaker")
 
 
 class DeletedSession(WireModel):
@@ -109,7 +97,7 @@ class Mutation(WireModel):
 
 
 class SyncFocusSessionsRequest(WireModel):
-    device_id: SessionDeviceId
+    device_id: DeviceId
     cursor: Annotated[str, Field(min_length=1, max_length=MAX_CURSOR_CHARS)] | None = None
     mutations: Annotated[list[Mutation], Field(max_length=MAX_MUTATIONS)]
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT

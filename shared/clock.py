@@ -45,4 +45,7 @@ def parse_timestamp(text: str) -> datetime:
         raise ValueError("must be an RFC 3339 timestamp") from err
     if parsed.tzinfo is None:
         raise ValueError("must carry a time zone offset or Z")
-    return to_millis(parsed.astimezone(UTC))
+    try:
+        return to_millis(parsed.astimezone(UTC))
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError("must be a time between years 1 and 9999 in UTC") from None

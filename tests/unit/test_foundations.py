@@ -112,7 +112,16 @@ class TestClock:
         assert format_timestamp(parse_timestamp(text)) == expected
 
     @pytest.mark.parametrize(
-        "text", ["2026-11-22T09:00:00", "2026-11-22", "yesterday", "", "2026-13-01T00:00:00Z"]
+        "text",
+        [
+            "2026-11-22T09:00:00",
+            "2026-11-22",
+            "yesterday",
+            "",
+            "2026-13-01T00:00:00Z",
+            "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+            "9999-12-31T23:59:59-01:00",  # after year 9999 in UTC
+        ],
     )
     def test_refuses_what_is_not_rfc3339_with_a_zone(self, text: str) -> None:
         with pytest.raises(ValueError):

@@ -25,11 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 from shared import registry
 from shared.errors import DomainError, ResourceExhausted, Unauthenticated
+from shared.once import once
 
 if TYPE_CHECKING:
     import flask
     from firebase_functions import https_fn
     from pydantic import BaseModel
+
+    from shared.ratelimit import RateLimiter
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # the callable protocol's own limit on payloads
 # No request of the contract nests deeper than about 6 levels; JSON nested thousands deep makes
@@ -167,18 +170,14 @@ def _nesting_depth(raw: bytes) -> int:
     return deepest
 
 
-_limiter = None
+@once
+def _rate_limiter() -> RateLimiter:
+    """One limiter per instance (two built by concurrent first calls would each let a burst by)."""
+    from shared.ratelimit import RateLimiter
+    from shared.settings import get_settings
 
-
-def _rate_limiter() -> Any:
-    global _limiter  # noqa: PLW0603 - one limiter per instance
-    if _limiter is None:
-        from shared.ratelimit import RateLimiter
-        from shared.settings import get_settings
-
-        settings = get_settings()
-        _limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    return _limiter
+    settings = get_settings()
+    return RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
 
 def _verified_call(name: str, request: https_fn.CallableRequest[Any], now: datetime) -> Call:

@@ -1,17 +1,18 @@
 """Clients of Google services, built lazily on first use and then reused by the instance.
 
-Nothing here runs at import time, so deploy-time discovery and cold starts stay cheap. Against
-the local stack the standard emulator variables (`FIRESTORE_EMULATOR_HOST`,
+Nothing here runs at import time, so deploy-time discovery and cold starts stay cheap. Each is
+built once even when a new instance's first requests ask for it at the same moment (`@once`).
+Against the local stack the standard emulator variables (`FIRESTORE_EMULATOR_HOST`,
 `FIREBASE_AUTH_EMULATOR_HOST`, `PUBSUB_EMULATOR_HOST`) and `FOCUS_TASKS_EMULATOR_HOST` /
 `FOCUS_FCM_URL` route every client to loopback.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import TYPE_CHECKING, Any
 
+from shared.once import once
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def _emulated() -> bool:
     return bool(os.environ.get("FIRESTORE_EMULATOR_HOST"))
 
 
-@functools.cache
+@once
 def firebase_app() -> Any:
     """The default firebase-admin app (Auth, App Check, messaging)."""
     import firebase_admin
@@ -56,7 +57,7 @@ def firebase_app() -> Any:
     return app
 
 
-@functools.cache
+@once
 def firestore_client() -> firestore.Client:
     from google.cloud import firestore
 
@@ -66,7 +67,7 @@ def firestore_client() -> firestore.Client:
     return firestore.Client(project=settings.project_id)
 
 
-@functools.cache
+@once
 def publisher() -> pubsub_v1.PublisherClient:
     import google.cloud.pubsub_v1 as pubsub_v1
 
@@ -79,7 +80,7 @@ def topic_path(topic: str) -> str:
     return f"projects/{get_settings().project_id}/topics/{topic}"
 
 
-@functools.cache
+@once
 def tasks_client() -> tasks_v2.CloudTasksClient:
     from google.cloud import tasks_v2
 

@@ -6,12 +6,13 @@ validators that refuse unsafe values (emulators, App Check off, shared task secr
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import Literal, Self
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.once import once
 
 Environment = Literal["local", "test", "production"]
 
@@ -144,7 +145,7 @@ class Settings(BaseSettings):
         return bool(os.environ.get("FIRESTORE_EMULATOR_HOST"))
 
 
-@functools.cache
+@once
 def get_settings() -> Settings:
     """The process-wide settings, read once (tests call `get_settings.cache_clear()`)."""
     return Settings()

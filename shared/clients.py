@@ -84,8 +84,8 @@ def topic_path(topic: str) -> str:
 def publish(topic: str, messages: Sequence[tuple[bytes, Mapping[str, str]]]) -> None:
     """Publish `messages` (data, attributes) to `topic`; return once Pub/Sub took every one.
 
-    Waits `publish_timeout_s` at most in all, and the client library stops retrying at the same
-    moment, so nothing is still being sent behind an answered call. `PublishFailed` when Pub/Sub
+    Waits `publish_timeout_s` at most in all, and the client library's retries of the batch end
+    then too (not minutes later in the background). `PublishFailed` when Pub/Sub
     stalls, refuses connections or keeps answering a retryable error; any other error (a missing
     topic, a denied permission) is a fault of ours and propagates as it is.
     """

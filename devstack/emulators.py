@@ -14,13 +14,13 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 from devstack.process import ManagedProcess, StackError, free_port, http_ok, tcp_open
+from shared.once import once
 
 
-@cache
+@once
 def sdk_root() -> Path:
     """The Cloud SDK installation holding the emulators."""
     gcloud = shutil.which("gcloud")

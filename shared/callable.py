@@ -8,8 +8,9 @@ and App Check token. Around it this module adds what every function needs, in on
   SDK skips the expiry check, so it is checked here for every environment), and App Check
   enforcement when the settings say so;
 - per-user rate limiting, structured logs with the trace id and the Firestore operation counts;
-- the one mapping from domain errors to callable error codes; anything unexpected becomes
-  `INTERNAL` with a generic message, the details go to the log only.
+- the one mapping from domain errors to callable error codes (`shared.errors.for_client`, which
+  also answers `UNAVAILABLE` when a dependency stalled, e.g. a publish after a commit); anything
+  unexpected becomes `INTERNAL` with a generic message, the details go to the log only.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import registry
-from shared.errors import DomainError, ResourceExhausted, Unauthenticated
+from shared.errors import ResourceExhausted, Unauthenticated, for_client
+from shared.once import once
 
 if TYPE_CHECKING:
     import flask
     from firebase_functions import https_fn
     from pydantic import BaseModel
+
+    from shared.ratelimit import RateLimiter
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # the callable protocol's own limit on payloads
 # No request of the contract nests deeper than about 6 levels; JSON nested thousands deep makes
@@ -167,18 +171,14 @@ def _nesting_depth(raw: bytes) -> int:
     return deepest
 
 
-_limiter = None
+@once
+def _rate_limiter() -> RateLimiter:
+    """One limiter per instance (two built by concurrent first calls would each let a burst by)."""
+    from shared.ratelimit import RateLimiter
+    from shared.settings import get_settings
 
-
-def _rate_limiter() -> Any:
-    global _limiter  # noqa: PLW0603 - one limiter per instance
-    if _limiter is None:
-        from shared.ratelimit import RateLimiter
-        from shared.settings import get_settings
-
-        settings = get_settings()
-        _limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    return _limiter
+    settings = get_settings()
+    return RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
 
 def _verified_call(name: str, request: https_fn.CallableRequest[Any], now: datetime) -> Call:
@@ -226,16 +226,19 @@ def _run(
                 ensure_not_deleted(call)
             result = handler(call)
             return result.to_wire() if hasattr(result, "to_wire") else result
-        except DomainError as err:
-            outcome = err.code
+        except Exception as err:
+            known = for_client(err)
+            if known is None:
+                outcome = "INTERNAL"
+                log.exception("unhandled error in %s", name)
+                raise https_fn.HttpsError(
+                    https_fn.FunctionsErrorCode.INTERNAL, "Internal error."
+                ) from None
+            outcome = known.code
+            if known is not err:  # a dependency failed: operators want the cause
+                log.warning("%s answered %s: %r", name, known.code, err)
             raise https_fn.HttpsError(
-                https_fn.FunctionsErrorCode[err.code], err.message, err.details
-            ) from None
-        except Exception:
-            outcome = "INTERNAL"
-            log.exception("unhandled error in %s", name)
-            raise https_fn.HttpsError(
-                https_fn.FunctionsErrorCode.INTERNAL, "Internal error."
+                https_fn.FunctionsErrorCode[known.code], known.message, known.details
             ) from None
         finally:
             log.info(

@@ -1,17 +1,19 @@
 """Clients of Google services, built lazily on first use and then reused by the instance.
 
-Nothing here runs at import time, so deploy-time discovery and cold starts stay cheap. Against
-the local stack the standard emulator variables (`FIRESTORE_EMULATOR_HOST`,
+Nothing here runs at import time, so deploy-time discovery and cold starts stay cheap. Each is
+built once even when a new instance's first requests ask for it at the same moment (`@once`).
+Against the local stack the standard emulator variables (`FIRESTORE_EMULATOR_HOST`,
 `FIREBASE_AUTH_EMULATOR_HOST`, `PUBSUB_EMULATOR_HOST`) and `FOCUS_TASKS_EMULATOR_HOST` /
 `FOCUS_FCM_URL` route every client to loopback.
 """
 
 from __future__ import annotations
 
-import functools
 import os
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from shared.once import once
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ def _emulated() -> bool:
     return bool(os.environ.get("FIRESTORE_EMULATOR_HOST"))
 
 
-@functools.cache
+@once
 def firebase_app() -> Any:
     """The default firebase-admin app (Auth, App Check, messaging)."""
     import firebase_admin
@@ -56,7 +58,7 @@ def firebase_app() -> Any:
     return app
 
 
-@functools.cache
+@once
 def firestore_client() -> firestore.Client:
     from google.cloud import firestore
 
@@ -66,7 +68,7 @@ def firestore_client() -> firestore.Client:
     return firestore.Client(project=settings.project_id)
 
 
-@functools.cache
+@once
 def publisher() -> pubsub_v1.PublisherClient:
     import google.cloud.pubsub_v1 as pubsub_v1
 
@@ -79,7 +81,55 @@ def topic_path(topic: str) -> str:
     return f"projects/{get_settings().project_id}/topics/{topic}"
 
 
-@functools.cache
+def publish(topic: str, messages: Sequence[tuple[bytes, Mapping[str, str]]]) -> None:
+    """Publish `messages` (data, attributes) to `topic`; return once Pub/Sub took every one.
+
+    Waits `publish_timeout_s` at most in all, and the client library's retries of the batch end
+    then too (not minutes later in the background). `PublishFailed` when Pub/Sub
+    stalls, refuses connections or keeps answering a retryable error; any other error (a missing
+    topic, a denied permission) is a fault of ours and propagates as it is.
+    """
+    import time
+
+    from google.api_core import exceptions, retry
+
+    from shared.errors import PublishFailed
+
+    if not messages:
+        return
+    timeout = get_settings().publish_timeout_s
+    transient = (  # the codes the library itself retries a Publish on
+        exceptions.Aborted,
+        exceptions.Cancelled,
+        exceptions.DeadlineExceeded,
+        exceptions.InternalServerError,
+        exceptions.ResourceExhausted,
+        exceptions.ServiceUnavailable,
+        exceptions.Unknown,
+    )
+    policy = retry.Retry(
+        predicate=retry.if_exception_type(*transient),
+        initial=0.1,
+        maximum=2.0,
+        multiplier=2.0,
+        timeout=timeout,
+    )
+    client, path = publisher(), topic_path(topic)
+    deadline = time.monotonic() + timeout
+    try:
+        futures = [
+            client.publish(path, data, retry=policy, timeout=timeout, **attributes)
+            for data, attributes in messages
+        ]
+        for future in futures:
+            future.result(timeout=max(deadline - time.monotonic(), 0.0))
+    except (TimeoutError, exceptions.RetryError, *transient) as err:
+        raise PublishFailed(
+            f"{len(messages)} message(s) to {topic} not taken within {timeout:g} s: {err!r}"
+        ) from err
+
+
+@once
 def tasks_client() -> tasks_v2.CloudTasksClient:
     from google.cloud import tasks_v2
 

@@ -1,4 +1,5 @@
-"""Dependencies built once per instance, on first use (cosmicpython's `bootstrap`).
+"""Dependencies built once per instance, on first use (cosmicpython's `bootstrap`); `@once`
+keeps that true when concurrent first requests ask for them together.
 
 Handlers ask this module for the stores and sinks they pass to services; tests build services
 with fakes instead and never touch this module.
@@ -6,8 +7,9 @@ with fakes instead and never touch this module.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
+
+from shared.once import once
 
 if TYPE_CHECKING:
     from shared.accounts.repository import AccountStore
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from shared.sessions.repository import SessionStore
 
 
-@functools.cache
+@once
 def change_sink() -> ChangeSink:
     """Every write path's hook: Pub/Sub (the mirror), and SQL at once for users in sql_primary."""
     from shared.mirror.phased import PhasedChangeSink
@@ -37,7 +39,7 @@ def change_sink() -> ChangeSink:
     return PhasedChangeSink(PubSubChangeSink(), mirror_store, instance_phases())
 
 
-@functools.cache
+@once
 def account_store() -> AccountStore:
     from shared.accounts.repository import FirestoreAccountStore
     from shared.clients import firestore_client
@@ -50,7 +52,7 @@ def account_store() -> AccountStore:
     return PhasedAccountStore(firestore_store, mirror_store, instance_phases())
 
 
-@functools.cache
+@once
 def _firestore_devices() -> FirestoreDeviceStore:
     from shared.clients import firestore_client
     from shared.devices.repository import FirestoreDeviceStore
@@ -58,7 +60,7 @@ def _firestore_devices() -> FirestoreDeviceStore:
     return FirestoreDeviceStore(firestore_client(), change_sink())
 
 
-@functools.cache
+@once
 def _devices() -> PhasedDeviceStore:
     from shared.mirror.phased import PhasedDeviceStore
     from shared.mirror.phases import instance_phases
@@ -78,7 +80,7 @@ def device_registry() -> DeviceRegistry:
     return _devices()
 
 
-@functools.cache
+@once
 def account_reader() -> AccountReader:
     """The read side of exportAccount (Firestore; PostgreSQL once reads move there)."""
     from shared.clients import firestore_client
@@ -91,7 +93,7 @@ def account_reader() -> AccountReader:
     return PhasedAccountReader(reader, mirror_store, instance_phases())
 
 
-@functools.cache
+@once
 def push_canceller() -> PushCanceller:
     """Cancels a deleted user's pending pushes (tasks it can name, and the push plans)."""
     from shared.push.cancel import TaskPushCanceller
@@ -102,7 +104,7 @@ def push_canceller() -> PushCanceller:
     return TaskPushCanceller(plan_store(), push_planner(), task_queue(), device_ids)
 
 
-@functools.cache
+@once
 def session_store() -> SessionStore:
     """Focus sessions (syncFocusSessions, purgeTombstones): Firestore, publishing every change."""
     from shared.clients import firestore_client
@@ -116,7 +118,7 @@ def session_store() -> SessionStore:
     return PhasedSessionStore(firestore_store, mirror_store, instance_phases())
 
 
-@functools.cache
+@once
 def schedule_store() -> ScheduleStore:
     from shared.clients import firestore_client
     from shared.mirror.phased import PhasedScheduleStore
@@ -129,7 +131,7 @@ def schedule_store() -> ScheduleStore:
     return PhasedScheduleStore(firestore_store, mirror_store, instance_phases(), firestore_client())
 
 
-@functools.cache
+@once
 def schedule_lister() -> ScheduleLister:
     from shared.mirror.phased import PhasedScheduleLister
     from shared.mirror.phases import instance_phases
@@ -139,7 +141,7 @@ def schedule_lister() -> ScheduleLister:
     return PhasedScheduleLister(schedule_store(), mirror_store, instance_phases())
 
 
-@functools.cache
+@once
 def plan_store() -> PlanStore:
     from shared.clients import firestore_client
     from shared.push.plans import FirestorePlanStore
@@ -147,7 +149,7 @@ def plan_store() -> PlanStore:
     return FirestorePlanStore(firestore_client())
 
 
-@functools.cache
+@once
 def task_queue() -> TaskQueue:
     """Cloud Tasks (the emulator locally), authenticated for `deliverPush`."""
     from shared.clients import tasks_client
@@ -157,14 +159,14 @@ def task_queue() -> TaskQueue:
     return CloudTasksQueue(tasks_client(), get_settings())
 
 
-@functools.cache
+@once
 def push_planner() -> PushPlanner:
     from shared.push.planner import PushPlanner
 
     return PushPlanner(task_queue(), plan_store())
 
 
-@functools.cache
+@once
 def push_delivery() -> DeliveryService:
     from shared.push.delivery import DeliveryService
     from shared.push.sender import FcmSender
@@ -172,7 +174,7 @@ def push_delivery() -> DeliveryService:
     return DeliveryService(schedule_store(), device_store(), FcmSender(), plan_store())
 
 
-@functools.cache
+@once
 def sync_notifier() -> SyncPushNotifier:
     """The "sync applied changes" hook of syncFocusSessions (a coalesced silent sync push)."""
     from shared.push.sync import SyncPushNotifier
@@ -180,20 +182,20 @@ def sync_notifier() -> SyncPushNotifier:
     return SyncPushNotifier(task_queue())
 
 
-@functools.cache
+@once
 def push_refill() -> RefillService:
     import time
 
-    from shared.clients import publisher, topic_path
+    from shared.clients import publish
     from shared.push.refill import REFILL_TOPIC, RefillService
 
-    def publish(data: bytes) -> None:
-        publisher().publish(topic_path(REFILL_TOPIC), data).result(timeout=30)
+    def publish_refill(data: bytes) -> None:
+        publish(REFILL_TOPIC, [(data, {})])
 
-    return RefillService(plan_store(), push_planner(), publish, time.monotonic)
+    return RefillService(plan_store(), push_planner(), publish_refill, time.monotonic)
 
 
-@functools.cache
+@once
 def mirror_eraser() -> MirrorEraser:
     from shared.mirror.phased import PhasedMirrorEraser
     from shared.mirror.phases import instance_phases
@@ -203,7 +205,7 @@ def mirror_eraser() -> MirrorEraser:
     return PhasedMirrorEraser(PubSubMirrorEraser(), mirror_store, instance_phases())
 
 
-@functools.cache
+@once
 def account_eraser() -> AccountEraser:
     from shared.clients import firestore_client
     from shared.clock import utcnow

@@ -12,6 +12,7 @@ import contextvars
 import json
 import logging
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ _labels: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextV
     "labels", default=None
 )
 _configured = False
+_configure_lock = threading.Lock()
 
 _SEVERITY = {
     logging.DEBUG: "DEBUG",
@@ -85,16 +87,19 @@ def configure(project_id: str | None = None, level: int = logging.INFO) -> None:
     global _configured  # noqa: PLW0603 - one process-wide switch
     if _configured:
         return
-    if project_id is None:
-        from shared.settings import get_settings
+    with _configure_lock:  # concurrent first requests: one of them configures
+        if _configured:
+            return
+        if project_id is None:
+            from shared.settings import get_settings
 
-        project_id = get_settings().project_id
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter(project_id))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    _configured = True
+            project_id = get_settings().project_id
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonFormatter(project_id))
+        root = logging.getLogger()
+        root.handlers[:] = [handler]
+        root.setLevel(level)
+        _configured = True
 
 
 def get_logger(name: str) -> logging.Logger:

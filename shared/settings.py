@@ -6,12 +6,13 @@ validators that refuse unsafe values (emulators, App Check off, shared task secr
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import Literal, Self
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.once import once
 
 Environment = Literal["local", "test", "production"]
 
@@ -104,6 +105,13 @@ class Settings(BaseSettings):
     sql_pool_recycle_s: int = Field(
         1800, ge=60, description="Reopen pooled connections older than this (IAM tokens expire)."
     )
+    publish_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=300,
+        description="How long a write waits for Pub/Sub to take its change events (after its "
+        "commit); then the call answers UNAVAILABLE and the app's retry republishes them.",
+    )
     phase_cache_s: float = Field(
         30.0,
         ge=0,
@@ -144,7 +152,7 @@ class Settings(BaseSettings):
         return bool(os.environ.get("FIRESTORE_EMULATOR_HOST"))
 
 
-@functools.cache
+@once
 def get_settings() -> Settings:
     """The process-wide settings, read once (tests call `get_settings.cache_clear()`)."""
     return Settings()

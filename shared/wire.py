@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import zoneinfo
 from datetime import datetime
-from functools import cache
 from typing import Annotated, Any
 
 from pydantic import (
@@ -27,6 +26,7 @@ from pydantic.alias_generators import to_camel
 
 from shared.clock import format_timestamp, parse_timestamp
 from shared.errors import InvalidArgument
+from shared.once import once
 
 MAX_STRING = 4096  # no free-text field of the contract is longer; bounds memory per request
 
@@ -122,7 +122,7 @@ BlockedApp = Annotated[str, Field(min_length=1, max_length=255)]
 BlockedApps = Annotated[list[BlockedApp], Field(max_length=500)]
 
 
-@cache
+@once
 def _known_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 

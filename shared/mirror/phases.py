@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.mirror.events import COLLECTIONS, Collection
+from shared.once import once
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -332,23 +333,14 @@ def describe(config: PhaseConfig) -> list[tuple[Collection, CollectionPhase, Pha
     return [(c, config.of(c), previous(config.of(c).phase)) for c in COLLECTIONS]
 
 
-_phases_lock = threading.Lock()
-_phases: Phases | None = None
-
-
+@once
 def instance_phases() -> Phases:
     """The instance's `Phases` on Firestore (built on first use)."""
-    global _phases  # noqa: PLW0603 - one cache per instance
-    with _phases_lock:
-        if _phases is None:
-            from shared.clients import firestore_client
-            from shared.settings import get_settings
+    from shared.clients import firestore_client
+    from shared.settings import get_settings
 
-            _phases = Phases(lambda: load_config(firestore_client()), get_settings().phase_cache_s)
-        return _phases
+    return Phases(lambda: load_config(firestore_client()), get_settings().phase_cache_s)
 
 
 def reset_instance_phases() -> None:
-    global _phases  # noqa: PLW0603 - one cache per instance
-    with _phases_lock:
-        _phases = None
+    instance_phases.cache_clear()

@@ -15,10 +15,10 @@ Two ways to reach PostgreSQL:
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
+
+from shared.once import once
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -95,10 +95,7 @@ def build_engine(settings: Settings, connector: Connector | None = None) -> Engi
     raise SqlNotConfigured("set FOCUS_SQL_INSTANCE (Cloud SQL) or FOCUS_POSTGRES_DSN (local)")
 
 
-_lock = threading.Lock()
-
-
-@functools.cache
+@once
 def _cloud_sql_connector() -> Connector:
     # Imported only in production: the connector pulls in aiohttp and the Cloud SQL Admin API.
     from google.cloud.sql.connector import Connector as CloudSqlConnector
@@ -109,16 +106,15 @@ def _cloud_sql_connector() -> Connector:
     return connector
 
 
-@functools.cache
+@once
 def engine() -> Engine:
     """The instance's engine (built once, on first use)."""
     from shared.settings import get_settings
 
-    with _lock:
-        return build_engine(get_settings())
+    return build_engine(get_settings())
 
 
-@functools.cache
+@once
 def mirror_store() -> SqlMirrorStore:
     """The instance's `SqlMirrorStore` on `engine()`."""
     from shared.mirror.sql_store import SqlMirrorStore
@@ -128,7 +124,7 @@ def mirror_store() -> SqlMirrorStore:
 
 def reset() -> None:
     """Dispose of the instance's engine (tests that switch databases)."""
-    if engine.cache_info().currsize:
+    if engine.built:
         engine().dispose()
     engine.cache_clear()
     mirror_store.cache_clear()

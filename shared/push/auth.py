@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from shared.once import once
 from shared.push.tasks import DELIVER_FUNCTION, TASK_SECRET_HEADER, deliver_url
 from shared.settings import Settings
 
@@ -64,18 +65,15 @@ class _CachingRequest:
         return response
 
 
-_request: _CachingRequest | None = None
+_certificates_request = once(_CachingRequest)  # one certificate cache per instance
 
 
 def google_oidc_verifier(token: str, audience: list[str]) -> Mapping[str, Any]:
     """Claims of a Google-signed OIDC token for one of `audience`; ValueError when not one."""
-    global _request  # noqa: PLW0603 - one certificate cache per instance
     from google.oauth2 import id_token
 
-    if _request is None:
-        _request = _CachingRequest()
     claims: Mapping[str, Any] = id_token.verify_oauth2_token(  # type: ignore[no-untyped-call]
-        token, _request, audience=audience, clock_skew_in_seconds=10
+        token, _certificates_request(), audience=audience, clock_skew_in_seconds=10
     )
     return claims
 

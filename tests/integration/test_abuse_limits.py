@@ -30,7 +30,7 @@ def _fresh_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    monkeypatch.setattr(shared.callable, "_limiter", None)  # rebuilt from the new settings
+    shared.callable._rate_limiter.cache_clear()  # rebuilt from the new settings
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def app_factory(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     get_settings.cache_clear()
     import shared.callable
 
-    shared.callable._limiter = None
+    shared.callable._rate_limiter.cache_clear()
 
 
 def call(client: Any, stack: Stack, name: str, token: str | None, **headers: str) -> Any:

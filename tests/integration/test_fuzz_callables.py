@@ -186,7 +186,7 @@ def harness(
     monkeypatch_module.setenv("FOCUS_RATE_LIMIT_PER_MINUTE", "1000000")
     monkeypatch_module.setenv("FOCUS_RATE_LIMIT_BURST", "1000000")
     get_settings.cache_clear()
-    monkeypatch_module.setattr(shared.callable, "_limiter", None)
+    shared.callable._rate_limiter.cache_clear()  # rebuilt from the new settings
     client = create_app(stack.config.project_id, stack.config.region).test_client()
     base = f"/{stack.config.project_id}/{stack.config.region}"
 
@@ -221,7 +221,7 @@ def monkeypatch_module() -> Any:
     get_settings.cache_clear()
     import shared.callable
 
-    shared.callable._limiter = None
+    shared.callable._rate_limiter.cache_clear()
 
 
 def _seed_victim(db: Any) -> dict[str, Any]:

@@ -114,7 +114,7 @@ def transport(keys: Keys, monkeypatch: pytest.MonkeyPatch) -> FakeTransport:
     fake = FakeTransport(keys.certs)
     caching = auth._CachingRequest()
     monkeypatch.setattr(caching, "_inner", fake)
-    monkeypatch.setattr(auth, "_request", caching)
+    monkeypatch.setattr(auth, "_certificates_request", lambda: caching)
     return fake
 
 

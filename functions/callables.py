@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.callable import Call, callable_endpoint
+from shared.callable import RECENT_SIGN_IN_S, Call, SignIn, callable_endpoint
 
 
 @callable_endpoint()
@@ -56,7 +56,9 @@ def unregisterDevice(call: Call) -> Any:
     return unregister_device(container.device_registry(), call.uid, request)
 
 
-@callable_endpoint()  # guarded: an old token of a deleted account must get UNAUTHENTICATED
+# Guarded: an old token of a deleted account must get UNAUTHENTICATED; and a revoked one too,
+# since an export hands over everything.
+@callable_endpoint(sign_in=SignIn(unrevoked=True))
 def exportAccount(call: Call) -> Any:
     from shared import container
     from shared.privacy.export import ExportAccountRequest, export_account
@@ -65,7 +67,9 @@ def exportAccount(call: Call) -> Any:
     return export_account(container.account_reader(), call.uid, request, call.now)
 
 
-@callable_endpoint(guard_deleted=False)  # a retry with the old token must answer deleted: true
+# Not guarded: a retry with the old token must answer deleted: true. A live account needs an
+# unrevoked, recent sign-in: a stolen or forgotten token deletes nothing.
+@callable_endpoint(guard_deleted=False, sign_in=SignIn(unrevoked=True, max_age_s=RECENT_SIGN_IN_S))
 def deleteAccount(call: Call) -> Any:
     from shared import container
     from shared.privacy.erasure import DeleteAccountRequest, delete_account

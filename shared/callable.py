@@ -82,13 +82,34 @@ def deploy_options(spec: registry.Function) -> dict[str, Any]:
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class SignIn:
+    """What a function asks of the caller's sign-in beyond a valid, unexpired ID token.
+
+    `unrevoked`: the token is checked against Auth (one call): refused once the user's tokens
+    were revoked or the user disabled, as an ID token otherwise stays valid for up to an hour.
+    `max_age_s`: the sign-in (`auth_time`) must be this recent, else FAILED_PRECONDITION with
+    the reason `requires-recent-login` (the Auth SDKs' name for it): the app signs the user in
+    again (`reauthenticateWithCredential`) and retries. A stolen token then exports or deletes
+    nothing once revoked, and deletes nothing after a few minutes.
+    """
+
+    unrevoked: bool = False
+    max_age_s: int | None = None
+
+
+ANY_SIGN_IN = SignIn()
+RECENT_SIGN_IN_S = 5 * 60  # deleteAccount: long enough to confirm after signing in again
+
+
 def callable_endpoint(
-    *, guard_deleted: bool = True
+    *, guard_deleted: bool = True, sign_in: SignIn = ANY_SIGN_IN
 ) -> Callable[[Handler], Callable[[flask.Request], flask.Response]]:
     """Declare a client function. Its name is the handler's name, looked up in the registry.
 
     `guard_deleted`: refuse tokens of an account deleted since they were issued (functions that
-    write; read-only and delete-only functions have nothing to protect).
+    write; read-only and delete-only functions have nothing to protect). `sign_in`: what the
+    function asks of the sign-in beyond a valid token (`SignIn`).
     """
 
     def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
@@ -97,7 +118,7 @@ def callable_endpoint(
         spec = registry.function(handler.__name__)
 
         def run(request: https_fn.CallableRequest[Any]) -> Any:
-            return _run(spec.name, handler, request, guard_deleted)
+            return _run(spec.name, handler, request, guard_deleted, sign_in)
 
         sdk_view = https_fn.on_call(**deploy_options(spec))(run)
 
@@ -196,8 +217,42 @@ def _verified_call(name: str, request: https_fn.CallableRequest[Any], now: datet
     return Call(name=name, uid=auth.uid, token=token, data=request.data, now=now)
 
 
+def _check_sign_in(call: Call, request: https_fn.CallableRequest[Any], policy: SignIn) -> None:
+    """Apply `policy` (see `SignIn`); an account already gone from Auth passes, so that a retry
+    of deleteAccount with the old token still answers `deleted: true`."""
+    if policy.unrevoked:
+        from firebase_admin import auth
+
+        from shared.clients import firebase_app
+
+        header = request.raw_request.headers.get("Authorization", "")
+        try:
+            auth.verify_id_token(
+                header.removeprefix("Bearer ").strip(), app=firebase_app(), check_revoked=True
+            )
+        except auth.UserNotFoundError:
+            return  # deleted: the function itself knows what to answer
+        except auth.RevokedIdTokenError:
+            raise Unauthenticated("This sign-in was revoked; sign in again.") from None
+        except auth.UserDisabledError:
+            raise Unauthenticated("This account is disabled.") from None
+    if policy.max_age_s is not None:
+        signed_in = call.auth_time
+        if signed_in is None or (call.now - signed_in).total_seconds() > policy.max_age_s:
+            from shared.errors import FailedPrecondition
+
+            raise FailedPrecondition(
+                "Sign in again to do this: the last sign-in is too old.",
+                {"reason": "requires-recent-login", "maxAuthAgeSeconds": policy.max_age_s},
+            )
+
+
 def _run(
-    name: str, handler: Handler, request: https_fn.CallableRequest[Any], guard_deleted: bool
+    name: str,
+    handler: Handler,
+    request: https_fn.CallableRequest[Any],
+    guard_deleted: bool,
+    sign_in: SignIn,
 ) -> Any:
     from firebase_functions import https_fn
 
@@ -224,6 +279,8 @@ def _run(
                 from shared.accounts.deletion import ensure_not_deleted
 
                 ensure_not_deleted(call)
+            if sign_in != ANY_SIGN_IN:
+                _check_sign_in(call, request, sign_in)
             result = handler(call)
             return result.to_wire() if hasattr(result, "to_wire") else result
         except Exception as err:

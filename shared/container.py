@@ -98,10 +98,7 @@ def push_canceller() -> PushCanceller:
     """Cancels a deleted user's pending pushes (tasks it can name, and the push plans)."""
     from shared.push.cancel import TaskPushCanceller
 
-    def device_ids(uid: str) -> list[str]:
-        return [device.device_id for device in device_store().list_devices(uid)]
-
-    return TaskPushCanceller(plan_store(), push_planner(), task_queue(), device_ids)
+    return TaskPushCanceller(plan_store(), push_planner(), task_queue())
 
 
 @once

@@ -1,7 +1,7 @@
 """Cancelling a deleted user's pushes (`shared.privacy.erasure.PushCanceller`).
 
 Deletes the tasks it can name (every plan's pending events, and the coalesced sync pushes of
-each device, whose names follow from the device and the 30 s bucket) and the user's plans, so
+the user, whose names follow from the user and the 30 s bucket) and the user's plans, so
 the refill stops extending them. Whatever escapes (a task already dispatched, a plan written by
 a call racing the deletion) is harmless: a delivery for a user whose schedule or devices are
 gone sends nothing, and drops the orphaned plan.
@@ -9,7 +9,7 @@ gone sends nothing, and drops the orphaned plan.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 from shared import logs
@@ -28,20 +28,18 @@ class TaskPushCanceller:
         plans: PlanStore,
         planner: PushPlanner,
         queue: TaskQueue,
-        device_ids: Callable[[str], Sequence[str]],
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._plans = plans
         self._planner = planner
         self._queue = queue
-        self._device_ids = device_ids
         self._clock = clock
 
     def cancel_user(self, uid: str) -> None:
         now = self._clock()
         plans = self._plans.for_user(uid)
         deleted = sum(self._planner.forget(plan, now) for plan in plans)
-        deleted += self._queue.delete(pending_sync_task_refs(uid, self._device_ids(uid), now))
+        deleted += self._queue.delete(pending_sync_task_refs(uid, now))
         removed = self._plans.delete_for_user(uid)
         _log.info(
             "pushes of a deleted user cancelled",

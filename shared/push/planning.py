@@ -1,7 +1,9 @@
 """Pure planning of silent pushes: which Cloud Tasks to create, their names, queues and times.
 
 No I/O here. A schedule push is one task per (user, schedule, revision, occurrence instant,
-event); a sync push is one task per (user, origin device, 30 s bucket). Names are sha256 hex
+event); a sync push is one task per (user, 30 s bucket), whatever device ids the syncs name:
+a client chooses its device id, so a name that held it would let one account fill the shared
+sync queues with a task per call. Names are sha256 hex
 digests (Cloud Tasks advises well-distributed names: sequential ones hot-spot its index), so
 planning the same thing twice yields the same name and production Cloud Tasks answers
 ALREADY_EXISTS instead of creating a duplicate. Delivery never relies on that (the local
@@ -121,8 +123,8 @@ def bucket_end(bucket: int) -> datetime:
     return datetime.fromtimestamp((bucket + 1) * SYNC_BUCKET.total_seconds(), UTC)
 
 
-def sync_task_name(uid: str, origin_device_id: str, bucket: int) -> str:
-    return _digest("sync", uid, origin_device_id, str(bucket))
+def sync_task_name(uid: str, bucket: int) -> str:
+    return _digest("sync-user", uid, str(bucket))
 
 
 def sync_delivery_key(uid: str, bucket: int) -> str:
@@ -253,9 +255,12 @@ def planned_task_refs(
 
 
 def plan_sync(uid: str, origin_device_id: str, requested_at: datetime) -> PlannedTask:
-    """The one task of a burst of syncs by `origin_device_id` (same 30 s bucket)."""
+    """The one task of a burst of syncs of `uid` (same 30 s bucket). Its body names the device
+    whose sync created it, which is not woken; when two devices sync within one bucket, the
+    second is woken by the first's task and pulls its own change: one redundant pull, rare,
+    against a task per device id a client could invent."""
     bucket = sync_bucket(requested_at)
-    name = sync_task_name(uid, origin_device_id, bucket)
+    name = sync_task_name(uid, bucket)
     return PlannedTask(
         queue=queue_for("sync", name),
         name=name,
@@ -264,19 +269,12 @@ def plan_sync(uid: str, origin_device_id: str, requested_at: datetime) -> Planne
     )
 
 
-def pending_sync_task_refs(
-    uid: str, device_ids: Sequence[str], now: datetime
-) -> list[tuple[str, str]]:
+def pending_sync_task_refs(uid: str, now: datetime) -> list[tuple[str, str]]:
     """(queue, name) of every sync push of `uid` that may still be queued at `now`: one per
-    origin device and bucket, from the oldest bucket a delivery would still send to the
-    current one."""
+    bucket, from the oldest bucket a delivery would still send to the current one."""
     first = sync_bucket(now - SYNC_MAX_AGE - SYNC_BUCKET)
-    refs = []
-    for device_id in device_ids:
-        for bucket in range(first, sync_bucket(now) + 1):
-            name = sync_task_name(uid, device_id, bucket)
-            refs.append((queue_for("sync", name), name))
-    return refs
+    names = [sync_task_name(uid, bucket) for bucket in range(first, sync_bucket(now) + 1)]
+    return [(queue_for("sync", name), name) for name in names]
 
 
 def upcoming_event_instants(

@@ -288,7 +288,7 @@ def test_a_sync_wakes_the_other_devices_once(pushes: Pushes) -> None:
     ]
     # One task, unless the burst straddled a bucket boundary.
     assert 1 <= len(names) <= 2
-    assert names[0][0] in {sync_task_name(pushes.uid, "phone", b) for b in (bucket, bucket + 1)}
+    assert names[0][0] in {sync_task_name(pushes.uid, b) for b in (bucket, bucket + 1)}
 
     task = SyncTask(uid=pushes.uid, origin_device_id="phone", bucket=bucket)
     assert pushes.deliver(task) == 204
@@ -300,6 +300,27 @@ def test_a_sync_wakes_the_other_devices_once(pushes: Pushes) -> None:
             "android": {"priority": "normal", "collapse_key": "sync"},
         }
     ]
+
+
+def test_invented_device_ids_make_one_sync_task_per_bucket(pushes: Pushes) -> None:
+    """The sync queues are shared by every user: a client sending a new device id with every
+    sync still makes one task per 30 s bucket, through fresh notifiers (new instances)."""
+    from shared import container
+    from shared.push.sync import SyncPushNotifier
+
+    now = datetime.now(UTC)
+    for i in range(200):
+        SyncPushNotifier(container.task_queue()).notify_other_devices(pushes.uid, f"dev-{i}")
+    mine = [
+        task.name.rsplit("/", 1)[-1]
+        for task in emulator_tasks(pushes.stack, "push-sync")
+        if decode_body(task.http_request.body).uid == pushes.uid
+    ]
+    # One name per bucket, unless the calls straddled a bucket boundary. (The emulator keeps
+    # duplicate names, which production Cloud Tasks refuses with ALREADY_EXISTS.)
+    bucket = sync_bucket(now)
+    assert 1 <= len(set(mine)) <= 2
+    assert set(mine) <= {sync_task_name(pushes.uid, b) for b in (bucket, bucket + 1)}
 
 
 def test_deleting_the_account_cancels_its_pushes(

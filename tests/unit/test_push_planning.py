@@ -204,14 +204,18 @@ def test_plans_hold_every_event_once_and_never_end_before_start(
     assert refs == [(t.queue, t.name) for t in tasks]
 
 
-def test_sync_tasks_coalesce_per_device_and_bucket() -> None:
+def test_sync_tasks_coalesce_per_user_and_bucket_whatever_the_device_ids() -> None:
     t0 = utc(2026, 6, 15, 9, 0, 1)
     a = plan_sync("u", "phone", t0)
     b = plan_sync("u", "phone", t0 + timedelta(seconds=20))
     c = plan_sync("u", "phone", t0 + timedelta(seconds=40))
     other = plan_sync("u", "tablet", t0)
     assert a.name == b.name != c.name
-    assert a.name != other.name
+    # A client choosing a new device id on every call still makes one task per bucket.
+    invented = {plan_sync("u", f"device-{i}", t0).name for i in range(1000)}
+    assert invented == {a.name} == {other.name}
+    assert plan_sync("v", "phone", t0).name != a.name
+    assert isinstance(other.body, SyncTask) and other.body.origin_device_id == "tablet"
     assert a.send_at == utc(2026, 6, 15, 9, 0, 30)
     assert isinstance(a.body, SyncTask) and a.body.bucket == sync_bucket(t0)
     assert a.queue in registry.queue("push-sync").shard_names()
@@ -252,7 +256,7 @@ def test_pending_sync_refs_name_every_queued_sync_push_of_the_user() -> None:
         for device in ("phone", "tablet")
         for at in (now, now - timedelta(seconds=45), now - SYNC_MAX_AGE)
     ]
-    refs = set(pending_sync_task_refs("u1", ["phone", "tablet"], now))
+    refs = set(pending_sync_task_refs("u1", now))
     assert {(task.queue, task.name) for task in queued} <= refs
     other_user = plan_sync("u2", "phone", now)
     assert (other_user.queue, other_user.name) not in refs

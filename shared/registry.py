@@ -34,6 +34,9 @@ class Function:
     # also hold the SQL roles; max_instances x sql_pool over every function is budgeted against
     # max_connections (Terraform's check "sql_connection_budget", docs/MIGRATION.md).
     sql_pool: int = 0
+    # Callables: the largest request body taken, bytes, from the function's largest honest
+    # request (docs/API.md, "Request size"); a larger one is refused before it is read.
+    max_request_bytes: int = 64 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,6 +158,8 @@ FUNCTIONS: tuple[Function, ...] = (
         concurrency=8,
         roles=_SYNC_ROLES,
         sql_pool=1,
+        # 500 mutations of ~1 KB (a session with a few dozen blocked apps) is ~0.5 MiB.
+        max_request_bytes=2 * 1024 * 1024,
     ),
     # Daily; each run stops well inside the push subscription's ack deadline and publishes a
     # continuation when tombstones are left (shared/sessions/repository.py).
@@ -167,7 +172,14 @@ FUNCTIONS: tuple[Function, ...] = (
         roles=_PURGE_ROLES,
         sql_pool=1,
     ),
-    Function("upsertSchedule", "callable", roles=_SCHEDULE_WRITER_ROLES, sql_pool=1),
+    # A schedule may block 500 apps of up to 255 characters: ~130 KB.
+    Function(
+        "upsertSchedule",
+        "callable",
+        roles=_SCHEDULE_WRITER_ROLES,
+        sql_pool=1,
+        max_request_bytes=256 * 1024,
+    ),
     Function("deleteSchedule", "callable", roles=_SCHEDULE_DELETER_ROLES, sql_pool=1),
     Function("listSchedules", "callable", roles=(FIRESTORE_VIEWER, LOG_WRITER, *_SQL), sql_pool=1),
     # The Cloud Tasks target of every push queue: at the 09:00 peak ~5,600 dispatches/s of

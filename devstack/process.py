@@ -14,7 +14,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 
@@ -121,6 +121,19 @@ class ManagedProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The whole process group stopped (SIGSTOP) inside the block and resumed (SIGCONT) when
+        it ends, however it ends: a stalled dependency, for tests."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            raise StackError(f"{self.name} is not running")
+        os.killpg(proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(proc.pid, signal.SIGCONT)
 
     def stop(self, timeout: float = 10.0) -> None:
         proc = self._proc

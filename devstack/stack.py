@@ -266,6 +266,13 @@ class Stack:
 
         wait_until(functions_ready, timeout=60, what="functions")
 
+    def process(self, name: str) -> ManagedProcess:
+        """A running part of the stack by name (`pubsub`, `firestore`, `functions`, ...)."""
+        for proc in self._procs:
+            if proc.name == name:
+                return proc
+        raise KeyError(name)
+
     def check_alive(self) -> None:
         for proc in self._procs:
             proc.ensure_running()

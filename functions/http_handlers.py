@@ -154,7 +154,7 @@ def sweepAccountDeletions(message: PubSubMessage) -> None:
 def purgeTombstones(message: PubSubMessage) -> None:
     """Daily (and its own continuations): delete session tombstones past their retention."""
     from shared import container, logs
-    from shared.clients import publisher, topic_path
+    from shared.clients import publish
     from shared.clock import utcnow
     from shared.sessions.service import PURGE_BUDGET_S, purge_tombstones
 
@@ -164,8 +164,7 @@ def purgeTombstones(message: PubSubMessage) -> None:
     logs.get_logger("sessions.purge").info("tombstone purge", extra={"fields": fields})
     if not outcome.complete:
         # Stopped by its time budget: the next run continues at once rather than tomorrow.
-        topic = topic_path(registry.PURGE_TOMBSTONES_TOPIC)
-        publisher().publish(topic, b"{}").result(timeout=30)
+        publish(registry.PURGE_TOMBSTONES_TOPIC, [(b"{}", {})])
 
 
 # -- silent pushes -----------------------------------------------------------------------------

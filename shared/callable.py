@@ -8,8 +8,9 @@ and App Check token. Around it this module adds what every function needs, in on
   SDK skips the expiry check, so it is checked here for every environment), and App Check
   enforcement when the settings say so;
 - per-user rate limiting, structured logs with the trace id and the Firestore operation counts;
-- the one mapping from domain errors to callable error codes; anything unexpected becomes
-  `INTERNAL` with a generic message, the details go to the log only.
+- the one mapping from domain errors to callable error codes (`shared.errors.for_client`, which
+  also answers `UNAVAILABLE` when a dependency stalled, e.g. a publish after a commit); anything
+  unexpected becomes `INTERNAL` with a generic message, the details go to the log only.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import registry
-from shared.errors import DomainError, ResourceExhausted, Unauthenticated
+from shared.errors import ResourceExhausted, Unauthenticated, for_client
 from shared.once import once
 
 if TYPE_CHECKING:
@@ -225,16 +226,19 @@ def _run(
                 ensure_not_deleted(call)
             result = handler(call)
             return result.to_wire() if hasattr(result, "to_wire") else result
-        except DomainError as err:
-            outcome = err.code
+        except Exception as err:
+            known = for_client(err)
+            if known is None:
+                outcome = "INTERNAL"
+                log.exception("unhandled error in %s", name)
+                raise https_fn.HttpsError(
+                    https_fn.FunctionsErrorCode.INTERNAL, "Internal error."
+                ) from None
+            outcome = known.code
+            if known is not err:  # a dependency failed: operators want the cause
+                log.warning("%s answered %s: %r", name, known.code, err)
             raise https_fn.HttpsError(
-                https_fn.FunctionsErrorCode[err.code], err.message, err.details
-            ) from None
-        except Exception:
-            outcome = "INTERNAL"
-            log.exception("unhandled error in %s", name)
-            raise https_fn.HttpsError(
-                https_fn.FunctionsErrorCode.INTERNAL, "Internal error."
+                https_fn.FunctionsErrorCode[known.code], known.message, known.details
             ) from None
         finally:
             log.info(

@@ -10,6 +10,7 @@ Against the local stack the standard emulator variables (`FIRESTORE_EMULATOR_HOS
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shared.once import once
@@ -78,6 +79,54 @@ def publisher() -> pubsub_v1.PublisherClient:
 
 def topic_path(topic: str) -> str:
     return f"projects/{get_settings().project_id}/topics/{topic}"
+
+
+def publish(topic: str, messages: Sequence[tuple[bytes, Mapping[str, str]]]) -> None:
+    """Publish `messages` (data, attributes) to `topic`; return once Pub/Sub took every one.
+
+    Waits `publish_timeout_s` at most in all, and the client library's retries of the batch end
+    then too (not minutes later in the background). `PublishFailed` when Pub/Sub
+    stalls, refuses connections or keeps answering a retryable error; any other error (a missing
+    topic, a denied permission) is a fault of ours and propagates as it is.
+    """
+    import time
+
+    from google.api_core import exceptions, retry
+
+    from shared.errors import PublishFailed
+
+    if not messages:
+        return
+    timeout = get_settings().publish_timeout_s
+    transient = (  # the codes the library itself retries a Publish on
+        exceptions.Aborted,
+        exceptions.Cancelled,
+        exceptions.DeadlineExceeded,
+        exceptions.InternalServerError,
+        exceptions.ResourceExhausted,
+        exceptions.ServiceUnavailable,
+        exceptions.Unknown,
+    )
+    policy = retry.Retry(
+        predicate=retry.if_exception_type(*transient),
+        initial=0.1,
+        maximum=2.0,
+        multiplier=2.0,
+        timeout=timeout,
+    )
+    client, path = publisher(), topic_path(topic)
+    deadline = time.monotonic() + timeout
+    try:
+        futures = [
+            client.publish(path, data, retry=policy, timeout=timeout, **attributes)
+            for data, attributes in messages
+        ]
+        for future in futures:
+            future.result(timeout=max(deadline - time.monotonic(), 0.0))
+    except (TimeoutError, exceptions.RetryError, *transient) as err:
+        raise PublishFailed(
+            f"{len(messages)} message(s) to {topic} not taken within {timeout:g} s: {err!r}"
+        ) from err
 
 
 @once

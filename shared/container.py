@@ -186,13 +186,13 @@ def sync_notifier() -> SyncPushNotifier:
 def push_refill() -> RefillService:
     import time
 
-    from shared.clients import publisher, topic_path
+    from shared.clients import publish
     from shared.push.refill import REFILL_TOPIC, RefillService
 
-    def publish(data: bytes) -> None:
-        publisher().publish(topic_path(REFILL_TOPIC), data).result(timeout=30)
+    def publish_refill(data: bytes) -> None:
+        publish(REFILL_TOPIC, [(data, {})])
 
-    return RefillService(plan_store(), push_planner(), publish, time.monotonic)
+    return RefillService(plan_store(), push_planner(), publish_refill, time.monotonic)
 
 
 @once

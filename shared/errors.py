@@ -1,12 +1,17 @@
 """Domain errors, and the one mapping from them to Firebase callable error codes.
 
-Domain code raises these; `shared.callable` turns them into `HttpsError`. Anything else that
-escapes a handler is logged in full and answered as a generic `INTERNAL`.
+Domain code raises these; `shared.callable` turns them into `HttpsError`. A failure of a service
+we depend on that retrying repairs is translated here too (`for_client`): the app is told to try
+again, not that the backend has a bug. Anything else that escapes a handler is logged in full
+and answered as a generic `INTERNAL`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+# What an UNAVAILABLE caused by a stalled dependency asks the app to wait before retrying.
+RETRY_AFTER_S = 5
 
 
 class DomainError(Exception):
@@ -61,6 +66,11 @@ class Unavailable(DomainError):
 
     code = "UNAVAILABLE"
 
+    def __init__(self, message: str, retry_after_s: int | None = None) -> None:
+        details = {"retryAfterSeconds": retry_after_s} if retry_after_s is not None else None
+        super().__init__(message, details)
+        self.retry_after_s = retry_after_s
+
 
 class ResourceExhausted(DomainError):
     """A limit is reached (rate, quota, device count); `retry_after_s` when it is temporary."""
@@ -71,3 +81,22 @@ class ResourceExhausted(DomainError):
         details = {"retryAfterSeconds": retry_after_s} if retry_after_s is not None else None
         super().__init__(message, details)
         self.retry_after_s = retry_after_s
+
+
+class PublishFailed(Exception):
+    """Pub/Sub did not take a message in time: stalled, refusing connections, or answering a
+    retryable error. For a write, its commit is done but its mirror events are not on their way;
+    the caller's retry (an idempotent replay) publishes them again. Not a `DomainError`: the
+    message is for the logs."""
+
+
+def for_client(err: Exception) -> DomainError | None:
+    """The error a client sees for `err`, or None when `err` is a fault of ours (`INTERNAL`)."""
+    if isinstance(err, DomainError):
+        return err
+    if isinstance(err, PublishFailed):
+        return Unavailable(
+            "The service is briefly unavailable; retry the same request.",
+            retry_after_s=RETRY_AFTER_S,
+        )
+    return None

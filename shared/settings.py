@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     sql_pool_recycle_s: int = Field(
         1800, ge=60, description="Reopen pooled connections older than this (IAM tokens expire)."
     )
+    publish_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=300,
+        description="How long a write waits for Pub/Sub to take its change events (after its "
+        "commit); then the call answers UNAVAILABLE and the app's retry republishes them.",
+    )
     phase_cache_s: float = Field(
         30.0,
         ge=0,

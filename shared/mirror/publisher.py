@@ -2,7 +2,9 @@
 
 Records of one commit travel together as one `ChangeBatch` message (split only when a message
 would exceed Pub/Sub's size limit); `publish` returns after Pub/Sub acknowledged every message,
-so a client is answered only once its changes are on their way to PostgreSQL.
+so a client is answered only once its changes are on their way to PostgreSQL. When Pub/Sub does
+not take them within `publish_timeout_s` the write answers `UNAVAILABLE` (its commit stands) and
+the app's retry with the same mutation ids republishes them.
 """
 
 from __future__ import annotations
@@ -15,25 +17,21 @@ if TYPE_CHECKING:
 
 MIRROR_TOPIC = "mirror-changes"
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024  # Pub/Sub accepts 10 MB; keep headroom for attributes
-PUBLISH_TIMEOUT_S = 30.0
 
 
 class PubSubChangeSink:
     def publish(self, records: Sequence[ChangeRecord]) -> None:
         if not records:
             return
-        from shared.clients import publisher, topic_path
+        from shared.clients import publish
         from shared.clock import utcnow
         from shared.mirror.events import ChangeBatch, encode
 
-        client = publisher()
-        topic = topic_path(MIRROR_TOPIC)
-        futures = []
-        for chunk in _split(list(records)):
-            payload = encode(ChangeBatch(records=chunk, emitted_at=utcnow()))
-            futures.append(client.publish(topic, payload, uid=chunk[0].uid))
-        for future in futures:
-            future.result(timeout=PUBLISH_TIMEOUT_S)
+        messages = [
+            (encode(ChangeBatch(records=chunk, emitted_at=utcnow())), {"uid": chunk[0].uid})
+            for chunk in _split(list(records))
+        ]
+        publish(MIRROR_TOPIC, messages)  # PublishFailed: the caller answers UNAVAILABLE
 
 
 def _split(records: list[ChangeRecord]) -> list[list[ChangeRecord]]:

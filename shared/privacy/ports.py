@@ -38,15 +38,12 @@ class PubSubMirrorEraser:
     erasure (by uid hash) so that change events still in flight cannot bring rows back.
     """
 
-    TIMEOUT_S = 30.0
-
     def erase_user(self, uid: str, version: int) -> None:
-        from shared.clients import publisher, topic_path
+        from shared.clients import publish
         from shared.mirror.events import AccountErased, encode
         from shared.mirror.publisher import MIRROR_TOPIC
 
-        payload = encode(AccountErased(uid=uid, version=version))
-        publisher().publish(topic_path(MIRROR_TOPIC), payload).result(timeout=self.TIMEOUT_S)
+        publish(MIRROR_TOPIC, [(encode(AccountErased(uid=uid, version=version)), {})])
 
 
 class NoPushesToCancel:

@@ -167,7 +167,12 @@ def main(argv: list[str]) -> int:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         load = os.getloadavg()[0]
         body = module.run().rstrip()
-        measured = f"_Measured {stamp} on {machine()}; load average {load:.1f} at start._"
+        # The machine may be shared: how busy it became during the run matters as much.
+        after = os.getloadavg()[0]
+        measured = (
+            f"_Measured {stamp} on {machine()}; load average {load:.1f} at start, "
+            f"{after:.1f} at the end._"
+        )
         _write({name: f"{body}\n\n{measured}\n"})  # each section as soon as it is measured
     return 0
 

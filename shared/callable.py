@@ -180,10 +180,9 @@ def _reject_malformed(request: flask.Request, max_bytes: int) -> flask.Response 
     raw = request.get_data(cache=True)
     if len(raw) > max_bytes:
         return _error_response(400, "INVALID_ARGUMENT", too_large)
-    if _containers(raw) > MAX_JSON_CONTAINERS:
-        return _error_response(400, "INVALID_ARGUMENT", "Request body has too many values.")
-    if _nesting_depth(raw) > MAX_JSON_DEPTH:
-        return _error_response(400, "INVALID_ARGUMENT", "Request body is nested too deeply.")
+    problem = _shape_problem(raw)
+    if problem is not None:
+        return _error_response(400, "INVALID_ARGUMENT", problem)
     try:
         body = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
@@ -195,32 +194,35 @@ def _reject_malformed(request: flask.Request, max_bytes: int) -> flask.Response 
     return None
 
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_STRING = re.compile(rb'"[^"]*"')  # on a text whose escapes are gone (_structure)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 
-def _containers(raw: bytes) -> int:
-    """How many arrays and objects a JSON text opens (brackets inside strings do not count)."""
-    opened = raw.count(b"[") + raw.count(b"{")
-    if opened <= MAX_JSON_CONTAINERS:
-        return opened  # an upper bound is enough when it is small
-    stripped = _JSON_STRING.sub(b'""', raw)
-    return stripped.count(b"[") + stripped.count(b"{")
-
-
-def _nesting_depth(raw: bytes) -> int:
-    """The deepest bracket nesting of a JSON text (brackets inside strings do not count); its
-    loop runs over at most MAX_JSON_CONTAINERS opening brackets (`_containers` first)."""
+def _shape_problem(raw: bytes) -> str | None:
+    """Why a JSON text has a shape no request has (too many arrays and objects, or nested too
+    deeply), or None. Brackets inside strings do not count. C-speed scans (bytes.count,
+    replace, one regex) bound the work before the one Python loop, over few brackets."""
     if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
-        return 0  # cannot be deeper than the number of opening brackets
+        return None  # fewer opening brackets than either limit
+    structure = _structure(raw)
+    if structure.count(b"[") + structure.count(b"{") > MAX_JSON_CONTAINERS:
+        return "Request body has too many values."
     depth = deepest = 0
-    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', raw)):
+    for match in _JSON_BRACKET.finditer(structure):
         if match.group() in (b"[", b"{"):
             depth += 1
             deepest = max(deepest, depth)
         else:
             depth -= 1
-    return deepest
+    return "Request body is nested too deeply." if deepest > MAX_JSON_DEPTH else None
+
+
+def _structure(raw: bytes) -> bytes:
+    """A JSON text with its strings emptied. Escaped backslashes, then escaped quotes, go first
+    (replaces at C speed), so that every quote left opens or closes a string, and a regex
+    without alternation empties them. (Invalid JSON may come out garbled: the parse refuses it.)"""
+    plain = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    return _JSON_STRING.sub(b'""', plain)
 
 
 @once

@@ -6,7 +6,9 @@ Layout: the cluster keeps everything in one directory, `data_dir`:
     data_dir/run      its own unix socket directory (no clash with a system PostgreSQL)
 
 The server is `postgres -D ...` run through `devstack.process.ManagedProcess` (not `pg_ctl
-start`, which daemonises), so the stack owns the process group and `stop()` leaves nothing.
+start`, which daemonises), so it is a watched part of the stack like any other: its supervisor
+stops it with SIGINT (PostgreSQL's fast shutdown, which does not wait for clients to
+disconnect), also when the process that started it dies, and `stop()` leaves nothing.
 
 Running as root: `initdb` and `postgres` refuse to run as root, so as root both run as the
 `postgres` system user (`runuser -u postgres --`) and `data_dir` is chowned to that user. That
@@ -15,8 +17,10 @@ user must be able to traverse every parent of `data_dir`; when it cannot (a repo
 named after the port, so a dev stack on a fixed port still reuses its data across restarts.
 
 An initialised data directory is reused (dev restarts take about 0.1 s); `start(wipe=True)`
-starts from an empty one (tests). Authentication is `trust`, which is safe only because the
-server listens on 127.0.0.1 and on a socket directory of its own.
+starts from an empty one (tests).
+
+Authentication is `trust`, which is safe only because the server listens on 127.0.0.1 and on a
+socket directory of its own.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -67,6 +73,7 @@ class PostgresCluster:
         self._data_dir = data_dir
         self._socket_dir = data_dir / "run"
         self._proc: ManagedProcess | None = None
+        self._cancelled = threading.Event()
         self.created = False  # True when the last start() ran initdb
 
     # -- addresses ---------------------------------------------------------------------------
@@ -96,6 +103,19 @@ class PostgresCluster:
     def running(self) -> bool:
         return self._proc is not None and self._proc.running
 
+    def ensure_running(self) -> None:
+        """Raise StackError naming PostgreSQL, with its log's tail, once the server has died."""
+        if self._proc is not None:
+            self._proc.ensure_running()
+
+    def cancel(self) -> None:
+        """Make a start() running in another thread give up at its next step (stack stop)."""
+        self._cancelled.set()
+
+    def _check_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise StackError("PostgreSQL start cancelled: the stack is stopping")
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, *, wipe: bool = False, timeout: float = 30.0) -> None:
@@ -103,10 +123,12 @@ class PostgresCluster:
         and wait until role and database `focus` exist."""
         if self.running:
             return
+        self._cancelled.clear()
         self._prepare_dirs(wipe)
         self.created = not (self.pgdata / "PG_VERSION").exists()
         if self.created:
             self._initdb()
+        self._check_cancelled()
         self._ensure_socket_dir()
         settings = {
             "port": str(self.port),
@@ -124,41 +146,34 @@ class PostgresCluster:
         for name, value in settings.items():
             argv += ["-c", f"{name}={value}"]
         proc = ManagedProcess(
-            "postgres", _as_server_user(argv), log_dir=self.log_dir, cwd=self._data_dir
+            "postgres",
+            _as_server_user(argv),
+            log_dir=self.log_dir,
+            cwd=self._data_dir,
+            stop_signal=signal.SIGINT,  # fast shutdown; SIGTERM would wait for every client
         )
         self._proc = proc
         proc.start()
         try:
-            # Stop polling as soon as the server exits: ensure_running() then says why.
-            wait_until(
-                lambda: not proc.running or self._accepts_connections(),
-                timeout=timeout,
-                what=f"PostgreSQL on port {self.port} (log: {proc.log_path})",
-            )
+
+            def ready() -> bool:
+                self._check_cancelled()
+                # Stop polling as soon as the server exits: ensure_running() then says why.
+                return not proc.running or self._accepts_connections()
+
+            what = f"PostgreSQL on port {self.port} (log: {proc.log_path})"
+            wait_until(ready, timeout=timeout, what=what)
             proc.ensure_running()
             self._ensure_app_database()
         except BaseException:
             self.stop()
             raise
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Fast shutdown (clients are disconnected), then make sure the process group is gone."""
+    def stop(self) -> None:
+        """Fast shutdown (clients are disconnected); the process group is gone on return."""
         proc = self._proc
         if proc is None:
             return
-        if proc.running:
-            # SIGTERM (what ManagedProcess sends) is a "smart" shutdown that waits for every
-            # client to disconnect; an open connection pool would stall it until the timeout.
-            argv = ["pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w"]
-            argv += ["-t", str(int(timeout))]
-            with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-                subprocess.run(
-                    _as_server_user(argv),
-                    cwd=self._data_dir,
-                    capture_output=True,
-                    timeout=timeout + 5,
-                    check=False,
-                )
         proc.stop()
         self._proc = None
 
@@ -299,7 +314,7 @@ class PostgresCluster:
 
 
 def _as_server_user(argv: list[str]) -> list[str]:
-    """Run `argv` as the server user when we are root (initdb, pg_ctl and postgres refuse root)."""
+    """Run `argv` as the server user when we are root (initdb and postgres refuse root)."""
     if os.geteuid() == 0:
         return ["runuser", "-u", SERVER_USER, "--", *argv]
     return argv

@@ -1,8 +1,13 @@
-"""The whole local stack: start, wire, describe and stop every part.
+"""The whole local stack: start, wire, describe, watch and stop every part.
 
 `make dev` runs `python -m devstack up` (fixed ports from firebase.json and the defaults below,
 state under `.local/`, descriptor at `.local/stack.json`); tests build a `Stack` on free ports
 in a directory of their own, so a running `make dev` never clashes with `make test`.
+
+Every part runs under a supervisor tied to this process (devstack/process.py), so whatever
+happens to it (Ctrl-C or SIGTERM at any moment of the start, a start that fails half-way,
+SIGKILL) nothing of the stack is left running. While the stack is up, every part, PostgreSQL
+included, is watched: the first one that dies is named and the whole stack stops.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import dataclasses
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -85,6 +91,8 @@ class Stack:
         self.log_dir = config.state_dir / "logs"
         self._procs: list[ManagedProcess] = []
         self._postgres: Any = None
+        self._postgres_thread: threading.Thread | None = None
+        self._wrote_descriptor = False
 
     # -- addresses --------------------------------------------------------------------------
     @property
@@ -135,6 +143,7 @@ class Stack:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, on_progress: Callable[[str], None] = lambda _msg: None) -> None:
+        """Start every part; on any failure or interruption stop what had started, re-raise."""
         try:
             self._start(on_progress)
         except BaseException:
@@ -174,7 +183,10 @@ class Stack:
 
         launch(
             *emulators.firestore_process(
-                self.ports.firestore, c.root / "firestore.rules", c.project_id, self.log_dir
+                self.ports.firestore,
+                c.root / "firestore.rules",
+                c.project_id,
+                self.log_dir,
             ),
             60,
         )
@@ -194,16 +206,20 @@ class Stack:
         )
         launch(tasks, lambda: _tcp(self.ports.tasks), 30)
 
-        pg_thread, pg_errors = self._start_postgres_in_background(PostgresCluster)
+        pg_errors = self._start_postgres_in_background(PostgresCluster)
         for proc, ready, timeout in waits:
 
-            def check(proc: ManagedProcess = proc, ready: Callable[[], bool] = ready) -> bool:
-                proc.ensure_running()
+            def check(ready: Callable[[], bool] = ready) -> bool:
+                self.check_alive()  # any part that dies meanwhile is named at once
                 return ready()
 
             wait_until(check, timeout=timeout, what=proc.name)
             on_progress(f"{proc.name} ready")
-        pg_thread.join()
+        thread = self._postgres_thread
+        assert thread is not None
+        while thread.is_alive():  # short joins: signals and dead parts are seen meanwhile
+            thread.join(0.2)
+            self.check_alive()
         if pg_errors:
             raise StackError(f"postgres: {pg_errors[0]}") from pg_errors[0]
         on_progress("postgres ready (migrated to head)")
@@ -218,11 +234,11 @@ class Stack:
         if c.descriptor_path is not None:
             c.descriptor_path.parent.mkdir(parents=True, exist_ok=True)
             c.descriptor_path.write_text(json.dumps(self.descriptor(), indent=2) + "\n")
+            self._wrote_descriptor = True
 
-    def _start_postgres_in_background(
-        self, cluster_class: Any
-    ) -> tuple[threading.Thread, list[BaseException]]:
-        """PostgreSQL (initdb + migrations) starts while the emulators boot."""
+    def _start_postgres_in_background(self, cluster_class: Any) -> list[BaseException]:
+        """PostgreSQL (initdb + migrations) starts while the emulators boot. Returns the list
+        its thread puts an error in."""
         c = self.config
         self._postgres = cluster_class(c.state_dir / "postgres", self.ports.postgres, self.log_dir)
         errors: list[BaseException] = []
@@ -236,9 +252,9 @@ class Stack:
             except BaseException as err:  # surfaced by the caller, in the main thread
                 errors.append(err)
 
-        thread = threading.Thread(target=start, name="postgres-start")
-        thread.start()
-        return thread, errors
+        self._postgres_thread = threading.Thread(target=start, name="postgres-start")
+        self._postgres_thread.start()
+        return errors
 
     def _start_functions(self) -> None:
         c = self.config
@@ -261,23 +277,34 @@ class Stack:
         self._procs.append(server)
 
         def functions_ready() -> bool:
-            server.ensure_running()
+            self.check_alive()
             return http_ok(f"http://127.0.0.1:{self.ports.functions}/healthz")
 
         wait_until(functions_ready, timeout=60, what="functions")
 
     def check_alive(self) -> None:
+        """Raise StackError naming the first part that is no longer running."""
         for proc in self._procs:
             proc.ensure_running()
+        if self._postgres is not None:
+            self._postgres.ensure_running()
 
     def stop(self) -> None:
+        """Stop every part that was started (safe to call at any moment, and twice)."""
         for proc in reversed(self._procs):
             proc.stop()
         self._procs.clear()
         if self._postgres is not None:
+            # A start still running in its thread gives up first, or it could start the
+            # server after the stop below.
+            self._postgres.cancel()
+            if self._postgres_thread is not None:
+                self._postgres_thread.join(timeout=120)
             self._postgres.stop()
-        if self.config.descriptor_path is not None:
+        if self._wrote_descriptor and self.config.descriptor_path is not None:
+            # Only our own: a second `make dev` refused for busy ports leaves the first's.
             self.config.descriptor_path.unlink(missing_ok=True)
+            self._wrote_descriptor = False
 
 
 def _tcp(port: int) -> bool:
@@ -294,24 +321,48 @@ def dev_config() -> StackConfig:
     )
 
 
-def run_foreground(config: StackConfig) -> int:
-    """Start the stack, print where things are, wait for Ctrl-C, stop everything."""
-    import signal
+class _Interrupted(BaseException):
+    """Ctrl-C, SIGTERM or SIGHUP during the start: unwinds it (start() then stops the parts).
 
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way
+    swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def run_foreground(config: StackConfig) -> int:
+    """Start the stack, print where things are, watch it until Ctrl-C, stop everything.
+
+    Exit status: 0 after Ctrl-C / SIGTERM once up, 1 when a part fails or dies, 128 + the
+    signal's number when a signal interrupts the start."""
     stack = Stack(config)
     stopping = threading.Event()
+    starting = True
 
-    def on_signal(_signum: int, _frame: object) -> None:
+    def on_signal(signum: int, _frame: object) -> None:
+        first = not stopping.is_set()
         stopping.set()
+        # Only the first signal unwinds the start: a second one must not cut the stop short.
+        if first and starting:
+            raise _Interrupted(signum)
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     started = time.monotonic()
     try:
         stack.start(on_progress=lambda msg: _say(f"  {msg}"))
+    except _Interrupted as err:
+        stack.stop()  # a no-op unless the signal came as start() returned
+        _say(f"Interrupted by {err} during the start; stopped what had started.")
+        return 128 + err.signum
     except StackError as err:
         _say(f"error: {err}")
+        _say("Stopped what had started.")
         return 1
+    finally:
+        starting = False
     _say(f"Local stack up in {time.monotonic() - started:.1f} s. Ctrl-C stops it.")
     _say(json.dumps(stack.descriptor(), indent=2))
     _say(f"Logs: {stack.log_dir}")
@@ -321,6 +372,7 @@ def run_foreground(config: StackConfig) -> int:
             stack.check_alive()
     except StackError as err:
         _say(f"error: {err}")
+        _say("A part of the stack died; stopping the others.")
         code = 1
     finally:
         _say("Stopping...")

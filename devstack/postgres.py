@@ -17,7 +17,9 @@ user must be able to traverse every parent of `data_dir`; when it cannot (a repo
 named after the port, so a dev stack on a fixed port still reuses its data across restarts.
 
 An initialised data directory is reused (dev restarts take about 0.1 s); `start(wipe=True)`
-starts from an empty one (tests).
+starts from an empty one (tests). `reset_app_database()` empties the `focus` database alone
+(`make dev` starts from an empty one unless asked to keep data), and `dump()` / `restore()`
+save and bring back its content (`make dev`'s keep mode, devstack/saved.py).
 
 Authentication is `trust`, which is safe only because the server listens on 127.0.0.1 and on a
 socket directory of its own.
@@ -220,6 +222,24 @@ class PostgresCluster:
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
+    def reset_app_database(self) -> None:
+        """Drop and re-create the `focus` database: empty, not even migrated."""
+        self.drop_database(APP_DATABASE)
+        self._ensure_app_database()
+
+    def dump(self, path: Path) -> None:
+        """The `focus` database, schema and rows, to `path` (pg_dump's custom format)."""
+        argv = [_server_tool("pg_dump"), "--format=custom", f"--file={path}"]
+        _run_tool([*argv, self._admin_conninfo(APP_DATABASE)], "pg_dump")
+
+    def restore(self, path: Path) -> None:
+        """Replace the `focus` database with a `dump()`."""
+        self.reset_app_database()
+        argv = [_server_tool("pg_restore"), "--exit-on-error", "--single-transaction"]
+        _run_tool(
+            [*argv, f"--dbname={self._admin_conninfo(APP_DATABASE)}", str(path)], "pg_restore"
+        )
+
     # -- internals ---------------------------------------------------------------------------
 
     def _prepare_dirs(self, wipe: bool) -> None:
@@ -311,6 +331,26 @@ class PostgresCluster:
                         sql.Identifier(APP_DATABASE), sql.Identifier(APP_ROLE)
                     )
                 )
+
+
+def _server_tool(name: str) -> str:
+    """`pg_dump` / `pg_restore` of the same installation as the `postgres` on PATH."""
+    server = shutil.which("postgres")
+    if server is not None:
+        beside = Path(os.path.realpath(server)).parent / name
+        if beside.exists():
+            return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise StackError(f"{name} not found; install the PostgreSQL 15 client programs")
+    return found
+
+
+def _run_tool(argv: list[str], what: str) -> None:
+    # These are clients: unlike initdb and postgres they run as root too.
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    if result.returncode != 0:
+        raise StackError(f"{what} failed with code {result.returncode}: {result.stderr.strip()}")
 
 
 def _as_server_user(argv: list[str]) -> list[str]:

@@ -1,8 +1,9 @@
 """The whole local stack: start, wire, describe, watch and stop every part.
 
 `make dev` runs `python -m devstack up` (fixed ports from firebase.json and the defaults below,
-state under `.local/`, descriptor at `.local/stack.json`); tests build a `Stack` on free ports
-in a directory of their own, so a running `make dev` never clashes with `make test`.
+state under `.local/`, descriptor at `.local/stack.json`; its options are read in one place,
+`dev_config()`); tests build a `Stack` on free ports in a directory of their own, so a running
+`make dev` never clashes with `make test`.
 
 Every part runs under a supervisor tied to this process (devstack/process.py), so whatever
 happens to it (Ctrl-C or SIGTERM at any moment of the start, a start that fails half-way,
@@ -22,9 +23,9 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from devstack import emulators
+from devstack import emulators, saved
 from devstack.process import (
     ManagedProcess,
     StackError,
@@ -40,6 +41,11 @@ DEFAULT_REGION = "europe-west1"
 # Ports of the parts firebase.json has no key for (local defaults, overridable by env).
 DEFAULT_EXTRA_PORTS = {"postgres": 54329, "fcm": 9299, "tasks": 9399}
 TASK_SECRET_HEADER = "X-Focus-Task-Secret"  # noqa: S105 - a header name, not a secret
+
+# What a start does with the data of the previous run (`FOCUS_DEV_DATA`, see dev_config):
+# "fresh": every store starts empty (the Emulator Suite's default); "keep": every store starts
+# with what it held at the last stop of a keep-mode run (devstack/saved.py).
+DataMode = Literal["fresh", "keep"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +85,7 @@ class StackConfig:
     root: Path = ROOT
     descriptor_path: Path | None = None
     wipe_postgres: bool = False
+    data: DataMode = "fresh"
 
 
 class Stack:
@@ -89,9 +96,13 @@ class Stack:
         self.ports = config.ports
         self.task_secret = secrets.token_urlsafe(24)
         self.log_dir = config.state_dir / "logs"
+        self.saved_dir = config.state_dir / "saved"
         self._procs: list[ManagedProcess] = []
         self._postgres: Any = None
         self._postgres_thread: threading.Thread | None = None
+        self._auth_hub_port = 0
+        self._say: Callable[[str], None] = lambda _msg: None
+        self._up = False  # every part started and wired: what a keep-mode save needs
         self._wrote_descriptor = False
 
     # -- addresses --------------------------------------------------------------------------
@@ -144,6 +155,7 @@ class Stack:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, on_progress: Callable[[str], None] = lambda _msg: None) -> None:
         """Start every part; on any failure or interruption stop what had started, re-raise."""
+        self._say = on_progress
         try:
             self._start(on_progress)
         except BaseException:
@@ -172,6 +184,13 @@ class Stack:
         self._check_ports()
         c.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        restore = saved.load(self.saved_dir) if c.data == "keep" else None
+        if c.data == "keep":
+            on_progress(
+                f"keep mode: restoring the data saved at the last stop ({self.saved_dir})"
+                if restore is not None
+                else "keep mode: nothing saved yet, starting empty"
+            )
 
         tasks_python = tasks_emulator.ensure_installed(c.root)
         waits: list[tuple[ManagedProcess, Callable[[], bool], float]] = []
@@ -187,13 +206,21 @@ class Stack:
                 c.root / "firestore.rules",
                 c.project_id,
                 self.log_dir,
+                import_from=restore.firestore_metadata if restore else None,
             ),
             60,
         )
         launch(*emulators.pubsub_process(self.ports.pubsub, self.log_dir), 60)
+        self._auth_hub_port = free_port()
         launch(
             *emulators.auth_process(
-                c.root, self.ports.auth, c.project_id, c.state_dir / "auth", self.log_dir
+                c.root,
+                self.ports.auth,
+                c.project_id,
+                c.state_dir / "auth",
+                self.log_dir,
+                hub_port=self._auth_hub_port,
+                import_from=restore.auth_dir if restore else None,
             ),
             90,
         )
@@ -206,7 +233,7 @@ class Stack:
         )
         launch(tasks, lambda: _tcp(self.ports.tasks), 30)
 
-        pg_errors = self._start_postgres_in_background(PostgresCluster)
+        pg_errors = self._start_postgres_in_background(PostgresCluster, restore)
         for proc, ready, timeout in waits:
 
             def check(ready: Callable[[], bool] = ready) -> bool:
@@ -225,6 +252,8 @@ class Stack:
         on_progress("postgres ready (migrated to head)")
 
         os.environ.update(self.env())  # the wiring below uses the same clients as the code
+        if restore is not None:
+            self._rebase_mirror()
         from devstack.wiring import wire_pubsub, wire_tasks
 
         wire_tasks(self)
@@ -235,26 +264,48 @@ class Stack:
             c.descriptor_path.parent.mkdir(parents=True, exist_ok=True)
             c.descriptor_path.write_text(json.dumps(self.descriptor(), indent=2) + "\n")
             self._wrote_descriptor = True
+        self._up = True
 
-    def _start_postgres_in_background(self, cluster_class: Any) -> list[BaseException]:
-        """PostgreSQL (initdb + migrations) starts while the emulators boot. Returns the list
-        its thread puts an error in."""
+    def _start_postgres_in_background(
+        self, cluster_class: Any, restore: saved.Save | None
+    ) -> list[BaseException]:
+        """PostgreSQL (initdb, the data of this mode, migrations) starts while the emulators
+        boot. Returns the list its thread puts an error in."""
         c = self.config
         self._postgres = cluster_class(c.state_dir / "postgres", self.ports.postgres, self.log_dir)
         errors: list[BaseException] = []
 
         def start() -> None:
             try:
-                self._postgres.start(wipe=c.wipe_postgres)
+                cluster = self._postgres
+                cluster.start(wipe=c.wipe_postgres)
+                if restore is not None:
+                    cluster.restore(restore.postgres_dump)
+                elif not cluster.created:
+                    cluster.reset_app_database()  # fresh: this run starts empty too
                 from shared.mirror.sql_schema import upgrade_to_head
 
-                upgrade_to_head(self._postgres.dsn)
+                upgrade_to_head(cluster.dsn)
             except BaseException as err:  # surfaced by the caller, in the main thread
                 errors.append(err)
 
         self._postgres_thread = threading.Thread(target=start, name="postgres-start")
         self._postgres_thread.start()
         return errors
+
+    def _rebase_mirror(self) -> None:
+        """After the Firestore import: the mirror's rows follow their documents' new versions."""
+        from devstack.wiring import fresh_clients
+        from shared.clients import firestore_client
+        from shared.mirror.sql_store import SqlMirrorStore
+
+        fresh_clients()
+        store = SqlMirrorStore.from_dsn(self.postgres_dsn)
+        try:
+            moved = saved.rebase_mirror_versions(firestore_client(), store)
+        finally:
+            store.engine.dispose()
+        self._say(f"mirror rows moved to the imported documents' versions: {moved}")
 
     def _start_functions(self) -> None:
         c = self.config
@@ -291,6 +342,9 @@ class Stack:
 
     def stop(self) -> None:
         """Stop every part that was started (safe to call at any moment, and twice)."""
+        if self._up and self.config.data == "keep":
+            self._save()
+        self._up = False
         for proc in reversed(self._procs):
             proc.stop()
         self._procs.clear()
@@ -306,6 +360,21 @@ class Stack:
             self.config.descriptor_path.unlink(missing_ok=True)
             self._wrote_descriptor = False
 
+    def _save(self) -> None:
+        try:
+            self.check_alive()
+            saved.save(
+                self.saved_dir,
+                project_id=self.config.project_id,
+                firestore_port=self.ports.firestore,
+                auth_hub_port=self._auth_hub_port,
+                postgres=self._postgres,
+            )
+        except StackError as err:
+            self._say(f"data NOT saved ({err}); the next start restores the previous save")
+            return
+        self._say(f"data saved to {self.saved_dir} (FOCUS_DEV_DATA=keep)")
+
 
 def _tcp(port: int) -> bool:
     from devstack.process import tcp_open
@@ -313,11 +382,25 @@ def _tcp(port: int) -> bool:
     return tcp_open(port)
 
 
-def dev_config() -> StackConfig:
+def dev_config(environ: dict[str, str] | None = None) -> StackConfig:
+    """`make dev`'s configuration. Every option of the local stack is read here, from
+    environment variables (`make dev` passes them on; README "The local stack"):
+
+    - `FOCUS_DEV_<PART>_PORT` (FIRESTORE, AUTH, PUBSUB, FUNCTIONS, POSTGRES, FCM, TASKS):
+      move a part to another port (defaults: firebase.json, then DEFAULT_EXTRA_PORTS).
+    - `FOCUS_DEV_DATA`: `fresh` (default): Firestore, Auth and PostgreSQL all start empty;
+      `keep`: all three start with what they held when the last keep-mode run stopped
+      (devstack/saved.py says what is kept and what is not).
+    """
+    env = os.environ if environ is None else environ
+    data = env.get("FOCUS_DEV_DATA", "").strip().lower() or "fresh"
+    if data not in get_args(DataMode):
+        raise StackError(f"FOCUS_DEV_DATA={data!r}: use 'fresh' (the default) or 'keep'")
     return StackConfig(
         state_dir=ROOT / ".local" / "dev",
         ports=Ports.from_firebase_json(),
         descriptor_path=ROOT / ".local" / "stack.json",
+        data=data,  # type: ignore[arg-type]  # checked against DataMode above
     )
 
 

@@ -13,6 +13,7 @@ included, is watched: the first one that dies is named and the whole stack stops
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -465,5 +466,7 @@ def run_foreground(config: StackConfig) -> int:
 
 
 def _say(message: str) -> None:
-    sys.stdout.write(message + "\n")
-    sys.stdout.flush()
+    # A closed terminal (SIGHUP) makes writes fail; the stop that follows must still happen.
+    with contextlib.suppress(OSError):
+        sys.stdout.write(message + "\n")
+        sys.stdout.flush()

@@ -4,7 +4,8 @@ One chain of real `run_foreground` processes on the same ports and state directo
 the next one's precondition (its start fails with "port(s) already in use" if anything of the
 one before is left):
 
-1. Ctrl-C while the first parts are starting; 2. SIGTERM once the Firestore emulator is ready;
+1. Ctrl-C while the first parts are starting; then SIGHUP with the terminal gone (output fails);
+2. SIGTERM once the Firestore emulator is ready;
 3. a part that dies during the start (the FCM stand-in exits): named, everything stopped;
 4. keep mode, up: the descriptor, a user written through callables, Ctrl-C (data saved);
 5. keep mode again: the user is back, focusctl (a real subprocess, beside the stack) reconciles
@@ -75,7 +76,9 @@ sys.exit(run_foreground(config))
 class Run:
     """One `run_foreground` process; its output goes to a file the test reads while it runs."""
 
-    def __init__(self, chain: Chain, data: str, plant: str = "") -> None:
+    def __init__(
+        self, chain: Chain, data: str, plant: str = "", closed_terminal: bool = False
+    ) -> None:
         self.mark = uuid.uuid4().hex
         self.output_path = chain.state_dir / f"run-{self.mark}.out"
         argv = [
@@ -93,10 +96,13 @@ class Run:
                 argv,
                 cwd=ROOT,
                 env={**os.environ, MARK: self.mark},
-                stdout=out,
+                # A closed terminal: output goes to a pipe nobody reads, so writes fail.
+                stdout=subprocess.PIPE if closed_terminal else out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # signals go to it alone, as a terminal's would
             )
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
     @property
     def output(self) -> str:
@@ -149,8 +155,8 @@ class Chain:
         self.ports = Ports.free()
         self.runs: list[Run] = []
 
-    def start(self, data: str = "fresh", plant: str = "") -> Run:
-        run = Run(self, data, plant)
+    def start(self, data: str = "fresh", plant: str = "", closed_terminal: bool = False) -> Run:
+        run = Run(self, data, plant, closed_terminal)
         self.runs.append(run)
         return run
 
@@ -275,6 +281,13 @@ def test_every_stop_leaves_nothing_and_the_stores_agree_after_each_restart(chain
     run.send(signal.SIGINT)
     assert run.exit_code() == 128 + signal.SIGINT, run.output
     assert "Interrupted by SIGINT during the start" in run.output
+    chain.assert_nothing_left(run)
+
+    # 1b. The terminal closes while the first parts start: SIGHUP, and no output can be written.
+    run = chain.start(closed_terminal=True)
+    wait_for(lambda: len(run.processes()) > 2, 60, "the first parts started")
+    run.send(signal.SIGHUP)
+    assert run.exit_code() == 128 + signal.SIGHUP
     chain.assert_nothing_left(run)
 
     # 2. SIGTERM once the Firestore emulator is ready (PostgreSQL is being set up meanwhile).

@@ -152,3 +152,20 @@ def test_help_needs_no_target(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "--sample" in result.stdout
+
+
+def test_a_backend_lost_during_a_command_is_one_line() -> None:
+    from google.api_core.exceptions import ServiceUnavailable
+    from google.auth.exceptions import DefaultCredentialsError
+    from sqlalchemy.exc import OperationalError
+
+    from focusctl.cli import _failure_line
+
+    refused = OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused\nmore"))
+    assert _failure_line(refused) == "PostgreSQL: connection refused"
+    lost = ServiceUnavailable("failed to connect to all addresses\ndetails")
+    assert _failure_line(lost) == (
+        "ServiceUnavailable from a Google API: 503 failed to connect to all addresses"
+    )
+    assert _failure_line(DefaultCredentialsError("not found")).startswith("credentials: not found")
+    assert _failure_line(KeyError("a bug")) is None  # a bug keeps its traceback

@@ -143,7 +143,7 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         fd = lifeline()
         supervised = [
-            sys.executable,
+            _supervisor_python(),
             "-I",  # isolated: the supervisor imports nothing of the project
             str(SUPERVISOR),
             f"--lifeline={fd}",
@@ -208,6 +208,18 @@ class ManagedProcess:
             kill_session(proc.pid)
             proc.wait()
         self._proc = None
+
+
+def _supervisor_python() -> str:
+    """This interpreter, or when this process may not run it (a process that switched to
+    another user, with the venv's interpreter under a home it cannot read) the system's
+    python3: the supervisor needs only the standard library of a Python 3.11+."""
+    if os.access(sys.executable, os.X_OK):
+        return sys.executable
+    system = shutil.which("python3")
+    if system is None:
+        raise StackError(f"cannot run {sys.executable} as this user, and no python3 on PATH")
+    return system
 
 
 def kill_session(sid: int) -> None:

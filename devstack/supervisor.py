@@ -19,8 +19,9 @@ wrappers (a bash script that runs java, firebase-tools' node, runuser) whose chi
 outlive it. The supervisor is also a child subreaper on Linux, so a descendant whose parent
 dies (java under its bash script, postgres under runuser) is still waited for.
 
-Standard library only: it is started by path with `-I`, so nothing of the project is imported
-and it starts in a few tens of milliseconds.
+Standard library only, of any Python 3.11+: it is started by path with `-I`, so nothing of the
+project is imported and it starts in a few tens of milliseconds (and a process that switched
+to another user may run it with the system's python3).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import cache
 from pathlib import Path
 
@@ -84,12 +84,14 @@ def auth_process(
     log_dir: Path,
     *,
     hub_port: int | None = None,
+    avoid_ports: Collection[int] = (),
     import_from: Path | None = None,
 ) -> tuple[ManagedProcess, Callable[[], bool]]:
     """The Firebase Auth emulator, configured by a generated firebase.json on `port`.
 
     `hub_port`: where firebase-tools' emulator hub listens (its `/_admin/export` saves the
-    accounts); `import_from`: a directory such an export wrote, to start with (keep mode).
+    accounts); `avoid_ports`: the stack's other ports, never chosen for the hub or logging;
+    `import_from`: a directory such an export wrote, to start with (keep mode).
     """
     firebase = root / "node_modules" / ".bin" / "firebase"
     if not firebase.exists():
@@ -102,8 +104,8 @@ def auth_process(
             "singleProjectMode": True,
             "auth": {"host": "127.0.0.1", "port": port},
             "ui": {"enabled": False},
-            "hub": {"host": "127.0.0.1", "port": hub_port or free_port()},
-            "logging": {"host": "127.0.0.1", "port": free_port()},
+            "hub": {"host": "127.0.0.1", "port": hub_port or free_port(avoid_ports)},
+            "logging": {"host": "127.0.0.1", "port": free_port([*avoid_ports, port])},
         }
     }
     config_path = work_dir / "firebase.auth.json"

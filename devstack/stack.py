@@ -61,7 +61,10 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(**{f.name: free_port() for f in dataclasses.fields(cls)})
+        ports: dict[str, int] = {}
+        for field in dataclasses.fields(cls):
+            ports[field.name] = free_port(avoid=ports.values())
+        return cls(**ports)
 
     @classmethod
     def from_firebase_json(cls, root: Path = ROOT) -> Ports:
@@ -212,7 +215,8 @@ class Stack:
             60,
         )
         launch(*emulators.pubsub_process(self.ports.pubsub, self.log_dir), 60)
-        self._auth_hub_port = free_port()
+        own_ports = list(dataclasses.asdict(self.ports).values())
+        self._auth_hub_port = free_port(avoid=own_ports)
         launch(
             *emulators.auth_process(
                 c.root,
@@ -221,6 +225,7 @@ class Stack:
                 c.state_dir / "auth",
                 self.log_dir,
                 hub_port=self._auth_hub_port,
+                avoid_ports=[*own_ports, self._auth_hub_port],
                 import_from=restore.auth_dir if restore else None,
             ),
             90,

@@ -376,7 +376,7 @@ class Stack:
                 auth_hub_port=self._auth_hub_port,
                 postgres=self._postgres,
             )
-        except StackError as err:
+        except Exception as err:  # a save that fails must never keep the parts from stopping
             self._say(f"data NOT saved ({err}); the next start restores the previous save")
             return
         self._say(f"data saved to {self.saved_dir} (FOCUS_DEV_DATA=keep)")

@@ -88,12 +88,13 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def _lifeline_closed(fd: int | None) -> bool:
-    """True once the stack's end of the pipe is closed (read returns end of file)."""
-    if fd is None:
+def _lifeline_closed(lifeline: select.poll | None, fd: int | None, timeout_s: float) -> bool:
+    """Wait up to `timeout_s` for the pipe; True once the stack's end of it is closed (end of
+    file). poll, not select: the descriptor's number may be above select's limit of 1024."""
+    if lifeline is None or fd is None:
+        time.sleep(timeout_s)
         return False
-    readable, _, _ = select.select([fd], [], [], 0)
-    if not readable:
+    if not lifeline.poll(timeout_s * 1000):
         return False
     try:
         return os.read(fd, 1) == b""
@@ -158,6 +159,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(f"cannot run {command[0]!r}: {err}\n")
         sys.exit(127)
 
+    lifeline = None
+    if args.lifeline is not None:
+        lifeline = select.poll()
+        lifeline.register(args.lifeline, select.POLLIN | select.POLLHUP)
     status = None
     while True:
         found = _reap(child.pid)
@@ -166,14 +171,9 @@ def main(argv: list[str] | None = None) -> None:
             # The part is gone on its own: clear what it left behind, then report its status.
             _stop(child.pid, signal.SIGTERM, 2.0, status)
             break
-        if _Requests.stop or _lifeline_closed(args.lifeline):
+        if _Requests.stop or _lifeline_closed(lifeline, args.lifeline, _POLL_S):
             status = _stop(child.pid, stop_signal, args.grace, status)
             break
-        if args.lifeline is not None:
-            with contextlib.suppress(InterruptedError):
-                select.select([args.lifeline], [], [], _POLL_S)
-        else:
-            time.sleep(_POLL_S)
     child.returncode = 0  # reaped above, with waitpid; keep Popen from waiting again
     _exit_like(status)
 

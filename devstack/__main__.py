@@ -13,9 +13,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("render-registry", help="write the Terraform input generated from the registry")
     args = parser.parse_args(argv)
     if args.command == "up":
+        from devstack.process import StackError
         from devstack.stack import dev_config, run_foreground
 
-        return run_foreground(dev_config())
+        try:
+            config = dev_config()
+        except StackError as err:
+            sys.stderr.write(f"error: {err}\n")
+            return 2
+        return run_foreground(config)
     from devstack.stack import ROOT
     from shared.registry import render_terraform_vars
 

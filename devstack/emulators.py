@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from devstack.process import ManagedProcess, StackError, free_port, http_ok, tcp_open
@@ -39,8 +39,9 @@ def sdk_root() -> Path:
 
 
 def firestore_process(
-    port: int, rules: Path, project_id: str, log_dir: Path
+    port: int, rules: Path, project_id: str, log_dir: Path, import_from: Path | None = None
 ) -> tuple[ManagedProcess, Callable[[], bool]]:
+    """`import_from`: an export's `.overall_export_metadata` file to start with (keep mode)."""
     script = sdk_root() / "platform" / "cloud-firestore-emulator" / "cloud_firestore_emulator"
     if not script.exists():
         raise StackError(
@@ -55,6 +56,10 @@ def firestore_process(
         f"--rules={rules}",
         f"--project_id={project_id}",
     ]
+    if import_from is not None:
+        # The emulator's --export-on-exit writes nothing in this version; exports are made
+        # through its REST API instead (devstack/saved.py).
+        argv.append(f"--import-data={import_from}")
     proc = ManagedProcess("firestore", argv, log_dir=log_dir)
     return proc, lambda: http_ok(f"http://127.0.0.1:{port}/")
 
@@ -72,9 +77,22 @@ def pubsub_process(port: int, log_dir: Path) -> tuple[ManagedProcess, Callable[[
 
 
 def auth_process(
-    root: Path, port: int, project_id: str, work_dir: Path, log_dir: Path
+    root: Path,
+    port: int,
+    project_id: str,
+    work_dir: Path,
+    log_dir: Path,
+    *,
+    hub_port: int | None = None,
+    avoid_ports: Collection[int] = (),
+    import_from: Path | None = None,
 ) -> tuple[ManagedProcess, Callable[[], bool]]:
-    """The Firebase Auth emulator, configured by a generated firebase.json on `port`."""
+    """The Firebase Auth emulator, configured by a generated firebase.json on `port`.
+
+    `hub_port`: where firebase-tools' emulator hub listens (its `/_admin/export` saves the
+    accounts); `avoid_ports`: the stack's other ports, never chosen for the hub or logging;
+    `import_from`: a directory such an export wrote, to start with (keep mode).
+    """
     firebase = root / "node_modules" / ".bin" / "firebase"
     if not firebase.exists():
         raise StackError("firebase-tools is not installed; run `make install` (npm ci)")
@@ -86,8 +104,8 @@ def auth_process(
             "singleProjectMode": True,
             "auth": {"host": "127.0.0.1", "port": port},
             "ui": {"enabled": False},
-            "hub": {"host": "127.0.0.1", "port": free_port()},
-            "logging": {"host": "127.0.0.1", "port": free_port()},
+            "hub": {"host": "127.0.0.1", "port": hub_port or free_port(avoid_ports)},
+            "logging": {"host": "127.0.0.1", "port": free_port([*avoid_ports, port])},
         }
     }
     config_path = work_dir / "firebase.auth.json"
@@ -108,5 +126,7 @@ def auth_process(
         "--config",
         str(config_path),
     ]
+    if import_from is not None:
+        argv += ["--import", str(import_from)]
     proc = ManagedProcess("auth", argv, log_dir=log_dir, env=env, cwd=work_dir)
     return proc, lambda: http_ok(f"http://127.0.0.1:{port}/")

@@ -6,7 +6,9 @@ Layout: the cluster keeps everything in one directory, `data_dir`:
     data_dir/run      its own unix socket directory (no clash with a system PostgreSQL)
 
 The server is `postgres -D ...` run through `devstack.process.ManagedProcess` (not `pg_ctl
-start`, which daemonises), so the stack owns the process group and `stop()` leaves nothing.
+start`, which daemonises), so it is a watched part of the stack like any other: its supervisor
+stops it with SIGINT (PostgreSQL's fast shutdown, which does not wait for clients to
+disconnect), also when the process that started it dies, and `stop()` leaves nothing.
 
 Running as root: `initdb` and `postgres` refuse to run as root, so as root both run as the
 `postgres` system user (`runuser -u postgres --`) and `data_dir` is chowned to that user. That
@@ -15,8 +17,12 @@ user must be able to traverse every parent of `data_dir`; when it cannot (a repo
 named after the port, so a dev stack on a fixed port still reuses its data across restarts.
 
 An initialised data directory is reused (dev restarts take about 0.1 s); `start(wipe=True)`
-starts from an empty one (tests). Authentication is `trust`, which is safe only because the
-server listens on 127.0.0.1 and on a socket directory of its own.
+starts from an empty one (tests). `reset_app_database()` empties the `focus` database alone
+(`make dev` starts from an empty one unless asked to keep data), and `dump()` / `restore()`
+save and bring back its content (`make dev`'s keep mode, devstack/saved.py).
+
+Authentication is `trust`, which is safe only because the server listens on 127.0.0.1 and on a
+socket directory of its own.
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -67,6 +75,7 @@ class PostgresCluster:
         self._data_dir = data_dir
         self._socket_dir = data_dir / "run"
         self._proc: ManagedProcess | None = None
+        self._cancelled = threading.Event()
         self.created = False  # True when the last start() ran initdb
 
     # -- addresses ---------------------------------------------------------------------------
@@ -96,6 +105,19 @@ class PostgresCluster:
     def running(self) -> bool:
         return self._proc is not None and self._proc.running
 
+    def ensure_running(self) -> None:
+        """Raise StackError naming PostgreSQL, with its log's tail, once the server has died."""
+        if self._proc is not None:
+            self._proc.ensure_running()
+
+    def cancel(self) -> None:
+        """Make a start() running in another thread give up at its next step (stack stop)."""
+        self._cancelled.set()
+
+    def _check_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise StackError("PostgreSQL start cancelled: the stack is stopping")
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, *, wipe: bool = False, timeout: float = 30.0) -> None:
@@ -103,10 +125,12 @@ class PostgresCluster:
         and wait until role and database `focus` exist."""
         if self.running:
             return
+        self._cancelled.clear()
         self._prepare_dirs(wipe)
         self.created = not (self.pgdata / "PG_VERSION").exists()
         if self.created:
             self._initdb()
+        self._check_cancelled()
         self._ensure_socket_dir()
         settings = {
             "port": str(self.port),
@@ -124,41 +148,34 @@ class PostgresCluster:
         for name, value in settings.items():
             argv += ["-c", f"{name}={value}"]
         proc = ManagedProcess(
-            "postgres", _as_server_user(argv), log_dir=self.log_dir, cwd=self._data_dir
+            "postgres",
+            _as_server_user(argv),
+            log_dir=self.log_dir,
+            cwd=self._data_dir,
+            stop_signal=signal.SIGINT,  # fast shutdown; SIGTERM would wait for every client
         )
         self._proc = proc
         proc.start()
         try:
-            # Stop polling as soon as the server exits: ensure_running() then says why.
-            wait_until(
-                lambda: not proc.running or self._accepts_connections(),
-                timeout=timeout,
-                what=f"PostgreSQL on port {self.port} (log: {proc.log_path})",
-            )
+
+            def ready() -> bool:
+                self._check_cancelled()
+                # Stop polling as soon as the server exits: ensure_running() then says why.
+                return not proc.running or self._accepts_connections()
+
+            what = f"PostgreSQL on port {self.port} (log: {proc.log_path})"
+            wait_until(ready, timeout=timeout, what=what)
             proc.ensure_running()
             self._ensure_app_database()
         except BaseException:
             self.stop()
             raise
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Fast shutdown (clients are disconnected), then make sure the process group is gone."""
+    def stop(self) -> None:
+        """Fast shutdown (clients are disconnected); the process group is gone on return."""
         proc = self._proc
         if proc is None:
             return
-        if proc.running:
-            # SIGTERM (what ManagedProcess sends) is a "smart" shutdown that waits for every
-            # client to disconnect; an open connection pool would stall it until the timeout.
-            argv = ["pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w"]
-            argv += ["-t", str(int(timeout))]
-            with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-                subprocess.run(
-                    _as_server_user(argv),
-                    cwd=self._data_dir,
-                    capture_output=True,
-                    timeout=timeout + 5,
-                    check=False,
-                )
         proc.stop()
         self._proc = None
 
@@ -204,6 +221,24 @@ class PostgresCluster:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+    def reset_app_database(self) -> None:
+        """Drop and re-create the `focus` database: empty, not even migrated."""
+        self.drop_database(APP_DATABASE)
+        self._ensure_app_database()
+
+    def dump(self, path: Path) -> None:
+        """The `focus` database, schema and rows, to `path` (pg_dump's custom format)."""
+        argv = [_server_tool("pg_dump"), "--format=custom", f"--file={path}"]
+        _run_tool([*argv, self._admin_conninfo(APP_DATABASE)], "pg_dump")
+
+    def restore(self, path: Path) -> None:
+        """Replace the `focus` database with a `dump()`."""
+        self.reset_app_database()
+        argv = [_server_tool("pg_restore"), "--exit-on-error", "--single-transaction"]
+        _run_tool(
+            [*argv, f"--dbname={self._admin_conninfo(APP_DATABASE)}", str(path)], "pg_restore"
+        )
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -298,8 +333,28 @@ class PostgresCluster:
                 )
 
 
+def _server_tool(name: str) -> str:
+    """`pg_dump` / `pg_restore` of the same installation as the `postgres` on PATH."""
+    server = shutil.which("postgres")
+    if server is not None:
+        beside = Path(os.path.realpath(server)).parent / name
+        if beside.exists():
+            return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise StackError(f"{name} not found; install the PostgreSQL 15 client programs")
+    return found
+
+
+def _run_tool(argv: list[str], what: str) -> None:
+    # These are clients: unlike initdb and postgres they run as root too.
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    if result.returncode != 0:
+        raise StackError(f"{what} failed with code {result.returncode}: {result.stderr.strip()}")
+
+
 def _as_server_user(argv: list[str]) -> list[str]:
-    """Run `argv` as the server user when we are root (initdb, pg_ctl and postgres refuse root)."""
+    """Run `argv` as the server user when we are root (initdb and postgres refuse root)."""
     if os.geteuid() == 0:
         return ["runuser", "-u", SERVER_USER, "--", *argv]
     return argv

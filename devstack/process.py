@@ -1,20 +1,26 @@
-"""Child processes of the local stack: started in their own process group, stopped as a group.
+"""Child processes of the local stack: each part runs under a supervisor tied to the stack.
 
-The gcloud emulator wrappers fork a java child that outlives its parent when only the parent is
-signalled, so every managed process gets its own session and is stopped with `killpg`.
+Every part is started through `devstack/supervisor.py` in a session of its own (so Ctrl-C in
+the terminal reaches the stack, which then stops the parts in order) and with the read end of
+one pipe, the lifeline, whose write end only this process holds. When this process exits, in
+whatever way, the kernel closes the write end and every supervisor stops its part: nothing of
+the stack outlives it, and its ports are free again within a few seconds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 
@@ -22,11 +28,15 @@ class StackError(RuntimeError):
     """A part of the local stack could not be started; the message says what to do."""
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_port(avoid: Collection[int] = ()) -> int:
+    """A TCP port on loopback that nothing listens on right now, and not one of `avoid` (ports
+    already handed out for the same stack: the kernel may offer a just-released port again)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 def port_is_free(port: int) -> bool:
@@ -40,12 +50,20 @@ def port_is_free(port: int) -> bool:
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str, poll: float = 0.1) -> None:
-    """Poll `check` until it returns True; raise StackError naming `what` after `timeout` s."""
+    """Poll `check` until it returns True; raise StackError naming `what` after `timeout` s.
+
+    Other exceptions of `check` count as "not yet" (a port that refuses connections while a
+    server boots); a StackError (a part died, the start was cancelled) ends the wait at once.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
+        try:
             if check():
                 return
+        except StackError:
+            raise
+        except Exception:  # noqa: S110 - not ready yet
+            pass
         time.sleep(poll)
     raise StackError(f"{what} did not become ready within {timeout:.0f} s")
 
@@ -67,8 +85,41 @@ def tcp_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+SUPERVISOR = Path(__file__).resolve().with_name("supervisor.py")
+STOP_GRACE_S = 5.0  # how long a part may take to stop before it is killed
+
+_lifeline_lock = threading.Lock()
+_lifeline_fds: tuple[int, int] | None = None
+
+
+def lifeline() -> int:
+    """The read end of this process's lifeline pipe (made once; its write end is never closed
+    on purpose: only this process's exit closes it)."""
+    global _lifeline_fds  # noqa: PLW0603 - one pipe per process, made on first use
+    with _lifeline_lock:
+        if _lifeline_fds is None:
+            read_end, write_end = os.pipe()  # both close-on-exec: no other child inherits them
+            _lifeline_fds = (read_end, write_end)
+            # A forked copy of this process (multiprocessing) must not keep the stack alive.
+            os.register_at_fork(after_in_child=_close_lifeline_in_child)
+        return _lifeline_fds[0]
+
+
+def _close_lifeline_in_child() -> None:
+    global _lifeline_fds  # noqa: PLW0603
+    if _lifeline_fds is not None:
+        for fd in _lifeline_fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        _lifeline_fds = None
+
+
 class ManagedProcess:
-    """One child process with its output in a log file, stopped together with its children."""
+    """One part of the stack with its output in a log file, stopped with all its children.
+
+    `stop_signal` is what the part takes as "shut down now" (PostgreSQL: SIGINT, its fast
+    shutdown); after `grace` seconds whatever is left is killed.
+    """
 
     def __init__(
         self,
@@ -78,42 +129,66 @@ class ManagedProcess:
         log_dir: Path,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
+        grace: float = STOP_GRACE_S,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_dir / f"{name}.log"
         self.env = dict(os.environ if env is None else env)
         self.cwd = cwd
+        self.stop_signal = stop_signal
+        self.grace = grace
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        if shutil.which(self.argv[0], path=self.env.get("PATH", os.defpath)) is None:
+            raise StackError(f"{self.name}: cannot run {self.argv[0]!r}: not found")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = lifeline()
+        supervised = [
+            _supervisor_python(),
+            "-I",  # isolated: the supervisor imports nothing of the project
+            str(SUPERVISOR),
+            f"--lifeline={fd}",
+            f"--stop-signal={self.stop_signal.name}",
+            f"--grace={self.grace:g}",
+            "--",
+            *self.argv,
+        ]
         log = self.log_path.open("wb")
         try:
             self._proc = subprocess.Popen(
-                self.argv,
+                supervised,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,
+                pass_fds=(fd,),
             )
-        except FileNotFoundError as err:
+        except OSError as err:
             raise StackError(f"{self.name}: cannot run {self.argv[0]!r}: {err}") from err
         finally:
             log.close()
+
+    @property
+    def pid(self) -> int | None:
+        """The supervisor's pid, which is also the part's session id."""
+        return self._proc.pid if self._proc is not None else None
 
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
     def ensure_running(self) -> None:
-        """Raise with the tail of the log when the process has already exited."""
+        """Raise with the tail of the log when the part has already exited."""
         if self._proc is not None and self._proc.poll() is not None:
+            code = self._proc.returncode
+            how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited ({code})"
             raise StackError(
-                f"{self.name} exited with code {self._proc.returncode}; "
-                f"last lines of {self.log_path}:\n{self.log_tail()}"
+                f"{self.name} {how}; last lines of {self.log_path}:\n{self.log_tail()}"
             )
 
     def log_tail(self, lines: int = 20) -> str:
@@ -124,43 +199,71 @@ class ManagedProcess:
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
-        """The whole process group stopped (SIGSTOP) inside the block and resumed (SIGCONT) when
-        it ends, however it ends: a stalled dependency, for tests."""
+        """The part stopped (SIGSTOP to every process of its supervisor's session) inside the
+        block and resumed (SIGCONT) when it ends, however it ends: a stalled dependency, for
+        tests."""
         proc = self._proc
         if proc is None or proc.poll() is not None:
             raise StackError(f"{self.name} is not running")
-        os.killpg(proc.pid, signal.SIGSTOP)
+        members = session_members(proc.pid) or [proc.pid]
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
         try:
             yield
         finally:
-            os.killpg(proc.pid, signal.SIGCONT)
+            for pid in members:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self) -> None:
+        """Ask the supervisor to stop the part and wait; it kills what outlives `grace`."""
         proc = self._proc
         if proc is None:
             return
-        pgid = proc.pid  # start_new_session makes the child its own group leader
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pgid, sig)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                continue
-            # The leader is gone; children in the group may linger a moment longer.
-            if not _group_alive(pgid):
-                break
-            time.sleep(0.2)
-            if not _group_alive(pgid):
-                break
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            # Stop signal, grace, SIGKILL, and the re-parented descendants' own exits.
+            proc.wait(timeout=2 * self.grace + 5)
+        except subprocess.TimeoutExpired:
+            # Never seen; if the supervisor hangs, end its whole session ourselves.
+            kill_session(proc.pid)
+            proc.wait()
         self._proc = None
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _supervisor_python() -> str:
+    """This interpreter, or when this process may not run it (a process that switched to
+    another user, with the venv's interpreter under a home it cannot read) the system's
+    python3: the supervisor needs only the standard library of a Python 3.11+."""
+    if os.access(sys.executable, os.X_OK):
+        return sys.executable
+    system = shutil.which("python3")
+    if system is None:
+        raise StackError(f"cannot run {sys.executable} as this user, and no python3 on PATH")
+    return system
+
+
+def kill_session(sid: int) -> None:
+    """SIGKILL every process of session `sid` (Linux: read from /proc; elsewhere its group)."""
+    for pid in session_members(sid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(sid, signal.SIGKILL)
+
+
+def session_members(sid: int) -> list[int]:
+    """Pids whose session id is `sid` (Linux /proc; an empty list elsewhere)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = entry.read_text()
+        except OSError:
+            continue
+        # Fields after the command name, which may itself hold spaces and parentheses.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == sid:
+            found.append(int(entry.parent.name))
+    return found

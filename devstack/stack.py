@@ -1,24 +1,32 @@
-"""The whole local stack: start, wire, describe and stop every part.
+"""The whole local stack: start, wire, describe, watch and stop every part.
 
 `make dev` runs `python -m devstack up` (fixed ports from firebase.json and the defaults below,
-state under `.local/`, descriptor at `.local/stack.json`); tests build a `Stack` on free ports
-in a directory of their own, so a running `make dev` never clashes with `make test`.
+state under `.local/`, descriptor at `.local/stack.json`; its options are read in one place,
+`dev_config()`); tests build a `Stack` on free ports in a directory of their own, so a running
+`make dev` never clashes with `make test`.
+
+Every part runs under a supervisor tied to this process (devstack/process.py), so whatever
+happens to it (Ctrl-C or SIGTERM at any moment of the start, a start that fails half-way,
+SIGKILL) nothing of the stack is left running. While the stack is up, every part, PostgreSQL
+included, is watched: the first one that dies is named and the whole stack stops.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from devstack import emulators
+from devstack import emulators, saved
 from devstack.process import (
     ManagedProcess,
     StackError,
@@ -35,6 +43,11 @@ DEFAULT_REGION = "europe-west1"
 DEFAULT_EXTRA_PORTS = {"postgres": 54329, "fcm": 9299, "tasks": 9399}
 TASK_SECRET_HEADER = "X-Focus-Task-Secret"  # noqa: S105 - a header name, not a secret
 
+# What a start does with the data of the previous run (`FOCUS_DEV_DATA`, see dev_config):
+# "fresh": every store starts empty (the Emulator Suite's default); "keep": every store starts
+# with what it held at the last stop of a keep-mode run (devstack/saved.py).
+DataMode = Literal["fresh", "keep"]
+
 
 @dataclasses.dataclass(frozen=True)
 class Ports:
@@ -48,7 +61,10 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(**{f.name: free_port() for f in dataclasses.fields(cls)})
+        ports: dict[str, int] = {}
+        for field in dataclasses.fields(cls):
+            ports[field.name] = free_port(avoid=ports.values())
+        return cls(**ports)
 
     @classmethod
     def from_firebase_json(cls, root: Path = ROOT) -> Ports:
@@ -76,6 +92,7 @@ class StackConfig:
     # FOCUS_PHASE_CACHE_S of the functions: migration phases set with focusctl take effect
     # within this many seconds (30 deployed). Tests use 0: every call reads the phases.
     phase_cache_s: float = 2.0
+    data: DataMode = "fresh"
 
 
 class Stack:
@@ -86,8 +103,14 @@ class Stack:
         self.ports = config.ports
         self.task_secret = secrets.token_urlsafe(24)
         self.log_dir = config.state_dir / "logs"
+        self.saved_dir = config.state_dir / "saved"
         self._procs: list[ManagedProcess] = []
         self._postgres: Any = None
+        self._postgres_thread: threading.Thread | None = None
+        self._auth_hub_port = 0
+        self._say: Callable[[str], None] = lambda _msg: None
+        self._up = False  # every part started and wired: what a keep-mode save needs
+        self._wrote_descriptor = False
 
     # -- addresses --------------------------------------------------------------------------
     @property
@@ -137,6 +160,8 @@ class Stack:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, on_progress: Callable[[str], None] = lambda _msg: None) -> None:
+        """Start every part; on any failure or interruption stop what had started, re-raise."""
+        self._say = on_progress
         try:
             self._start(on_progress)
         except BaseException:
@@ -165,6 +190,13 @@ class Stack:
         self._check_ports()
         c.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        restore = saved.load(self.saved_dir) if c.data == "keep" else None
+        if c.data == "keep":
+            on_progress(
+                f"keep mode: restoring the data saved at the last stop ({self.saved_dir})"
+                if restore is not None
+                else "keep mode: nothing saved yet, starting empty"
+            )
 
         tasks_python = tasks_emulator.ensure_installed(c.root)
         waits: list[tuple[ManagedProcess, Callable[[], bool], float]] = []
@@ -176,14 +208,27 @@ class Stack:
 
         launch(
             *emulators.firestore_process(
-                self.ports.firestore, c.root / "firestore.rules", c.project_id, self.log_dir
+                self.ports.firestore,
+                c.root / "firestore.rules",
+                c.project_id,
+                self.log_dir,
+                import_from=restore.firestore_metadata if restore else None,
             ),
             60,
         )
         launch(*emulators.pubsub_process(self.ports.pubsub, self.log_dir), 60)
+        own_ports = list(dataclasses.asdict(self.ports).values())
+        self._auth_hub_port = free_port(avoid=own_ports)
         launch(
             *emulators.auth_process(
-                c.root, self.ports.auth, c.project_id, c.state_dir / "auth", self.log_dir
+                c.root,
+                self.ports.auth,
+                c.project_id,
+                c.state_dir / "auth",
+                self.log_dir,
+                hub_port=self._auth_hub_port,
+                avoid_ports=[*own_ports, self._auth_hub_port],
+                import_from=restore.auth_dir if restore else None,
             ),
             90,
         )
@@ -196,21 +241,27 @@ class Stack:
         )
         launch(tasks, lambda: _tcp(self.ports.tasks), 30)
 
-        pg_thread, pg_errors = self._start_postgres_in_background(PostgresCluster)
+        pg_errors = self._start_postgres_in_background(PostgresCluster, restore)
         for proc, ready, timeout in waits:
 
-            def check(proc: ManagedProcess = proc, ready: Callable[[], bool] = ready) -> bool:
-                proc.ensure_running()
+            def check(ready: Callable[[], bool] = ready) -> bool:
+                self.check_alive()  # any part that dies meanwhile is named at once
                 return ready()
 
             wait_until(check, timeout=timeout, what=proc.name)
             on_progress(f"{proc.name} ready")
-        pg_thread.join()
+        thread = self._postgres_thread
+        assert thread is not None
+        while thread.is_alive():  # short joins: signals and dead parts are seen meanwhile
+            thread.join(0.2)
+            self.check_alive()
         if pg_errors:
             raise StackError(f"postgres: {pg_errors[0]}") from pg_errors[0]
         on_progress("postgres ready (migrated to head)")
 
         os.environ.update(self.env())  # the wiring below uses the same clients as the code
+        if restore is not None:
+            self._rebase_mirror()
         from devstack.wiring import wire_pubsub, wire_tasks
 
         wire_tasks(self)
@@ -220,27 +271,49 @@ class Stack:
         if c.descriptor_path is not None:
             c.descriptor_path.parent.mkdir(parents=True, exist_ok=True)
             c.descriptor_path.write_text(json.dumps(self.descriptor(), indent=2) + "\n")
+            self._wrote_descriptor = True
+        self._up = True
 
     def _start_postgres_in_background(
-        self, cluster_class: Any
-    ) -> tuple[threading.Thread, list[BaseException]]:
-        """PostgreSQL (initdb + migrations) starts while the emulators boot."""
+        self, cluster_class: Any, restore: saved.Save | None
+    ) -> list[BaseException]:
+        """PostgreSQL (initdb, the data of this mode, migrations) starts while the emulators
+        boot. Returns the list its thread puts an error in."""
         c = self.config
         self._postgres = cluster_class(c.state_dir / "postgres", self.ports.postgres, self.log_dir)
         errors: list[BaseException] = []
 
         def start() -> None:
             try:
-                self._postgres.start(wipe=c.wipe_postgres)
+                cluster = self._postgres
+                cluster.start(wipe=c.wipe_postgres)
+                if restore is not None:
+                    cluster.restore(restore.postgres_dump)
+                elif not cluster.created:
+                    cluster.reset_app_database()  # fresh: this run starts empty too
                 from shared.mirror.sql_schema import upgrade_to_head
 
-                upgrade_to_head(self._postgres.dsn)
+                upgrade_to_head(cluster.dsn)
             except BaseException as err:  # surfaced by the caller, in the main thread
                 errors.append(err)
 
-        thread = threading.Thread(target=start, name="postgres-start")
-        thread.start()
-        return thread, errors
+        self._postgres_thread = threading.Thread(target=start, name="postgres-start")
+        self._postgres_thread.start()
+        return errors
+
+    def _rebase_mirror(self) -> None:
+        """After the Firestore import: the mirror's rows follow their documents' new versions."""
+        from devstack.wiring import fresh_clients
+        from shared.clients import firestore_client
+        from shared.mirror.sql_store import SqlMirrorStore
+
+        fresh_clients()
+        store = SqlMirrorStore.from_dsn(self.postgres_dsn)
+        try:
+            moved = saved.rebase_mirror_versions(firestore_client(), store)
+        finally:
+            store.engine.dispose()
+        self._say(f"mirror rows moved to the imported documents' versions: {moved}")
 
     def _start_functions(self) -> None:
         c = self.config
@@ -263,7 +336,7 @@ class Stack:
         self._procs.append(server)
 
         def functions_ready() -> bool:
-            server.ensure_running()
+            self.check_alive()
             return http_ok(f"http://127.0.0.1:{self.ports.functions}/healthz")
 
         wait_until(functions_ready, timeout=60, what="functions")
@@ -276,17 +349,46 @@ class Stack:
         raise KeyError(name)
 
     def check_alive(self) -> None:
+        """Raise StackError naming the first part that is no longer running."""
         for proc in self._procs:
             proc.ensure_running()
+        if self._postgres is not None:
+            self._postgres.ensure_running()
 
     def stop(self) -> None:
+        """Stop every part that was started (safe to call at any moment, and twice)."""
+        if self._up and self.config.data == "keep":
+            self._save()
+        self._up = False
         for proc in reversed(self._procs):
             proc.stop()
         self._procs.clear()
         if self._postgres is not None:
+            # A start still running in its thread gives up first, or it could start the
+            # server after the stop below.
+            self._postgres.cancel()
+            if self._postgres_thread is not None:
+                self._postgres_thread.join(timeout=120)
             self._postgres.stop()
-        if self.config.descriptor_path is not None:
+        if self._wrote_descriptor and self.config.descriptor_path is not None:
+            # Only our own: a second `make dev` refused for busy ports leaves the first's.
             self.config.descriptor_path.unlink(missing_ok=True)
+            self._wrote_descriptor = False
+
+    def _save(self) -> None:
+        try:
+            self.check_alive()
+            saved.save(
+                self.saved_dir,
+                project_id=self.config.project_id,
+                firestore_port=self.ports.firestore,
+                auth_hub_port=self._auth_hub_port,
+                postgres=self._postgres,
+            )
+        except Exception as err:  # a save that fails must never keep the parts from stopping
+            self._say(f"data NOT saved ({err}); the next start restores the previous save")
+            return
+        self._say(f"data saved to {self.saved_dir} (FOCUS_DEV_DATA=keep)")
 
 
 def _tcp(port: int) -> bool:
@@ -295,32 +397,70 @@ def _tcp(port: int) -> bool:
     return tcp_open(port)
 
 
-def dev_config() -> StackConfig:
+def dev_config(environ: dict[str, str] | None = None) -> StackConfig:
+    """`make dev`'s configuration. Every option of the local stack is read here, from
+    environment variables (`make dev` passes them on; README "The local stack"):
+
+    - `FOCUS_DEV_<PART>_PORT` (FIRESTORE, AUTH, PUBSUB, FUNCTIONS, POSTGRES, FCM, TASKS):
+      move a part to another port (defaults: firebase.json, then DEFAULT_EXTRA_PORTS).
+    - `FOCUS_DEV_DATA`: `fresh` (default): Firestore, Auth and PostgreSQL all start empty;
+      `keep`: all three start with what they held when the last keep-mode run stopped
+      (devstack/saved.py says what is kept and what is not).
+    """
+    env = os.environ if environ is None else environ
+    data = env.get("FOCUS_DEV_DATA", "").strip().lower() or "fresh"
+    if data not in get_args(DataMode):
+        raise StackError(f"FOCUS_DEV_DATA={data!r}: use 'fresh' (the default) or 'keep'")
     return StackConfig(
         state_dir=ROOT / ".local" / "dev",
         ports=Ports.from_firebase_json(),
         descriptor_path=ROOT / ".local" / "stack.json",
+        data=data,  # type: ignore[arg-type]  # checked against DataMode above
     )
 
 
-def run_foreground(config: StackConfig) -> int:
-    """Start the stack, print where things are, wait for Ctrl-C, stop everything."""
-    import signal
+class _Interrupted(BaseException):
+    """Ctrl-C, SIGTERM or SIGHUP during the start: unwinds it (start() then stops the parts).
 
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way
+    swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def run_foreground(config: StackConfig) -> int:
+    """Start the stack, print where things are, watch it until Ctrl-C, stop everything.
+
+    Exit status: 0 after Ctrl-C / SIGTERM once up, 1 when a part fails or dies, 128 + the
+    signal's number when a signal interrupts the start."""
     stack = Stack(config)
     stopping = threading.Event()
+    starting = True
 
-    def on_signal(_signum: int, _frame: object) -> None:
+    def on_signal(signum: int, _frame: object) -> None:
+        first = not stopping.is_set()
         stopping.set()
+        # Only the first signal unwinds the start: a second one must not cut the stop short.
+        if first and starting:
+            raise _Interrupted(signum)
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     started = time.monotonic()
     try:
         stack.start(on_progress=lambda msg: _say(f"  {msg}"))
+    except _Interrupted as err:
+        stack.stop()  # a no-op unless the signal came as start() returned
+        _say(f"Interrupted by {err} during the start; stopped what had started.")
+        return 128 + err.signum
     except StackError as err:
         _say(f"error: {err}")
+        _say("Stopped what had started.")
         return 1
+    finally:
+        starting = False
     _say(f"Local stack up in {time.monotonic() - started:.1f} s. Ctrl-C stops it.")
     _say(json.dumps(stack.descriptor(), indent=2))
     _say(f"Logs: {stack.log_dir}")
@@ -330,6 +470,7 @@ def run_foreground(config: StackConfig) -> int:
             stack.check_alive()
     except StackError as err:
         _say(f"error: {err}")
+        _say("A part of the stack died; stopping the others.")
         code = 1
     finally:
         _say("Stopping...")
@@ -339,5 +480,7 @@ def run_foreground(config: StackConfig) -> int:
 
 
 def _say(message: str) -> None:
-    sys.stdout.write(message + "\n")
-    sys.stdout.flush()
+    # A closed terminal (SIGHUP) makes writes fail; the stop that follows must still happen.
+    with contextlib.suppress(OSError):
+        sys.stdout.write(message + "\n")
+        sys.stdout.flush()

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from devstack.stack import Stack
 
 
-def _fresh_clients() -> None:
+def fresh_clients() -> None:
     from shared import clients, container
     from shared.settings import get_settings
 
@@ -28,7 +28,7 @@ def wire_pubsub(stack: Stack) -> None:
     import google.cloud.pubsub_v1 as pubsub_v1
     from google.api_core import exceptions
 
-    _fresh_clients()
+    fresh_clients()
     project = stack.config.project_id
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()
@@ -95,7 +95,7 @@ def wire_tasks(stack: Stack) -> None:
 
     from shared.clients import tasks_client
 
-    _fresh_clients()
+    fresh_clients()
     client = tasks_client()
     parent = f"projects/{stack.config.project_id}/locations/{stack.config.region}"
     for queue in registry.QUEUES:

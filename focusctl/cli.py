@@ -1,10 +1,11 @@
 """`focusctl`: the operator command line (every operator command lives here).
 
-Configuration comes from the same `FOCUS_*` variables as the functions (shared/settings.py) and
-the standard emulator variables; `--local` reads them from the running local stack's
-`.local/stack.json` instead. Against production an operator sets `GOOGLE_CLOUD_PROJECT`,
-`FOCUS_SQL_INSTANCE` and `FOCUS_SQL_IAM_USER` (their own IAM database user) or
-`FOCUS_POSTGRES_DSN` through the Cloud SQL Auth proxy.
+Where it works (focusctl/target.py, said on stderr before anything is done): run from the
+checkout beside `make dev`, on that local stack (its `.local/stack.json`); with emulator variables
+in the environment, on those emulators; on a real project only when named, with `--project P`
+and Application Default Credentials, plus `FOCUS_SQL_INSTANCE` and `FOCUS_SQL_IAM_USER` (the
+operator's own IAM database user) or `FOCUS_POSTGRES_DSN` through the Cloud SQL Auth proxy.
+No target, no credentials, a stack that does not answer: one `error:` line and exit 2.
 
     focusctl mirror migrate                      alembic upgrade head
     focusctl mirror backfill [...]               copy Firestore into SQL (resumable)
@@ -15,6 +16,7 @@ the standard emulator variables; `--local` reads them from the running local sta
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -40,38 +42,70 @@ mirror.add_typer(phase_app, name="phase")
 mirror.add_typer(dead_app, name="dead-letters")
 
 
+DEFAULT_STACK_FILE = ROOT / ".local" / "stack.json"
+
+
+@dataclasses.dataclass
+class _Choice:
+    """The target options of this invocation; the target is resolved on first use, so that
+    `--help` anywhere works with no stack and no credentials."""
+
+    project: str | None = None
+    local: bool = False
+    stack_file: Path | None = None
+    resolved: bool = False
+
+
+_choice = _Choice()
+
+
 @app.callback()
 def _main(
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            help="Work on this real GCP project, with Application Default Credentials "
+            "(never chosen otherwise).",
+        ),
+    ] = None,
     local: Annotated[
-        bool, typer.Option("--local", help="Use the running local stack (.local/stack.json).")
+        bool,
+        typer.Option("--local", help="Use the running local stack (.local/stack.json)."),
     ] = False,
     stack_file: Annotated[
-        Path | None, typer.Option(help="A stack descriptor to use instead of the environment.")
+        Path | None, typer.Option(help="Use the local stack this descriptor describes.")
     ] = None,
 ) -> None:
-    if local or stack_file is not None:
-        use_stack(stack_file or ROOT / ".local" / "stack.json")
+    global _choice  # noqa: PLW0603 - one invocation's options (CliRunner reuses the process)
+    _choice = _Choice(project, local, stack_file)
 
 
-def use_stack(descriptor_path: Path) -> None:
-    """Point every client at the local stack a descriptor (API.md) describes."""
-    if not descriptor_path.exists():
-        _fail(f"no stack descriptor at {descriptor_path}; is `make dev` running?")
-    descriptor = json.loads(descriptor_path.read_text())
-    os.environ.update(
-        {
-            "FOCUS_ENV": "local",
-            "FOCUS_PROJECT_ID": descriptor["projectId"],
-            "GOOGLE_CLOUD_PROJECT": descriptor["projectId"],
-            "FIRESTORE_EMULATOR_HOST": descriptor["firestoreHost"],
-            "PUBSUB_EMULATOR_HOST": descriptor["pubsubHost"],
-            "FIREBASE_AUTH_EMULATOR_HOST": descriptor["authHost"],
-            "FOCUS_POSTGRES_DSN": descriptor["postgresDsn"],
-        }
-    )
+def _use_target() -> None:
+    """Choose the target (focusctl/target.py), point every client at it, say it on stderr."""
+    if _choice.resolved:
+        return
+    from focusctl.target import TargetError, choose
+
+    try:
+        target = choose(
+            project=_choice.project,
+            local=_choice.local,
+            stack_file=_choice.stack_file,
+            environ=os.environ,
+            default_stack_file=DEFAULT_STACK_FILE,
+        )
+    except TargetError as err:
+        _fail(str(err))
+        raise  # unreachable: _fail raises
+    target.apply(os.environ)
+    from shared import clients
     from shared.settings import get_settings
 
     get_settings.cache_clear()
+    clients.reset_for_tests()  # clients built for another target must not be reused
+    _choice.resolved = True
+    typer.echo(f"focusctl: target: {target.description}", err=True)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -82,6 +116,7 @@ def _fail(message: str, code: int = 2) -> None:
 def _db() -> firestore.Client:
     from shared.clients import firestore_client
 
+    _use_target()
     return firestore_client()
 
 
@@ -90,6 +125,7 @@ def _store(connections: int = 2) -> SqlMirrorStore:
     from shared.mirror.sql_store import SqlMirrorStore
     from shared.settings import get_settings
 
+    _use_target()
     settings = get_settings().model_copy(update={"sql_pool_size": connections})
     try:
         return SqlMirrorStore(build_engine(settings))
@@ -101,6 +137,7 @@ def _store(connections: int = 2) -> SqlMirrorStore:
 def _project() -> str:
     from shared.settings import get_settings
 
+    _use_target()
     return get_settings().project_id
 
 
@@ -119,6 +156,7 @@ def migrate() -> None:
     from shared.mirror.sql_schema import upgrade_to_head
     from shared.settings import get_settings
 
+    _use_target()
     dsn = get_settings().postgres_dsn
     if not dsn:
         _fail("FOCUS_POSTGRES_DSN is needed (the migrator connects through the Auth proxy)")
@@ -443,7 +481,32 @@ def dead_letters_replay(limit: Annotated[int, typer.Option(min=1)] = 1000) -> No
 
 
 def main() -> None:
-    app()
+    """The `focusctl` command: a target or backend that fails answers one line, exit 2."""
+    try:
+        app()
+    except Exception as err:
+        message = _failure_line(err)
+        if message is None:
+            raise
+        sys.stderr.write(f"error: {message}\n")
+        sys.exit(2)
+
+
+def _failure_line(err: Exception) -> str | None:
+    """One line for failures of the environment (credentials, a backend that went away while
+    the command ran); None for anything else, a bug, whose traceback is wanted."""
+    from google.api_core.exceptions import GoogleAPICallError, RetryError
+    from google.auth.exceptions import DefaultCredentialsError, RefreshError
+    from sqlalchemy.exc import OperationalError
+
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    if isinstance(err, DefaultCredentialsError | RefreshError):
+        return f"credentials: {first}; run `gcloud auth application-default login`"
+    if isinstance(err, GoogleAPICallError | RetryError):
+        return f"{type(err).__name__} from a Google API: {first}"
+    if isinstance(err, OperationalError):
+        return f"PostgreSQL: {str(err.orig).strip().splitlines()[0] if err.orig else first}"
+    return None
 
 
 if __name__ == "__main__":

@@ -454,8 +454,10 @@ def _entry_attributes(name: str) -> list[str]:
         "queues": registry.Queue,
         "scheduled_jobs": registry.ScheduledJob,
     }[name]
-    # Every dataclass field but the key (and the queue's shard count, expanded into keys).
-    return [f.name for f in dataclasses.fields(entry) if f.name not in {"name", "shards"}]
+    # Every dataclass field but the key, the queue's shard count (expanded into keys) and what
+    # only the running code reads (a callable's request size limit: no resource holds it).
+    skipped = {"name", "shards", "max_request_bytes"}
+    return [f.name for f in dataclasses.fields(entry) if f.name not in skipped]
 
 
 # --- Shape: everything follows the registry ----------------------------------------------------

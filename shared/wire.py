@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -43,6 +44,9 @@ class WireModel(BaseModel):
         validate_by_name=True,  # internal construction; client input is parsed by alias only
         serialize_by_alias=True,
         str_max_length=MAX_STRING,
+        # Results carry every field (`to_wire`), so the contract marks every result field
+        # required, defaulted ones included (docs/api/openapi.json).
+        json_schema_serialization_defaults_required=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
@@ -109,7 +113,19 @@ Timestamp = Annotated[
     datetime,
     BeforeValidator(_timestamp_in),
     PlainSerializer(format_timestamp, return_type=str, when_used="json"),
+    # Both ways an RFC 3339 string; the contract's schema says so rather than "datetime" in and
+    # "any string" out.
+    WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
+
+
+def open_enum(handling: str) -> dict[str, Any]:
+    """Schema extra of an answered enum that may gain values inside v1: `handling` says what an
+    app does with a value it does not know (docs/API.md, "Values an app must tolerate"). The
+    contract's breaking-change gate lets such an enum grow; every other answered enum is closed.
+    """
+    return {"x-open-enum": handling}
+
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ClientId = Annotated[

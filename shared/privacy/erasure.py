@@ -32,7 +32,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Literal, Protocol
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from shared.accounts.deletion import issued_before
 from shared.wire import WireModel
@@ -65,7 +65,9 @@ def _must_be_true(value: bool) -> bool:
 
 class DeleteAccountRequest(WireModel):
     # Not Literal[True]: a literal also matches 1, which equals True in Python.
-    confirm: Annotated[bool, AfterValidator(_must_be_true)]
+    confirm: Annotated[
+        bool, AfterValidator(_must_be_true), Field(json_schema_extra={"const": True})
+    ]
 
 
 class DeleteAccountResult(WireModel):

@@ -32,6 +32,8 @@ from pydantic import Field
 from shared.accounts.models import UserProfile
 from shared.devices.models import Device
 from shared.errors import FailedPrecondition, InvalidArgument
+from shared.schedules.models import Day
+from shared.sessions.models import Status
 from shared.wire import Timestamp, WireModel, storable_text
 
 RESPONSE_LIMIT_BYTES = 10 * 1024 * 1024  # the callable protocol's limit
@@ -53,7 +55,7 @@ class ExportSchedule(WireModel):
     id: str
     name: str
     timezone: str
-    days: list[str]
+    days: list[Day]
     start: str
     end: str
     blocked_apps: list[str]
@@ -68,7 +70,7 @@ class ExportSession(WireModel):
     started_at: Timestamp
     planned_end_at: Timestamp | None
     ended_at: Timestamp | None
-    status: str
+    status: Status
     label: str | None
     blocked_apps: list[str]
     schedule_id: str | None

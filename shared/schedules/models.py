@@ -32,7 +32,11 @@ def _no_repeats(days: list[str]) -> list[str]:
     return days
 
 
-Days = Annotated[list[Day], Field(min_length=1, max_length=7), AfterValidator(_no_repeats)]
+Days = Annotated[
+    list[Day],
+    Field(min_length=1, max_length=7, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_no_repeats),
+]
 ScheduleName = Annotated[str, Field(min_length=1, max_length=80)]
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from shared.wire import BlockedApp, ClientId, DeviceId, Timestamp, WireModel
+from shared.wire import BlockedApp, ClientId, DeviceId, Timestamp, WireModel, open_enum
 
 SESSIONS = "sessions"  # subcollection of users/{uid}
 MAX_MUTATIONS = 500
@@ -30,7 +30,7 @@ TOMBSTONE_RETENTION = timedelta(days=31)
 PURGE_JITTER = timedelta(days=1)
 
 Status = Literal["running", "completed", "abandoned"]
-INCOHERENT = "invalid-argument"  # the rejection code API.md names
+INCOHERENT: Literal["invalid-argument"] = "invalid-argument"  # the rejection code API.md names
 
 
 Label = Annotated[str, Field(max_length=120)]
@@ -62,11 +62,10 @@ class DeletedSession(WireModel):
 
 
 class Mutation(WireModel):
-    """`{mutationId, op: "upsert", session}` or `{mutationId, op: "delete", id, updatedAt}`.
+    """`{mutationId, op: "upsert", session}` or `{mutationId, op: "delete", id, updatedAt}`."""
 
-    One model rather than a tagged union, so that errors name fields as the client wrote them
-    (`data.mutations[3].session.id`, not a path through the union's branch).
-    """
+    # One model rather than a tagged union, so that errors name fields as the client wrote them
+    # (`data.mutations[3].session.id`, not a path through the union's branch).
 
     mutation_id: MutationId
     op: Literal["upsert", "delete"]
@@ -103,9 +102,15 @@ class SyncFocusSessionsRequest(WireModel):
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
 
 
+RejectionCode = Annotated[
+    Literal["invalid-argument"],
+    Field(json_schema_extra=open_enum("the app drops the mutation, whatever its code")),
+]
+
+
 class Rejection(WireModel):
     mutation_id: str
-    code: str
+    code: RejectionCode
     message: str
 
 

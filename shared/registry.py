@@ -18,6 +18,34 @@ from typing import Literal
 FunctionKind = Literal["callable", "http", "pubsub"]
 
 
+# Callable error codes every client function may answer: a malformed request, no usable
+# identity, an app too old for the contract (docs/API.md, "Versions"), a user over the rate
+# limit, data moving between databases, a server fault.
+COMMON_ERRORS = (
+    "INVALID_ARGUMENT",
+    "UNAUTHENTICATED",
+    "FAILED_PRECONDITION",
+    "RESOURCE_EXHAUSTED",
+    "UNAVAILABLE",
+    "INTERNAL",
+)
+WRITE_ERRORS = ("ABORTED",)  # a write that lost its optimistic races (docs/DECISIONS.md)
+
+
+@dataclasses.dataclass(frozen=True)
+class Contract:
+    """A callable's part of the client contract, `docs/api/openapi.json` (built by `contract`).
+
+    Models are named `module:Class` so this module stays free of imports; the handler in
+    `functions/callables.py` parses `data` with `request` and answers with `result`.
+    """
+
+    request: str
+    result: str
+    summary: str
+    errors: tuple[str, ...] = COMMON_ERRORS  # every callable error code it may answer
+
+
 @dataclasses.dataclass(frozen=True)
 class Function:
     """One deployed Cloud Function (2nd gen)."""
@@ -37,6 +65,7 @@ class Function:
     # Callables: the largest request body taken, bytes, from the function's largest honest
     # request (docs/API.md, "Request size"); a larger one is refused before it is read.
     max_request_bytes: int = 64 * 1024
+    contract: Contract | None = None  # for kind == "callable"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,16 +156,70 @@ _MIRROR_CONSUMER_ROLES = (*_SQL, LOG_WRITER)
 _MIRROR_RECONCILE_ROLES = (FIRESTORE_VIEWER, *_SQL, LOG_WRITER)
 
 FUNCTIONS: tuple[Function, ...] = (
-    Function("bootstrapAccount", "callable", roles=_CALLABLE_SQL, sql_pool=1),
-    Function("registerDevice", "callable", roles=_CALLABLE_SQL, sql_pool=1),
-    Function("unregisterDevice", "callable", roles=_CALLABLE_SQL, sql_pool=1),
+    Function(
+        "bootstrapAccount",
+        "callable",
+        roles=_CALLABLE_SQL,
+        sql_pool=1,
+        contract=Contract(
+            "shared.accounts.models:BootstrapAccountRequest",
+            "shared.accounts.models:BootstrapAccountResult",
+            "Create or update the signed-in user's profile (idempotent).",
+            (*COMMON_ERRORS, *WRITE_ERRORS),
+        ),
+    ),
+    Function(
+        "registerDevice",
+        "callable",
+        roles=_CALLABLE_SQL,
+        sql_pool=1,
+        contract=Contract(
+            "shared.devices.models:RegisterDeviceRequest",
+            "shared.devices.models:RegisterDeviceResult",
+            "Register this app install and its FCM token (upsert).",
+            (*COMMON_ERRORS, *WRITE_ERRORS),
+        ),
+    ),
+    Function(
+        "unregisterDevice",
+        "callable",
+        roles=_CALLABLE_SQL,
+        sql_pool=1,
+        contract=Contract(
+            "shared.devices.models:UnregisterDeviceRequest",
+            "shared.devices.models:UnregisterDeviceResult",
+            "Forget a device and its FCM token.",
+            (*COMMON_ERRORS, *WRITE_ERRORS),
+        ),
+    ),
     # Pages are built in memory (at most ~10 MB of JSON, plus reads of 100 sessions at a time).
     Function(
-        "exportAccount", "callable", memory_mb=512, timeout_s=120, roles=_EXPORT_ROLES, sql_pool=1
+        "exportAccount",
+        "callable",
+        memory_mb=512,
+        timeout_s=120,
+        roles=_EXPORT_ROLES,
+        sql_pool=1,
+        contract=Contract(
+            "shared.privacy.export:ExportAccountRequest",
+            "shared.privacy.export:ExportAccountResult",
+            "Everything stored about the user, paged by sessions.",
+        ),
     ),
     # Erasing a large account takes a while (batches of 500 deletes); a timeout is resumed.
     Function(
-        "deleteAccount", "callable", memory_mb=512, timeout_s=540, roles=_ERASER_ROLES, sql_pool=1
+        "deleteAccount",
+        "callable",
+        memory_mb=512,
+        timeout_s=540,
+        roles=_ERASER_ROLES,
+        sql_pool=1,
+        contract=Contract(
+            "shared.privacy.erasure:DeleteAccountRequest",
+            "shared.privacy.erasure:DeleteAccountResult",
+            "Delete the account and every trace of the user.",
+            (*COMMON_ERRORS, *WRITE_ERRORS),
+        ),
     ),
     Function(
         "sweepAccountDeletions",
@@ -160,6 +243,12 @@ FUNCTIONS: tuple[Function, ...] = (
         sql_pool=1,
         # 500 mutations of ~1 KB (a session with a few dozen blocked apps) is ~0.5 MiB.
         max_request_bytes=2 * 1024 * 1024,
+        contract=Contract(
+            "shared.sessions.models:SyncFocusSessionsRequest",
+            "shared.sessions.models:SyncFocusSessionsResult",
+            "Send focus-session mutations and receive the changes since a cursor.",
+            (*COMMON_ERRORS, *WRITE_ERRORS),
+        ),
     ),
     # Daily; each run stops well inside the push subscription's ack deadline and publishes a
     # continuation when tombstones are left (shared/sessions/repository.py).
@@ -179,9 +268,36 @@ FUNCTIONS: tuple[Function, ...] = (
         roles=_SCHEDULE_WRITER_ROLES,
         sql_pool=1,
         max_request_bytes=256 * 1024,
+        contract=Contract(
+            "shared.schedules.models:UpsertScheduleRequest",
+            "shared.schedules.models:UpsertScheduleResult",
+            "Create or replace a schedule (last writer wins); answers its next occurrences.",
+            (*COMMON_ERRORS, *WRITE_ERRORS),
+        ),
     ),
-    Function("deleteSchedule", "callable", roles=_SCHEDULE_DELETER_ROLES, sql_pool=1),
-    Function("listSchedules", "callable", roles=(FIRESTORE_VIEWER, LOG_WRITER, *_SQL), sql_pool=1),
+    Function(
+        "deleteSchedule",
+        "callable",
+        roles=_SCHEDULE_DELETER_ROLES,
+        sql_pool=1,
+        contract=Contract(
+            "shared.schedules.models:DeleteScheduleRequest",
+            "shared.schedules.models:DeleteScheduleResult",
+            "Delete a schedule and cancel its pending pushes.",
+            (*COMMON_ERRORS, *WRITE_ERRORS),
+        ),
+    ),
+    Function(
+        "listSchedules",
+        "callable",
+        roles=(FIRESTORE_VIEWER, LOG_WRITER, *_SQL),
+        sql_pool=1,
+        contract=Contract(
+            "shared.schedules.models:ListSchedulesRequest",
+            "shared.schedules.models:ListSchedulesResult",
+            "The user's schedules.",
+        ),
+    ),
     # The Cloud Tasks target of every push queue: at the 09:00 peak ~5,600 dispatches/s of
     # ~100-300 ms each (docs/PUSH.md), so many concurrent requests per instance.
     Function(

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: dev test lint typecheck unit bench install requirements package fmt clean
+.PHONY: dev test lint typecheck unit bench install requirements package fmt clean contract contract-gate docs
 
 ## Install the Python environment (venv + project in editable mode with dev extras).
 $(STAMP): pyproject.toml
@@ -17,7 +17,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-## Install firebase-tools (the Auth emulator) from package-lock.json.
+## Install the npm tools from package-lock.json: firebase-tools (the Auth emulator), quicktype and
+## Redocly's CLI (`make contract`, `make docs`), TypeScript and the Firebase JS SDK (the typed
+## client-SDK test).
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error --prefer-offline
 	@touch $@
@@ -71,6 +73,21 @@ bench: install
 requirements: $(STAMP)
 	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --output-file functions/requirements.txt pyproject.toml
 	$(PY) -m devstack render-registry
+
+## The client contract: docs/api/openapi.json from the wire models, then the app models under
+## clients/ (Swift, Kotlin, TypeScript) from it. A test fails while either is stale.
+contract: $(STAMP) $(NPM_STAMP)
+	$(PY) -m contract build
+
+## What the current models would break for apps built against docs/api/v1.baseline.json (the
+## same gate runs in `make test`).
+contract-gate: $(STAMP)
+	$(PY) -m contract gate
+
+## The HTML API reference rendered from docs/api/openapi.json: build/api/reference.html.
+docs: $(NPM_STAMP)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly \
+		build-docs docs/api/openapi.json --inlineBundle --output build/api/reference.html
 
 ## Assemble the deployable source (functions/ + shared/) under build/functions-source.
 package:

@@ -1,4 +1,9 @@
-"""Calling functions over HTTP the way the Firebase client SDKs do (callable protocol)."""
+"""Calling functions over HTTP the way the Firebase client SDKs do (callable protocol).
+
+Every error answer of a client function is checked against the contract on the way: its code must
+be one the function declares (`shared/registry.py`, docs/api/openapi.json), with the HTTP status
+the protocol gives it. So each end-to-end test also tests the document's error codes.
+"""
 
 from __future__ import annotations
 
@@ -61,4 +66,23 @@ class FunctionsClient:
             body = response.json()
         except ValueError:
             body = {"raw": response.text}
-        return CallResult(response.status_code, body)
+        result = CallResult(response.status_code, body)
+        _check_declared_error(name, result)
+        return result
+
+
+def _check_declared_error(name: str, result: CallResult) -> None:
+    from contract.document import http_status
+    from shared import registry
+
+    code = result.error_status
+    try:
+        contract = registry.function(name).contract
+    except KeyError:
+        return
+    if contract is None or code is None:
+        return
+    assert code in contract.errors, (
+        f"{name} answered {code}, which its contract does not declare: {result.body}"
+    )
+    assert result.status == http_status(code), (name, code, result.status)

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: dev test lint typecheck unit bench install requirements package fmt clean contract contract-gate docs
+.PHONY: dev test lint typecheck unit bench install requirements package fmt clean contract contract-gate contract-baseline docs
 
 ## Install the Python environment (venv + project in editable mode with dev extras).
 $(STAMP): pyproject.toml
@@ -83,6 +83,10 @@ contract: $(STAMP) $(NPM_STAMP)
 ## same gate runs in `make test`).
 contract-gate: $(STAMP)
 	$(PY) -m contract gate
+
+## Freeze the current contract as the released baseline (docs/API.md, "Versions").
+contract-baseline: contract
+	cp docs/api/openapi.json docs/api/v1.baseline.json
 
 ## The HTML API reference rendered from docs/api/openapi.json: build/api/reference.html.
 docs: $(NPM_STAMP)

@@ -41,7 +41,7 @@ class _Schema(GenerateJsonSchema):
 
 def callables() -> list[registry.Function]:
     """The client functions, in the registry's order."""
-    return [fn for fn in registry.FUNCTIONS if fn.contract is not None]
+    return [fn for fn in registry.FUNCTIONS if fn.kind == "callable" and fn.contract is not None]
 
 
 def load_model(dotted: str) -> type[BaseModel]:

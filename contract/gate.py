@@ -96,6 +96,10 @@ def properties(schema: Schema) -> dict[str, Schema]:
     return dict(schema.get("properties", {}))
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 def _covers(wide: str, narrow: str) -> bool:
     """A value of JSON type `narrow` is also one of `wide` (every integer is a number)."""
     return wide in (narrow, "any") or (wide == "number" and narrow == "integer")
@@ -211,14 +215,14 @@ def request_type_changed(old: set[str], new: set[str]) -> Iterator[str]:
     """Every JSON type an old app may send must still be accepted (no retyping)."""
     for kind in sorted(old):
         if not any(_covers(t, kind) for t in new):
-            yield f"a {kind} is no longer accepted (now {' or '.join(sorted(new))})"
+            yield f"{_a(kind)} is no longer accepted (now {' or '.join(sorted(new))})"
 
 
 def answer_type_changed(old: set[str], new: set[str]) -> Iterator[str]:
     """An answer carries only JSON types old apps expect (no retyping, no new null)."""
     for kind in sorted(new):
         if not any(_covers(t, kind) for t in old):
-            yield f"a {kind} may be answered; old apps expect {' or '.join(sorted(old))}"
+            yield f"{_a(kind)} may be answered; old apps expect {' or '.join(sorted(old))}"
 
 
 # -- the walk --------------------------------------------------------------------------------------

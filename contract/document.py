@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
 from contract.envelope import CallableError
-from contract.examples import EXAMPLES
+from contract.examples import ERRORS, EXAMPLES
 from shared import registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,10 +158,14 @@ def _operation(fn: registry.Function, ref: dict[type[BaseModel], str]) -> dict[s
     by_status: dict[int, list[str]] = {}
     for code in contract.errors:
         by_status.setdefault(http_status(code), []).append(code)
+    refused = ERRORS.get(fn.name)
     for status, codes in sorted(by_status.items()):
+        content: dict[str, Any] = {"schema": {"$ref": ref[CallableError]}}
+        if refused is not None and http_status(refused["answer"]["error"]["status"]) == status:
+            content["example"] = refused["answer"]
         responses[str(status)] = {
             "description": " or ".join(codes),
-            "content": {"application/json": {"schema": {"$ref": ref[CallableError]}}},
+            "content": {"application/json": content},
         }
     return {
         "operationId": fn.name,

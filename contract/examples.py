@@ -3,7 +3,8 @@
 They are test data first. `tests/unit/test_contract_document.py` parses every request with the
 function's request model and every result with its result model; `tests/e2e/test_contract_e2e.py`
 sends the requests, in this order, for a new user on the local stack and checks each real answer
-against the document. An example that stops being true fails a test.
+against the document, and sends the refused requests of `ERRORS` expecting exactly their answers.
+An example that stops being true fails a test.
 """
 
 from __future__ import annotations
@@ -103,4 +104,28 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "deleteSchedule": {"request": {"id": "weekday-mornings"}, "result": {"deleted": True}},
     "unregisterDevice": {"request": {"deviceId": "ios-6B1E"}, "result": {"removed": True}},
     "deleteAccount": {"request": {"confirm": True}, "result": {"deleted": True}},
+}
+
+# A refused request and its answer, for the functions whose error answers the document shows.
+ERRORS: dict[str, dict[str, Any]] = {
+    "bootstrapAccount": {
+        "request": {"timezone": "Not/AZone"},
+        "answer": {
+            "error": {
+                "status": "INVALID_ARGUMENT",
+                "message": "data.timezone: unknown IANA time zone",
+                "details": {"fields": ["data.timezone"]},
+            }
+        },
+    },
+    "deleteAccount": {
+        "request": {"confirm": False},
+        "answer": {
+            "error": {
+                "status": "INVALID_ARGUMENT",
+                "message": "data.confirm: must be true to delete the account",
+                "details": {"fields": ["data.confirm"]},
+            }
+        },
+    },
 }

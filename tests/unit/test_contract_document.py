@@ -13,8 +13,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate
 
 from contract import document, gate
-from contract.examples import EXAMPLES
+from contract.examples import ERRORS, EXAMPLES
 from shared import registry
+from shared.errors import InvalidArgument
 from shared.wire import parse
 
 API_MD = document.ROOT / "docs" / "API.md"
@@ -95,6 +96,21 @@ def test_examples_are_accepted_by_the_models_and_the_document(name: str) -> None
     assert result_model.model_validate(example["result"]).to_wire() == example["result"]  # type: ignore[attr-defined]
     _validator(name, "request").validate(example["request"])
     _validator(name, "result").validate(example["result"])
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_error_examples_are_refused_and_answered_as_documented(name: str) -> None:
+    fn = registry.function(name)
+    assert fn.contract is not None
+    refused = ERRORS[name]
+    with pytest.raises(InvalidArgument) as raised:
+        parse(document.load_model(fn.contract.request), refused["request"])
+    error = refused["answer"]["error"]
+    assert (raised.value.code, raised.value.message) == (error["status"], error["message"])
+    assert raised.value.details == error["details"]
+    Draft202012Validator(
+        {"$ref": "#/components/schemas/CallableError", "components": built()["components"]}
+    ).validate(refused["answer"])
 
 
 def test_the_document_schemas_refuse_what_the_models_refuse() -> None:

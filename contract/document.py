@@ -169,10 +169,10 @@ def _operation(fn: registry.Function, ref: dict[type[BaseModel], str]) -> dict[s
         }
     return {
         "operationId": fn.name,
-        "summary": contract.summary,
+        "summary": fn.name,
         "description": (
-            f"Firebase callable `{fn.name}`: the SDKs' `httpsCallable(functions, "
-            f'"{fn.name}")`. See docs/API.md.'
+            f"{contract.summary}\n\nFirebase callable: the SDKs' `httpsCallable(functions, "
+            f'"{fn.name}")`. Semantics: docs/API.md.'
         ),
         "requestBody": request_body,
         "responses": responses,

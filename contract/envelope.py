@@ -26,7 +26,7 @@ ErrorCode = Literal[
 ]
 
 Reason = Annotated[
-    Literal["app-update-required"],
+    Literal["requires-recent-login", "app-update-required"],
     Field(
         description="why a FAILED_PRECONDITION happened, for the app to act on",
         json_schema_extra=open_enum("the app shows the error's message"),
@@ -42,8 +42,13 @@ class ErrorDetails(BaseModel):
     fields: list[str] | None = Field(
         None, description="INVALID_ARGUMENT: the offending paths from `data` (up to ten)"
     )
-    retryAfterSeconds: int | None = Field(None, description="RESOURCE_EXHAUSTED: when to retry")
+    retryAfterSeconds: int | None = Field(
+        None, description="RESOURCE_EXHAUSTED, UNAVAILABLE: how long to wait before retrying"
+    )
     reason: Reason | None = None
+    maxAuthAgeSeconds: int | None = Field(
+        None, description="`requires-recent-login`: how recent the sign-in must be, in seconds"
+    )
 
 
 class ErrorBody(BaseModel):

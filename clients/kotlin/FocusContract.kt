@@ -103,10 +103,15 @@ data class ErrorDetails (
      */
     val fields: List<String>? = null,
 
+    /**
+     * `requires-recent-login`: how recent the sign-in must be, in seconds
+     */
+    val maxAuthAgeSeconds: Long? = null,
+
     val reason: String? = null,
 
     /**
-     * RESOURCE_EXHAUSTED: when to retry
+     * RESOURCE_EXHAUSTED, UNAVAILABLE: how long to wait before retrying
      */
     val retryAfterSeconds: Long? = null
 )

@@ -358,18 +358,22 @@ public extension ErrorBody {
 public struct ErrorDetails: Codable, Equatable {
     /// INVALID_ARGUMENT: the offending paths from `data` (up to ten)
     public let fields: [String]?
+    /// `requires-recent-login`: how recent the sign-in must be, in seconds
+    public let maxAuthAgeSeconds: Int?
     public let reason: String?
-    /// RESOURCE_EXHAUSTED: when to retry
+    /// RESOURCE_EXHAUSTED, UNAVAILABLE: how long to wait before retrying
     public let retryAfterSeconds: Int?
 
     public enum CodingKeys: String, CodingKey {
         case fields = "fields"
+        case maxAuthAgeSeconds = "maxAuthAgeSeconds"
         case reason = "reason"
         case retryAfterSeconds = "retryAfterSeconds"
     }
 
-    public init(fields: [String]?, reason: String?, retryAfterSeconds: Int?) {
+    public init(fields: [String]?, maxAuthAgeSeconds: Int?, reason: String?, retryAfterSeconds: Int?) {
         self.fields = fields
+        self.maxAuthAgeSeconds = maxAuthAgeSeconds
         self.reason = reason
         self.retryAfterSeconds = retryAfterSeconds
     }
@@ -395,11 +399,13 @@ public extension ErrorDetails {
 
     func with(
         fields: [String]?? = nil,
+        maxAuthAgeSeconds: Int?? = nil,
         reason: String?? = nil,
         retryAfterSeconds: Int?? = nil
     ) -> ErrorDetails {
         return ErrorDetails(
             fields: fields ?? self.fields,
+            maxAuthAgeSeconds: maxAuthAgeSeconds ?? self.maxAuthAgeSeconds,
             reason: reason ?? self.reason,
             retryAfterSeconds: retryAfterSeconds ?? self.retryAfterSeconds
         )

@@ -47,9 +47,13 @@ export interface ErrorDetails {
      * INVALID_ARGUMENT: the offending paths from `data` (up to ten)
      */
     fields?: string[] | null;
-    reason?: null | string;
     /**
-     * RESOURCE_EXHAUSTED: when to retry
+     * `requires-recent-login`: how recent the sign-in must be, in seconds
+     */
+    maxAuthAgeSeconds?: number | null;
+    reason?:            null | string;
+    /**
+     * RESOURCE_EXHAUSTED, UNAVAILABLE: how long to wait before retrying
      */
     retryAfterSeconds?: number | null;
     [property: string]: unknown;

@@ -17,7 +17,7 @@ from typing import Any
 
 Schema = dict[str, Any]
 OPEN_ENUM = "x-open-enum"
-# Bounds a request may widen but never tighten: keyword -> True if a larger value is tighter.
+# Bounds a request may widen but never tighten: lower bounds may only fall, upper ones only rise.
 LOWER_BOUNDS = ("minLength", "minItems", "minimum", "exclusiveMinimum", "minProperties")
 UPPER_BOUNDS = ("maxLength", "maxItems", "maximum", "exclusiveMaximum", "maxProperties")
 
@@ -34,22 +34,14 @@ class Break:
         return f"{self.where}: {self.message} [{self.rule}]"
 
 
-@dataclasses.dataclass(frozen=True)
-class Node:
-    """A schema node of one document, with the document to resolve its `$ref`s in."""
-
-    schema: Schema
-    document: Schema
-
-    def resolved(self) -> Schema:
-        schema = self.schema
-        while "$ref" in schema:
-            pointer = schema["$ref"].removeprefix("#/").split("/")
-            target: Any = self.document
-            for part in pointer:
-                target = target[part]
-            schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
-        return schema
+def resolve(schema: Schema, document: Schema) -> Schema:
+    """The node with its `$ref` (a pointer into `document`) replaced by what it points at."""
+    while "$ref" in schema:
+        target: Any = document
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
 
 
 # -- how a schema node reads ---------------------------------------------------------------------
@@ -57,7 +49,7 @@ class Node:
 
 def variants(schema: Schema, document: Schema) -> list[Schema]:
     """The alternatives of a node: `anyOf`/`oneOf` flattened, one per JSON type."""
-    schema = Node(schema, document).resolved()
+    schema = resolve(schema, document)
     alternatives = schema.get("anyOf") or schema.get("oneOf")
     if alternatives:
         shared = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}

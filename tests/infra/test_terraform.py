@@ -455,8 +455,9 @@ def _entry_attributes(name: str) -> list[str]:
         "scheduled_jobs": registry.ScheduledJob,
     }[name]
     # Every dataclass field but the key, the queue's shard count (expanded into keys) and what
-    # only the running code reads (a callable's request size limit: no resource holds it).
-    skipped = {"name", "shards", "max_request_bytes"}
+    # only the code and the contract read (a callable's request size limit and its contract:
+    # no resource holds them).
+    skipped = {"name", "shards", "max_request_bytes", "contract"}
     return [f.name for f in dataclasses.fields(entry) if f.name not in skipped]
 
 

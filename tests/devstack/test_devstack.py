@@ -1,6 +1,6 @@
 """The local stack's refusals: a taken port, a missing tool.
 
-How it starts, stops in every way, and keeps or drops its data: test_devstack_lifecycle.py.
+How it starts, stops in every way, and keeps or drops its data: test_lifecycle.py.
 """
 
 from __future__ import annotations

@@ -27,9 +27,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, select
 
 from shared import fs
+from shared.errors import ResourceExhausted
 from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
 from shared.mirror.sql_store import (
     SqlMirrorStore,
@@ -39,7 +40,12 @@ from shared.mirror.sql_store import (
     take_over,
 )
 from shared.push.plans import FirestorePlanStore, PlanRecord, plan_from_doc, plan_to_doc
-from shared.schedules.models import StoredSchedule, schedule_from_doc
+from shared.schedules.models import (
+    MAX_SCHEDULES_PER_USER,
+    StoredSchedule,
+    schedule_cap_message,
+    schedule_from_doc,
+)
 from shared.schedules.repository import (
     Decide,
     DeleteOutcome,
@@ -71,9 +77,11 @@ class SqlScheduleStore:
         db: firestore.Client,
         firestore_schedules: FirestoreSchedules,
         clock: Callable[[], datetime] | None = None,
+        max_schedules: int = MAX_SCHEDULES_PER_USER,
     ) -> None:
         from shared.clock import utcnow
 
+        self._max_schedules = max_schedules
         self._mirror = mirror
         self._engine = mirror.engine
         self._db = db
@@ -105,6 +113,9 @@ class SqlScheduleStore:
             self._own(conn, uid)
             existing = _get(conn, uid, schedule_id)
             chosen = decide(existing)
+            # The user's lock makes the count exact: no other save of theirs runs meanwhile.
+            if existing is None and chosen is not None and _count(conn, uid) >= self._max_schedules:
+                raise ResourceExhausted(schedule_cap_message(self._max_schedules))
             if chosen is not None:
                 version = next_version(conn, "schedules", uid, [schedule_id], self._clock())
                 row = schedule_row(uid, chosen, version)
@@ -204,6 +215,11 @@ def schedule_row(uid: str, stored: StoredSchedule, version: int) -> dict[str, An
 
 def _plan(snap: Any) -> PlanRecord | None:
     return plan_from_doc(snap.to_dict() or {}, snap.update_time) if snap.exists else None
+
+
+def _count(conn: Connection, uid: str) -> int:
+    query = select(func.count()).select_from(_schedules).where(_schedules.c.user_id == uid)
+    return int(conn.execute(query).scalar_one())
 
 
 def _get(conn: Connection, uid: str, schedule_id: str) -> StoredSchedule | None:

@@ -23,6 +23,16 @@ from shared.wire import (
 
 NEXT_OCCURRENCES = 5
 
+# Schedules one account may hold. Each plans about 72 h of pushes into queues every user shares,
+# and `listSchedules` returns them all in one answer: 50 is far above what a person sets up (a
+# few a week) and keeps that answer under 256 KiB. Counted race-safe by each store.
+MAX_SCHEDULES_PER_USER = 50
+
+
+def schedule_cap_message(cap: int = MAX_SCHEDULES_PER_USER) -> str:
+    return f"At most {cap} schedules per account; delete one first."
+
+
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 

@@ -16,9 +16,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from shared import fs
+from shared.errors import ResourceExhausted
 from shared.metering import count_query_reads
 from shared.push.plans import FirestorePlanStore, PlanRecord, plan_from_doc, plan_to_doc
-from shared.schedules.models import StoredSchedule, schedule_from_doc, schedule_to_doc
+from shared.schedules.models import (
+    MAX_SCHEDULES_PER_USER,
+    StoredSchedule,
+    schedule_cap_message,
+    schedule_from_doc,
+    schedule_to_doc,
+)
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -29,6 +36,12 @@ if TYPE_CHECKING:
 
 USERS = "users"
 SCHEDULES = "schedules"
+# `users/{uid}/guards/schedules`: a document with no data that every new schedule rewrites in its
+# own batch, under a precondition on the version read before counting. Two concurrent creations
+# cannot both pass the cap: the second one's batch fails on the guard and is decided again with
+# a count that includes the first. It lives under the user, so erasure deletes it.
+GUARDS = "guards"
+AGGREGATION_ENTRIES_PER_READ = 1000  # a count() bills one read per 1000 index entries
 
 Decide = Callable[[StoredSchedule | None], StoredSchedule | None]
 
@@ -61,7 +74,8 @@ class ScheduleStore(ScheduleLister, Protocol):
     def save(self, uid: str, schedule_id: str, decide: Decide, now: datetime) -> SaveOutcome:
         """Read the schedule, let `decide` choose what to write (None: keep it), write it and
         its push plan atomically. A plan missing or behind the schedule is repaired even when
-        the schedule is kept."""
+        the schedule is kept. A new schedule past `MAX_SCHEDULES_PER_USER` raises
+        `ResourceExhausted` and writes nothing."""
 
     def delete(self, uid: str, schedule_id: str) -> DeleteOutcome | None:
         """Delete the schedule and its plan; None when there was no such schedule."""
@@ -84,13 +98,20 @@ def plan_for(uid: str, stored: StoredSchedule, now: datetime) -> PlanRecord:
 
 
 class FirestoreScheduleStore:
-    """`ScheduleStore` on Firestore. upsert: 2 reads, 2 writes when it changes; delete: 2 reads,
-    2 deletes; list: 1 read per schedule."""
+    """`ScheduleStore` on Firestore. upsert: 2 reads, 2 writes when it changes (a new schedule
+    adds the cap check: 2 reads, the guard and a count(), and 1 write, the guard); delete: 2
+    reads, 2 deletes; list: 1 read per schedule."""
 
-    def __init__(self, client: firestore.Client, changes: ChangeSink) -> None:
+    def __init__(
+        self,
+        client: firestore.Client,
+        changes: ChangeSink,
+        max_schedules: int = MAX_SCHEDULES_PER_USER,
+    ) -> None:
         self._db = client
         self._changes = changes
         self._plans = FirestorePlanStore(client)
+        self._max_schedules = max_schedules
 
     def _collection(self, uid: str) -> firestore.CollectionReference:
         ref: firestore.CollectionReference = (
@@ -159,12 +180,31 @@ class FirestoreScheduleStore:
             batch = self._db.batch()
             fs.put(self._db, batch, ref, snap, schedule_to_doc(chosen, fs_module.SERVER_TIMESTAMP))
             fs.put(self._db, batch, plan_ref, plan_snap, plan_to_doc(plan, now))
-            result, plan_result = fs.commit(batch, writes=2)
+            guarded = 0
+            if existing is None:
+                self._claim_room(batch, uid)
+                guarded = 1
+            result, plan_result = fs.commit(batch, writes=2 + guarded)[:2]
             plan = dataclasses.replace(plan, update_time=plan_result.update_time)
             self._publish_upsert(uid, chosen, fs.version_of(result.update_time))
             return SaveOutcome(chosen, True, plan, previous_plan)
 
         return fs.run_optimistic(attempt)
+
+    def _claim_room(self, batch: firestore.WriteBatch, uid: str) -> None:
+        """Refuse a new schedule past the cap, else add the guard's rewrite to `batch` (see
+        `GUARDS`). The guard is read before the count, so a creation that commits between the
+        two fails this batch's precondition instead of slipping past the count."""
+        guard_ref = self._db.collection(USERS).document(uid).collection(GUARDS).document(SCHEDULES)
+        guard = fs.get_all(self._db, [guard_ref])[guard_ref.path]
+        result = self._collection(uid).count(alias="n").get()  # type: ignore[no-untyped-call]
+        total = int(result[0][0].value)
+        count_query_reads(-(-total // AGGREGATION_ENTRIES_PER_READ))
+        if total >= self._max_schedules:
+            raise ResourceExhausted(schedule_cap_message(self._max_schedules))
+        from google.cloud import firestore as fs_module
+
+        fs.put(self._db, batch, guard_ref, guard, {"claimedAt": fs_module.SERVER_TIMESTAMP})
 
     def delete(self, uid: str, schedule_id: str) -> DeleteOutcome | None:
         ref = self._collection(uid).document(schedule_id)

@@ -34,8 +34,10 @@ $(TASKS_STAMP): $(STAMP)
 $(CHECKOV_STAMP): $(STAMP)
 	$(PY) -m devstack.tools checkov
 
-## Everything, installed in parallel (each piece is skipped once its stamp exists).
+## Everything, installed in parallel (each piece is skipped once its stamp exists). Redis (the
+## shared rate limits) comes from the system's packages when it is missing.
 install:
+	@scripts/ensure-redis.sh
 	@$(MAKE) --no-print-directory -j4 $(STAMP) $(NPM_STAMP)
 	@$(MAKE) --no-print-directory -j4 $(TASKS_STAMP) $(CHECKOV_STAMP)
 

@@ -99,6 +99,25 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "sessions": [_SESSION],
             "cursor": None,
             "hasMore": False,
+            "signIn": {
+                "email": "ada@example.com",
+                "emailVerified": True,
+                "phoneNumber": None,
+                "displayName": "Ada",
+                "providers": ["apple.com", "password"],
+                "createdAt": "2026-01-05T18:30:00.000Z",
+                "lastSignInAt": "2026-11-22T08:58:00.000Z",
+            },
+            "pushPlans": [
+                {
+                    "scheduleId": "weekday-mornings",
+                    "enabled": True,
+                    "plannedUntil": "2026-11-25T09:00:00.000Z",
+                }
+            ],
+            "pushLog": [
+                {"deviceId": "ios-6B1E", "sentAt": "2026-11-22T08:00:00.000Z", "kind": "schedule"}
+            ],
         },
     },
     "deleteSchedule": {"request": {"id": "weekday-mornings"}, "result": {"deleted": True}},

@@ -76,6 +76,28 @@ def pubsub_process(port: int, log_dir: Path) -> tuple[ManagedProcess, Callable[[
     return proc, lambda: tcp_open(port) and http_ok(f"http://127.0.0.1:{port}/")
 
 
+def redis_process(port: int, log_dir: Path) -> tuple[ManagedProcess, Callable[[], bool]]:
+    """Redis for the shared rate limits (Memorystore in production). Nothing it holds outlives
+    a run: rate-limit windows are minutes to an hour long, so no snapshot, no append-only file."""
+    if shutil.which("redis-server") is None:
+        raise StackError("redis-server is not on PATH; run `make install` (it installs Redis)")
+    argv = [
+        "redis-server",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "yes",
+    ]
+    proc = ManagedProcess("redis", argv, log_dir=log_dir)
+    return proc, lambda: tcp_open(port)
+
+
 def auth_process(
     root: Path,
     port: int,

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PROJECT = "demo-focus"
 DEFAULT_REGION = "europe-west1"
 # Ports of the parts firebase.json has no key for (local defaults, overridable by env).
-DEFAULT_EXTRA_PORTS = {"postgres": 54329, "fcm": 9299, "tasks": 9399}
+DEFAULT_EXTRA_PORTS = {"postgres": 54329, "fcm": 9299, "tasks": 9399, "redis": 6389}
 TASK_SECRET_HEADER = "X-Focus-Task-Secret"  # noqa: S105 - a header name, not a secret
 
 # What a start does with the data of the previous run (`FOCUS_DEV_DATA`, see dev_config):
@@ -58,6 +58,7 @@ class Ports:
     postgres: int
     fcm: int
     tasks: int
+    redis: int
 
     @classmethod
     def free(cls) -> Ports:
@@ -123,6 +124,10 @@ class Stack:
         return f"http://127.0.0.1:{self.ports.fcm}"
 
     @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports.redis}/0"
+
+    @property
     def postgres_dsn(self) -> str:
         return str(self._postgres.dsn) if self._postgres is not None else ""
 
@@ -142,6 +147,7 @@ class Stack:
             "FOCUS_FUNCTIONS_BASE_URL": self.functions_base_url,
             "FOCUS_TASK_SHARED_SECRET": self.task_secret,
             "FOCUS_POSTGRES_DSN": self.postgres_dsn,
+            "FOCUS_REDIS_URL": self.redis_url,
             "FOCUS_PHASE_CACHE_S": f"{c.phase_cache_s:g}",
         }
 
@@ -156,6 +162,7 @@ class Stack:
             "pubsubHost": f"127.0.0.1:{self.ports.pubsub}",
             "postgresDsn": self.postgres_dsn,
             "fcmUrl": self.fcm_url,
+            "redisUrl": self.redis_url,
         }
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -183,7 +190,7 @@ class Stack:
             )
 
     def _start(self, on_progress: Callable[[str], None]) -> None:
-        from devstack import fcm_standin, tasks_emulator
+        from devstack import tasks_emulator
         from devstack.postgres import PostgresCluster
 
         c = self.config
@@ -232,14 +239,8 @@ class Stack:
             ),
             90,
         )
-        fcm = ManagedProcess(
-            "fcm", fcm_standin.command(sys.executable, self.ports.fcm), log_dir=self.log_dir
-        )
-        launch(fcm, lambda: http_ok(f"{self.fcm_url}/healthz"), 30)
-        tasks = ManagedProcess(
-            "tasks", tasks_emulator.command(tasks_python, self.ports.tasks), log_dir=self.log_dir
-        )
-        launch(tasks, lambda: _tcp(self.ports.tasks), 30)
+        for proc, ready in self._local_standins(tasks_python):
+            launch(proc, ready, 30)
 
         pg_errors = self._start_postgres_in_background(PostgresCluster, restore)
         for proc, ready, timeout in waits:
@@ -273,6 +274,24 @@ class Stack:
             c.descriptor_path.write_text(json.dumps(self.descriptor(), indent=2) + "\n")
             self._wrote_descriptor = True
         self._up = True
+
+    def _local_standins(
+        self, tasks_python: Path
+    ) -> list[tuple[ManagedProcess, Callable[[], bool]]]:
+        """The parts that stand in for services with no emulator: FCM, Cloud Tasks, Redis."""
+        from devstack import fcm_standin, tasks_emulator
+
+        fcm = ManagedProcess(
+            "fcm", fcm_standin.command(sys.executable, self.ports.fcm), log_dir=self.log_dir
+        )
+        tasks = ManagedProcess(
+            "tasks", tasks_emulator.command(tasks_python, self.ports.tasks), log_dir=self.log_dir
+        )
+        return [
+            (fcm, lambda: http_ok(f"{self.fcm_url}/healthz")),
+            (tasks, lambda: _tcp(self.ports.tasks)),
+            emulators.redis_process(self.ports.redis, self.log_dir),
+        ]
 
     def _start_postgres_in_background(
         self, cluster_class: Any, restore: saved.Save | None
@@ -401,7 +420,7 @@ def dev_config(environ: dict[str, str] | None = None) -> StackConfig:
     """`make dev`'s configuration. Every option of the local stack is read here, from
     environment variables (`make dev` passes them on; README "The local stack"):
 
-    - `FOCUS_DEV_<PART>_PORT` (FIRESTORE, AUTH, PUBSUB, FUNCTIONS, POSTGRES, FCM, TASKS):
+    - `FOCUS_DEV_<PART>_PORT` (FIRESTORE, AUTH, PUBSUB, FUNCTIONS, POSTGRES, FCM, TASKS, REDIS):
       move a part to another port (defaults: firebase.json, then DEFAULT_EXTRA_PORTS).
     - `FOCUS_DEV_DATA`: `fresh` (default): Firestore, Auth and PostgreSQL all start empty;
       `keep`: all three start with what they held when the last keep-mode run stopped

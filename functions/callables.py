@@ -64,7 +64,8 @@ def exportAccount(call: Call) -> Any:
     from shared.privacy.export import ExportAccountRequest, export_account
 
     request = call.parse(ExportAccountRequest)
-    return export_account(container.account_reader(), call.uid, request, call.now)
+    reader, derived = container.account_reader(), container.derived_reader()
+    return export_account(reader, call.uid, request, call.now, derived)
 
 
 # Not guarded: a retry with the old token must answer deleted: true. A live account needs an

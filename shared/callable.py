@@ -26,14 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from shared import registry
 from shared.errors import ResourceExhausted, Unauthenticated, for_client
-from shared.once import once
 
 if TYPE_CHECKING:
     import flask
     from firebase_functions import https_fn
     from pydantic import BaseModel
 
-    from shared.ratelimit import RateLimiter
 
 # No request of the contract nests deeper than about 6 levels; JSON nested thousands deep makes
 # the SDK's own parser (in a worker thread, with less stack) fail with INTERNAL.
@@ -120,7 +118,7 @@ def callable_endpoint(
         spec = registry.function(handler.__name__)
 
         def run(request: https_fn.CallableRequest[Any]) -> Any:
-            return _run(spec.name, handler, request, guard_deleted, sign_in)
+            return _run(spec, handler, request, guard_deleted, sign_in)
 
         sdk_view = https_fn.on_call(**deploy_options(spec))(run)
 
@@ -225,14 +223,36 @@ def _structure(raw: bytes) -> bytes:
     return _JSON_STRING.sub(b'""', plain)
 
 
-@once
-def _rate_limiter() -> RateLimiter:
-    """One limiter per instance (two built by concurrent first calls would each let a burst by)."""
-    from shared.ratelimit import RateLimiter
+def _enforce_rate_limits(spec: registry.Function, call: Call) -> None:
+    """The default per-user limit, then the function's own (`registry.RateLimit`), shared by
+    every instance. A store that does not answer fails each limit its own way (see
+    shared/ratelimit.py): open with a log line, or closed with UNAVAILABLE."""
+    from shared.errors import Unavailable
+    from shared.ratelimit import LimiterUnavailable, report_unavailable, shared_limits
     from shared.settings import get_settings
 
-    settings = get_settings()
-    return RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    limits = [registry.RateLimit(f"{get_settings().rate_limit_per_minute}/minute")]
+    data = call.data if isinstance(call.data, dict) else {}
+    limits += [
+        limit
+        for limit in spec.rate_limits
+        if limit.unless_field is None or data.get(limit.unless_field) is None
+    ]
+    for limit in limits:
+        try:
+            verdict = shared_limits().hit(limit.rate, spec.name, call.uid)
+        except LimiterUnavailable as err:
+            report_unavailable(spec.name, err)
+            if limit.fail_closed:
+                raise Unavailable(
+                    "The service is briefly unavailable; retry soon.", retry_after_s=30
+                ) from None
+            continue
+        if not verdict.allowed:
+            raise ResourceExhausted(
+                f"Too many calls; retry in {verdict.retry_after_s} s.",
+                retry_after_s=verdict.retry_after_s,
+            )
 
 
 def _verified_call(name: str, request: https_fn.CallableRequest[Any], now: datetime) -> Call:
@@ -281,7 +301,7 @@ def _check_sign_in(call: Call, request: https_fn.CallableRequest[Any], policy: S
 
 
 def _run(
-    name: str,
+    spec: registry.Function,
     handler: Handler,
     request: https_fn.CallableRequest[Any],
     guard_deleted: bool,
@@ -293,6 +313,7 @@ def _run(
     from shared.clock import utcnow
     from shared.metering import metered
 
+    name = spec.name
     logs.configure()
     log = logs.get_logger("callable")
     started = time.perf_counter()
@@ -303,11 +324,7 @@ def _run(
         try:
             call = _verified_call(name, request, utcnow())
             uid = call.uid
-            retry_after = _rate_limiter().acquire(f"{name}:{call.uid}")
-            if retry_after is not None:
-                raise ResourceExhausted(
-                    f"Too many calls; retry in {retry_after} s.", retry_after_s=retry_after
-                )
+            _enforce_rate_limits(spec, call)
             if guard_deleted:
                 from shared.accounts.deletion import ensure_not_deleted
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from shared.changes import ChangeSink
     from shared.devices.repository import DeviceRegistry, DeviceStore, FirestoreDeviceStore
     from shared.mirror.phased import PhasedDeviceStore
+    from shared.privacy.derived import DerivedReader
     from shared.privacy.erasure import AccountEraser, MirrorEraser, PushCanceller
     from shared.privacy.export import AccountReader
     from shared.push.delivery import DeliveryService
@@ -94,6 +95,14 @@ def account_reader() -> AccountReader:
 
 
 @once
+def derived_reader() -> DerivedReader:
+    """What exportAccount adds: Auth's record of the user and the push data derived for them."""
+    from shared.privacy.derived import LiveDerivedReader
+
+    return LiveDerivedReader(plan_store(), device_store())
+
+
+@once
 def push_canceller() -> PushCanceller:
     """Cancels a deleted user's pending pushes (tasks it can name, and the push plans)."""
     from shared.push.cancel import TaskPushCanceller
@@ -159,8 +168,9 @@ def task_queue() -> TaskQueue:
 @once
 def push_planner() -> PushPlanner:
     from shared.push.planner import PushPlanner
+    from shared.ratelimit import PushTaskBudget, shared_limits
 
-    return PushPlanner(task_queue(), plan_store())
+    return PushPlanner(task_queue(), plan_store(), PushTaskBudget(shared_limits()))
 
 
 @once
@@ -232,6 +242,7 @@ def reset() -> None:
         _firestore_devices,
         _devices,
         account_reader,
+        derived_reader,
         push_canceller,
         schedule_store,
         schedule_lister,

@@ -47,6 +47,22 @@ class Contract:
 
 
 @dataclasses.dataclass(frozen=True)
+class RateLimit:
+    """A per-user limit of a callable on top of the default one (`FOCUS_RATE_LIMIT_PER_MINUTE`),
+    shared by every instance (shared/ratelimit.py).
+
+    `rate`: the `limits` notation, e.g. "10/hour". `fail_closed`: when the shared store cannot
+    be reached, refuse with UNAVAILABLE (costly, rare calls) instead of letting the call through.
+    `unless_field`: calls whose data carries this field (non-null) do not count, e.g. the later
+    pages of an export, which continue an export already counted.
+    """
+
+    rate: str
+    fail_closed: bool = False
+    unless_field: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Function:
     """One deployed Cloud Function (2nd gen)."""
 
@@ -66,6 +82,8 @@ class Function:
     # request (docs/API.md, "Request size"); a larger one is refused before it is read.
     max_request_bytes: int = 64 * 1024
     contract: Contract | None = None  # for kind == "callable"
+    # Callables: stricter per-user limits than the default one (docs/API.md, "Rate limits").
+    rate_limits: tuple[RateLimit, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,6 +218,9 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=120,
         roles=_EXPORT_ROLES,
         sql_pool=1,
+        # An export reads up to 5,000 documents a page: 10 new exports an hour per user (the
+        # pages of an export under way count only against the default limit).
+        rate_limits=(RateLimit("10/hour", fail_closed=True, unless_field="cursor"),),
         contract=Contract(
             "shared.privacy.export:ExportAccountRequest",
             "shared.privacy.export:ExportAccountResult",
@@ -214,6 +235,8 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=540,
         roles=_ERASER_ROLES,
         sql_pool=1,
+        # Rare by nature; the retries of one deletion fit easily.
+        rate_limits=(RateLimit("10/hour", fail_closed=True),),
         contract=Contract(
             "shared.privacy.erasure:DeleteAccountRequest",
             "shared.privacy.erasure:DeleteAccountResult",

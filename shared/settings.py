@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.once import once
@@ -44,9 +44,22 @@ class Settings(BaseSettings):
         None, description="Reject callable requests without a valid App Check token."
     )
     rate_limit_per_minute: int = Field(
-        120, ge=60, description="Per user, per function, per instance; the API promises 60/min."
+        120,
+        ge=60,
+        description="Per user and function over every instance (the registry may add stricter "
+        "limits); the API promises 60/min.",
     )
-    rate_limit_burst: int = Field(60, ge=10, description="Calls allowed at once on top of rate.")
+    redis_url: str | None = Field(
+        None,
+        description="redis:// URL of the store the rate limits share (Memorystore in "
+        "production, the stack's redis-server locally); unset: this process's memory.",
+    )
+    redis_password: SecretStr | None = Field(
+        None, description="AUTH string of that Redis (production: from Secret Manager)."
+    )
+    redis_timeout_s: float = Field(
+        0.25, gt=0, le=5, description="How long a rate-limit check waits for Redis."
+    )
 
     # Push delivery.
     fcm_url: str | None = Field(
@@ -131,6 +144,8 @@ class Settings(BaseSettings):
             problems.append("FOCUS_TASK_SHARED_SECRET is local-only; production uses OIDC")
         if any(os.environ.get(var) for var in _EMULATOR_VARS):
             problems.append("emulator host variables are set in production")
+        if not self.redis_url:
+            problems.append("FOCUS_REDIS_URL is required in production: rate limits are shared")
         if problems:
             raise ValueError("; ".join(problems))
         return self

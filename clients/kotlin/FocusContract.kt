@@ -16,8 +16,11 @@
 // val errorDetails             = json.parse(ErrorDetails.serializer(), jsonString)
 // val exportAccountRequest     = json.parse(ExportAccountRequest.serializer(), jsonString)
 // val exportAccountResult      = json.parse(ExportAccountResult.serializer(), jsonString)
+// val exportPushLogEntry       = json.parse(ExportPushLogEntry.serializer(), jsonString)
+// val exportPushPlan           = json.parse(ExportPushPlan.serializer(), jsonString)
 // val exportSchedule           = json.parse(ExportSchedule.serializer(), jsonString)
 // val exportSession            = json.parse(ExportSession.serializer(), jsonString)
+// val exportSignIn             = json.parse(ExportSignIn.serializer(), jsonString)
 // val focusSessionInput        = json.parse(FocusSessionInput.serializer(), jsonString)
 // val focusSessionOutput       = json.parse(FocusSessionOutput.serializer(), jsonString)
 // val listSchedulesRequest     = json.parse(ListSchedulesRequest.serializer(), jsonString)
@@ -176,8 +179,11 @@ data class ExportAccountResult (
     val devices: List<Device>? = null,
     val generatedAt: OffsetDateTime,
     val hasMore: Boolean,
+    val pushLog: List<ExportPushLogEntry>? = null,
+    val pushPlans: List<ExportPushPlan>? = null,
     val schedules: List<ExportSchedule>? = null,
     val sessions: List<ExportSession>,
+    val signIn: ExportSignIn? = null,
     val user: UserProfile? = null
 )
 
@@ -200,6 +206,30 @@ enum class Platform(val value: String) {
     @SerialName("android") Android("android"),
     @SerialName("ios") Ios("ios");
 }
+
+/**
+ * One silent push sent to one of the user's devices.
+ */
+@Serializable
+data class ExportPushLogEntry (
+    @SerialName("deviceId")
+    val deviceID: String,
+
+    val kind: String,
+    val sentAt: OffsetDateTime
+)
+
+/**
+ * How far the silent pushes of one schedule are planned.
+ */
+@Serializable
+data class ExportPushPlan (
+    val enabled: Boolean,
+    val plannedUntil: OffsetDateTime? = null,
+
+    @SerialName("scheduleId")
+    val scheduleID: String
+)
 
 /**
  * A `Schedule` of the contract as stored.
@@ -257,6 +287,20 @@ enum class ExportSessionStatus(val value: String) {
     @SerialName("completed") Completed("completed"),
     @SerialName("running") Running("running");
 }
+
+/**
+ * The user's record in Firebase Auth.
+ */
+@Serializable
+data class ExportSignIn (
+    val createdAt: OffsetDateTime? = null,
+    val displayName: String? = null,
+    val email: String? = null,
+    val emailVerified: Boolean,
+    val lastSignInAt: OffsetDateTime? = null,
+    val phoneNumber: String? = null,
+    val providers: List<String>
+)
 
 /**
  * `FocusSession` of the contract. Nullable fields and `blockedApps` may be omitted.

@@ -16,8 +16,11 @@
 //   let errorDetails = try ErrorDetails(json)
 //   let exportAccountRequest = try ExportAccountRequest(json)
 //   let exportAccountResult = try ExportAccountResult(json)
+//   let exportPushLogEntry = try ExportPushLogEntry(json)
+//   let exportPushPlan = try ExportPushPlan(json)
 //   let exportSchedule = try ExportSchedule(json)
 //   let exportSession = try ExportSession(json)
+//   let exportSignIn = try ExportSignIn(json)
 //   let focusSessionInput = try FocusSessionInput(json)
 //   let focusSessionOutput = try FocusSessionOutput(json)
 //   let listSchedulesRequest = try ListSchedulesRequest(json)
@@ -781,8 +784,11 @@ public struct ExportAccountResult: Codable, Equatable {
     public let devices: [Device]?
     public let generatedAt: Date
     public let hasMore: Bool
+    public let pushLog: [ExportPushLogEntry]?
+    public let pushPlans: [ExportPushPlan]?
     public let schedules: [ExportSchedule]?
     public let sessions: [ExportSession]
+    public let signIn: ExportSignIn?
     public let user: UserProfile?
 
     public enum CodingKeys: String, CodingKey {
@@ -790,18 +796,24 @@ public struct ExportAccountResult: Codable, Equatable {
         case devices = "devices"
         case generatedAt = "generatedAt"
         case hasMore = "hasMore"
+        case pushLog = "pushLog"
+        case pushPlans = "pushPlans"
         case schedules = "schedules"
         case sessions = "sessions"
+        case signIn = "signIn"
         case user = "user"
     }
 
-    public init(cursor: String?, devices: [Device]?, generatedAt: Date, hasMore: Bool, schedules: [ExportSchedule]?, sessions: [ExportSession], user: UserProfile?) {
+    public init(cursor: String?, devices: [Device]?, generatedAt: Date, hasMore: Bool, pushLog: [ExportPushLogEntry]?, pushPlans: [ExportPushPlan]?, schedules: [ExportSchedule]?, sessions: [ExportSession], signIn: ExportSignIn?, user: UserProfile?) {
         self.cursor = cursor
         self.devices = devices
         self.generatedAt = generatedAt
         self.hasMore = hasMore
+        self.pushLog = pushLog
+        self.pushPlans = pushPlans
         self.schedules = schedules
         self.sessions = sessions
+        self.signIn = signIn
         self.user = user
     }
 }
@@ -829,8 +841,11 @@ public extension ExportAccountResult {
         devices: [Device]?? = nil,
         generatedAt: Date? = nil,
         hasMore: Bool? = nil,
+        pushLog: [ExportPushLogEntry]?? = nil,
+        pushPlans: [ExportPushPlan]?? = nil,
         schedules: [ExportSchedule]?? = nil,
         sessions: [ExportSession]? = nil,
+        signIn: ExportSignIn?? = nil,
         user: UserProfile?? = nil
     ) -> ExportAccountResult {
         return ExportAccountResult(
@@ -838,8 +853,11 @@ public extension ExportAccountResult {
             devices: devices ?? self.devices,
             generatedAt: generatedAt ?? self.generatedAt,
             hasMore: hasMore ?? self.hasMore,
+            pushLog: pushLog ?? self.pushLog,
+            pushPlans: pushPlans ?? self.pushPlans,
             schedules: schedules ?? self.schedules,
             sessions: sessions ?? self.sessions,
+            signIn: signIn ?? self.signIn,
             user: user ?? self.user
         )
     }
@@ -926,6 +944,136 @@ public extension Device {
 public enum Platform: String, Codable, Equatable {
     case android = "android"
     case ios = "ios"
+}
+
+//
+// Hashable or Equatable:
+// The compiler will not be able to synthesize the implementation of Hashable or Equatable
+// for types that require the use of JSONAny, nor will the implementation of Hashable be
+// synthesized for types that have collections (such as arrays or dictionaries).
+
+/// One silent push sent to one of the user's devices.
+// MARK: - ExportPushLogEntry
+public struct ExportPushLogEntry: Codable, Equatable {
+    public let deviceID: String
+    public let kind: String
+    public let sentAt: Date
+
+    public enum CodingKeys: String, CodingKey {
+        case deviceID = "deviceId"
+        case kind = "kind"
+        case sentAt = "sentAt"
+    }
+
+    public init(deviceID: String, kind: String, sentAt: Date) {
+        self.deviceID = deviceID
+        self.kind = kind
+        self.sentAt = sentAt
+    }
+}
+
+// MARK: ExportPushLogEntry convenience initializers and mutators
+
+public extension ExportPushLogEntry {
+    init(data: Data) throws {
+        self = try newJSONDecoder().decode(ExportPushLogEntry.self, from: data)
+    }
+
+    init(_ json: String, using encoding: String.Encoding = .utf8) throws {
+        guard let data = json.data(using: encoding) else {
+            throw NSError(domain: "JSONDecoding", code: 0, userInfo: nil)
+        }
+        try self.init(data: data)
+    }
+
+    init(fromURL url: URL) throws {
+        try self.init(data: try Data(contentsOf: url))
+    }
+
+    func with(
+        deviceID: String? = nil,
+        kind: String? = nil,
+        sentAt: Date? = nil
+    ) -> ExportPushLogEntry {
+        return ExportPushLogEntry(
+            deviceID: deviceID ?? self.deviceID,
+            kind: kind ?? self.kind,
+            sentAt: sentAt ?? self.sentAt
+        )
+    }
+
+    func jsonData() throws -> Data {
+        return try newJSONEncoder().encode(self)
+    }
+
+    func jsonString(encoding: String.Encoding = .utf8) throws -> String? {
+        return String(data: try self.jsonData(), encoding: encoding)
+    }
+}
+
+//
+// Hashable or Equatable:
+// The compiler will not be able to synthesize the implementation of Hashable or Equatable
+// for types that require the use of JSONAny, nor will the implementation of Hashable be
+// synthesized for types that have collections (such as arrays or dictionaries).
+
+/// How far the silent pushes of one schedule are planned.
+// MARK: - ExportPushPlan
+public struct ExportPushPlan: Codable, Equatable {
+    public let enabled: Bool
+    public let plannedUntil: Date?
+    public let scheduleID: String
+
+    public enum CodingKeys: String, CodingKey {
+        case enabled = "enabled"
+        case plannedUntil = "plannedUntil"
+        case scheduleID = "scheduleId"
+    }
+
+    public init(enabled: Bool, plannedUntil: Date?, scheduleID: String) {
+        self.enabled = enabled
+        self.plannedUntil = plannedUntil
+        self.scheduleID = scheduleID
+    }
+}
+
+// MARK: ExportPushPlan convenience initializers and mutators
+
+public extension ExportPushPlan {
+    init(data: Data) throws {
+        self = try newJSONDecoder().decode(ExportPushPlan.self, from: data)
+    }
+
+    init(_ json: String, using encoding: String.Encoding = .utf8) throws {
+        guard let data = json.data(using: encoding) else {
+            throw NSError(domain: "JSONDecoding", code: 0, userInfo: nil)
+        }
+        try self.init(data: data)
+    }
+
+    init(fromURL url: URL) throws {
+        try self.init(data: try Data(contentsOf: url))
+    }
+
+    func with(
+        enabled: Bool? = nil,
+        plannedUntil: Date?? = nil,
+        scheduleID: String? = nil
+    ) -> ExportPushPlan {
+        return ExportPushPlan(
+            enabled: enabled ?? self.enabled,
+            plannedUntil: plannedUntil ?? self.plannedUntil,
+            scheduleID: scheduleID ?? self.scheduleID
+        )
+    }
+
+    func jsonData() throws -> Data {
+        return try newJSONEncoder().encode(self)
+    }
+
+    func jsonString(encoding: String.Encoding = .utf8) throws -> String? {
+        return String(data: try self.jsonData(), encoding: encoding)
+    }
 }
 
 //
@@ -1137,6 +1285,91 @@ public enum ExportSessionStatus: String, Codable, Equatable {
     case abandoned = "abandoned"
     case completed = "completed"
     case running = "running"
+}
+
+//
+// Hashable or Equatable:
+// The compiler will not be able to synthesize the implementation of Hashable or Equatable
+// for types that require the use of JSONAny, nor will the implementation of Hashable be
+// synthesized for types that have collections (such as arrays or dictionaries).
+
+/// The user's record in Firebase Auth.
+// MARK: - ExportSignIn
+public struct ExportSignIn: Codable, Equatable {
+    public let createdAt: Date?
+    public let displayName: String?
+    public let email: String?
+    public let emailVerified: Bool
+    public let lastSignInAt: Date?
+    public let phoneNumber: String?
+    public let providers: [String]
+
+    public enum CodingKeys: String, CodingKey {
+        case createdAt = "createdAt"
+        case displayName = "displayName"
+        case email = "email"
+        case emailVerified = "emailVerified"
+        case lastSignInAt = "lastSignInAt"
+        case phoneNumber = "phoneNumber"
+        case providers = "providers"
+    }
+
+    public init(createdAt: Date?, displayName: String?, email: String?, emailVerified: Bool, lastSignInAt: Date?, phoneNumber: String?, providers: [String]) {
+        self.createdAt = createdAt
+        self.displayName = displayName
+        self.email = email
+        self.emailVerified = emailVerified
+        self.lastSignInAt = lastSignInAt
+        self.phoneNumber = phoneNumber
+        self.providers = providers
+    }
+}
+
+// MARK: ExportSignIn convenience initializers and mutators
+
+public extension ExportSignIn {
+    init(data: Data) throws {
+        self = try newJSONDecoder().decode(ExportSignIn.self, from: data)
+    }
+
+    init(_ json: String, using encoding: String.Encoding = .utf8) throws {
+        guard let data = json.data(using: encoding) else {
+            throw NSError(domain: "JSONDecoding", code: 0, userInfo: nil)
+        }
+        try self.init(data: data)
+    }
+
+    init(fromURL url: URL) throws {
+        try self.init(data: try Data(contentsOf: url))
+    }
+
+    func with(
+        createdAt: Date?? = nil,
+        displayName: String?? = nil,
+        email: String?? = nil,
+        emailVerified: Bool? = nil,
+        lastSignInAt: Date?? = nil,
+        phoneNumber: String?? = nil,
+        providers: [String]? = nil
+    ) -> ExportSignIn {
+        return ExportSignIn(
+            createdAt: createdAt ?? self.createdAt,
+            displayName: displayName ?? self.displayName,
+            email: email ?? self.email,
+            emailVerified: emailVerified ?? self.emailVerified,
+            lastSignInAt: lastSignInAt ?? self.lastSignInAt,
+            phoneNumber: phoneNumber ?? self.phoneNumber,
+            providers: providers ?? self.providers
+        )
+    }
+
+    func jsonData() throws -> Data {
+        return try newJSONEncoder().encode(self)
+    }
+
+    func jsonString(encoding: String.Encoding = .utf8) throws -> String? {
+        return String(data: try self.jsonData(), encoding: encoding)
+    }
 }
 
 //

@@ -101,8 +101,11 @@ export interface ExportAccountResult {
     devices:     Device[] | null;
     generatedAt: string;
     hasMore:     boolean;
+    pushLog:     ExportPushLogEntry[] | null;
+    pushPlans:   ExportPushPlan[] | null;
     schedules:   ExportSchedule[] | null;
     sessions:    ExportSession[];
+    signIn:      ExportSignIn | null;
     user:        UserProfile | null;
 }
 
@@ -117,6 +120,24 @@ export interface Device {
 }
 
 export type Platform = "ios" | "android";
+
+/**
+ * One silent push sent to one of the user's devices.
+ */
+export interface ExportPushLogEntry {
+    deviceId: string;
+    kind:     string;
+    sentAt:   string;
+}
+
+/**
+ * How far the silent pushes of one schedule are planned.
+ */
+export interface ExportPushPlan {
+    enabled:      boolean;
+    plannedUntil: null | string;
+    scheduleId:   string;
+}
 
 /**
  * A `Schedule` of the contract as stored.
@@ -152,6 +173,19 @@ export interface ExportSession {
 }
 
 export type ExportSessionStatus = "running" | "completed" | "abandoned";
+
+/**
+ * The user's record in Firebase Auth.
+ */
+export interface ExportSignIn {
+    createdAt:     null | string;
+    displayName:   null | string;
+    email:         null | string;
+    emailVerified: boolean;
+    lastSignInAt:  null | string;
+    phoneNumber:   null | string;
+    providers:     string[];
+}
 
 /**
  * `FocusSession` of the contract. Nullable fields and `blockedApps` may be omitted.

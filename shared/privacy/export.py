@@ -1,9 +1,11 @@
 """`exportAccount`: everything stored about a user, paged so no response nears 10 MB.
 
 What is exported: the profile, the devices (API fields: never an FCM token), the schedules and the
-live sessions (API fields; tombstones and server bookkeeping are not the user's data). The first
-page carries `user`, `devices` and `schedules`; every page carries sessions in document-id order
-after an opaque cursor.
+live sessions (API fields; tombstones and server bookkeeping are not the user's data), and (added
+2026-12) what Auth holds about the user and the push data derived from theirs
+(shared/privacy/derived.py). The first page carries `user`, `devices`, `schedules`, `signIn`,
+`pushPlans` and `pushLog`; every page carries sessions in document-id order after an opaque
+cursor.
 
 Size arithmetic (docs/PRIVACY.md has the long form). The callable protocol's response must stay
 under 10 MiB. The SDK answers with Flask's `jsonify`: compact, `ensure_ascii`, so one character
@@ -32,6 +34,12 @@ from pydantic import Field
 from shared.accounts.models import UserProfile
 from shared.devices.models import Device
 from shared.errors import FailedPrecondition, InvalidArgument
+from shared.privacy.derived import (
+    DerivedReader,
+    ExportPushLogEntry,
+    ExportPushPlan,
+    ExportSignIn,
+)
 from shared.schedules.models import Day
 from shared.sessions.models import Status
 from shared.wire import Timestamp, WireModel, storable_text
@@ -93,6 +101,10 @@ class ExportAccountResult(WireModel):
     sessions: list[ExportSession]
     cursor: str | None
     has_more: bool
+    # Added 2026-12 (docs/API.md, "Export"): first page only, null on later pages.
+    sign_in: ExportSignIn | None = None
+    push_plans: list[ExportPushPlan] | None = None
+    push_log: list[ExportPushLogEntry] | None = None
 
 
 # -- storage -----------------------------------------------------------------------------------
@@ -238,24 +250,38 @@ def first_page_budget(fixed_bytes: int) -> int:
 
 
 def export_account(
-    reader: AccountReader, uid: str, request: ExportAccountRequest, now: datetime
+    reader: AccountReader,
+    uid: str,
+    request: ExportAccountRequest,
+    now: datetime,
+    derived: DerivedReader | None = None,
 ) -> ExportAccountResult:
-    """One page of the export."""
+    """One page of the export; `derived` adds Auth's record and the push data on the first."""
     after = decode_cursor(request.cursor) if request.cursor is not None else None
     first = request.cursor is None
     user: UserProfile | None = None
     devices: list[Device] | None = None
     schedules: list[ExportSchedule] | None = None
     budget = SESSIONS_BUDGET_BYTES
+    sign_in: ExportSignIn | None = None
+    push_plans: list[ExportPushPlan] | None = None
+    push_log: list[ExportPushLogEntry] | None = None
     if first:
         user = reader.profile(uid)
         devices = reader.devices(uid)
         schedules = reader.schedules(uid)
+        if derived is not None:
+            sign_in = derived.sign_in(uid)
+            push_plans = derived.push_plans(uid)
+            push_log = derived.push_log(uid)
         fixed = encoded_size(
             {
                 "user": user.to_wire() if user else None,
                 "devices": [d.to_wire() for d in devices],
                 "schedules": [s.to_wire() for s in schedules],
+                "signIn": sign_in.to_wire() if sign_in else None,
+                "pushPlans": [p.to_wire() for p in push_plans or []],
+                "pushLog": [e.to_wire() for e in push_log or []],
             }
         )
         budget = first_page_budget(fixed)
@@ -280,4 +306,7 @@ def export_account(
         sessions=page.sessions,
         cursor=encode_cursor(page.last_id) if has_more else None,
         has_more=has_more,
+        sign_in=sign_in,
+        push_plans=push_plans,
+        push_log=push_log,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from typing import Protocol
 
 from shared import logs
 from shared.push.planning import HORIZON, ScheduleRef, plan_schedule, planned_task_refs
@@ -36,14 +37,25 @@ class PlanReport:
     planned_until: datetime | None = None
 
 
+class TaskBudget(Protocol):
+    """How many push tasks a user may still have created this hour (shared/ratelimit.py): the
+    queues are shared by every user, so one account's schedules must not fill them."""
+
+    def take(self, uid: str, tasks: int) -> bool:
+        """Spend `tasks` of `uid`'s budget; False (nothing spent) when they do not fit."""
+
+
 def ref_of(plan: PlanRecord) -> ScheduleRef:
     return ScheduleRef(plan.uid, plan.schedule_id, plan.revision)
 
 
 class PushPlanner:
-    def __init__(self, queue: TaskQueue, plans: PlanStore) -> None:
+    def __init__(
+        self, queue: TaskQueue, plans: PlanStore, budget: TaskBudget | None = None
+    ) -> None:
         self._queue = queue
         self._plans = plans
+        self._budget = budget
 
     def extend(self, plan: PlanRecord, now: datetime) -> PlanReport:
         """Create the tasks `plan` lacks up to `now + HORIZON` and record that."""
@@ -61,6 +73,14 @@ class PushPlanner:
             planned_at=now,
             catch_up=plan.planned_until <= now,
         )
+        if tasks and self._budget is not None and not self._budget.take(plan.uid, len(tasks)):
+            # Over the user's hourly budget: nothing created, `plannedUntil` not moved, so the
+            # hourly refill plans these once the budget allows.
+            _log.warning(
+                "push tasks over the user's hourly budget; deferred to the refill",
+                extra={"fields": {"scheduleId": plan.schedule_id, "deferred": len(tasks)}},
+            )
+            return PlanReport(planned_until=plan.planned_until)
         report = self._queue.create(tasks)
         if not report.ok:
             raise PlanningFailed(f"{len(report.failed)} of {len(tasks)} push tasks not created")

@@ -55,6 +55,7 @@ DESCRIPTOR_KEYS = {
     "pubsubHost",
     "postgresDsn",
     "fcmUrl",
+    "redisUrl",
 }
 # Runs `make dev`'s own entry point on the test's ports and directory; "fcm-dies" swaps the FCM
 # stand-in for a process that exits with code 3 a second after it starts.

@@ -99,3 +99,50 @@ def test_a_bad_cursor_is_invalid_argument(
 def test_export_needs_a_signed_in_user(functions_client: FunctionsClient) -> None:
     result = functions_client.call("exportAccount", {})
     assert (result.status, result.error_status) == (401, "UNAUTHENTICATED")
+
+
+def test_export_includes_what_auth_holds_and_the_push_data_derived_for_the_user(
+    functions_client: FunctionsClient, auth_host: str, db: Any
+) -> None:
+    user = sign_up(auth_host)
+    token = user.id_token
+    assert functions_client.call("bootstrapAccount", {"timezone": "Europe/Paris"}, token).result
+    device = {"deviceId": "phone", "platform": "ios", "fcmToken": "fcm-secret-456"}
+    assert functions_client.call("registerDevice", device, token).result
+    schedule = {
+        "id": "mornings",
+        "name": "Deep work",
+        "timezone": "Europe/Paris",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "start": "09:00",
+        "end": "10:00",
+        "blockedApps": [],
+        "enabled": True,
+        "updatedAt": "2026-03-02T08:00:00.000Z",
+    }
+    assert functions_client.call("upsertSchedule", {"schedule": schedule}, token).result
+    # A silent push delivered to the phone, as deliverPush records it (shared/push/ledger.py).
+    sent_at = datetime.now(UTC).replace(microsecond=0)
+    db.collection("users").document(user.uid).collection("devices").document("phone").update(
+        {"pushLog": [{"k": "delivery-key", "t": sent_at, "c": "schedule"}]}
+    )
+
+    page = functions_client.call("exportAccount", {}, token).result
+    sign_in = page["signIn"]
+    assert sign_in["email"] == user.email
+    assert sign_in["providers"] == ["password"]
+    assert sign_in["emailVerified"] is False
+    assert sign_in["createdAt"].endswith("Z") and sign_in["lastSignInAt"].endswith("Z")
+    (plan,) = page["pushPlans"]
+    assert plan["scheduleId"] == "mornings" and plan["enabled"] is True
+    assert plan["plannedUntil"] is not None  # planned ahead when the schedule was saved
+    assert page["pushLog"] == [
+        {
+            "deviceId": "phone",
+            "sentAt": sent_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "kind": "schedule",
+        }
+    ]
+    text = json.dumps(page)
+    assert "delivery-key" not in text and "fcm-secret-456" not in text
+    assert "passwordHash" not in text and "refreshToken" not in text

@@ -313,6 +313,8 @@ def _functions_variables(registry_vars: Json) -> Json:
         "sql_connection_name": "demo-focus:europe-west1:focus",
         "sql_database": "focus",
         "firestore_database": "(default)",
+        "redis_url": "redis://10.0.0.3:6379/0",
+        "redis_auth_secret_id": "focus-limits-test-auth",
     }
 
 
@@ -455,9 +457,9 @@ def _entry_attributes(name: str) -> list[str]:
         "scheduled_jobs": registry.ScheduledJob,
     }[name]
     # Every dataclass field but the key, the queue's shard count (expanded into keys) and what
-    # only the code and the contract read (a callable's request size limit and its contract:
-    # no resource holds them).
-    skipped = {"name", "shards", "max_request_bytes", "contract"}
+    # only the code and the contract read (a callable's request size limit, its rate limits and
+    # its contract: no resource holds them).
+    skipped = {"name", "shards", "max_request_bytes", "contract", "rate_limits"}
     return [f.name for f in dataclasses.fields(entry) if f.name not in skipped]
 
 

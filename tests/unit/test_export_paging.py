@@ -125,6 +125,9 @@ def test_only_the_first_page_carries_user_devices_and_schedules() -> None:
         "sessions",
         "cursor",
         "hasMore",
+        "signIn",  # added 2026-12: what Auth holds and the push data (null without a reader)
+        "pushPlans",
+        "pushLog",
     }
     assert wire["generatedAt"] == "2026-11-22T09:00:00.000Z"
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from shared import registry
 from shared.clock import format_timestamp, parse_timestamp
 from shared.logs import JsonFormatter, request_context, trace_id_from_headers
-from shared.ratelimit import RateLimiter
+from shared.ratelimit import LimiterUnavailable, SharedLimits
 from shared.settings import Settings
 
 EMULATOR_VARS = ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST")
@@ -27,6 +27,7 @@ def production_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in list(os.environ):
         if var.startswith("FOCUS_") or var in EMULATOR_VARS:
             monkeypatch.delenv(var)
+    monkeypatch.setenv("FOCUS_REDIS_URL", "redis://10.0.0.3:6379/0")  # Terraform always sets it
 
 
 class TestSettings:
@@ -49,7 +50,7 @@ class TestSettings:
         for var in ("FOCUS_FCM_URL", "FOCUS_TASKS_EMULATOR_HOST", "FOCUS_TASK_SHARED_SECRET"):
             monkeypatch.delenv(var, raising=False)
         monkeypatch.delenv("FOCUS_ENFORCE_APP_CHECK", raising=False)
-        settings = Settings(env="production")
+        settings = Settings(env="production", redis_url="redis://10.0.0.3:6379/0")
         assert settings.app_check_enforced is True
 
     @pytest.mark.parametrize(
@@ -70,6 +71,10 @@ class TestSettings:
             (
                 {"tasks_emulator_host": "127.0.0.1:1"},
                 "FOCUS_FCM_URL / FOCUS_TASKS_EMULATOR_HOST are local-only",
+            ),
+            (
+                {"redis_url": None},
+                "FOCUS_REDIS_URL is required in production: rate limits are shared",
             ),
         ],
     )
@@ -128,28 +133,31 @@ class TestClock:
             parse_timestamp(text)
 
 
-class TestRateLimiter:
-    def test_allows_the_burst_then_asks_to_wait(self) -> None:
-        now = [0.0]
-        limiter = RateLimiter(60, 3, clock=lambda: now[0])
-        assert [limiter.acquire("u") for _ in range(3)] == [None, None, None]
-        assert limiter.acquire("u") == 1
-        assert limiter.acquire("other") is None  # buckets are per key
-        now[0] += 1.0
-        assert limiter.acquire("u") is None
+class TestSharedLimits:
+    """The limiter's own rules, on the `limits` memory store (the shared Redis store is tried
+    in tests/integration/test_abuse_limits.py)."""
 
-    def test_an_app_calling_sixty_times_a_minute_is_never_limited(self) -> None:
-        now = [0.0]
-        limiter = RateLimiter(120, 60, clock=lambda: now[0])
-        for _ in range(60 * 10):  # ten minutes at one call a second
-            assert limiter.acquire("u") is None
-            now[0] += 1.0
+    def test_allows_the_limit_then_asks_to_wait_within_the_window(self) -> None:
+        limits = SharedLimits("memory://")
+        assert all(limits.hit("3/minute", "f", "u").allowed for _ in range(3))
+        refused = limits.hit("3/minute", "f", "u")
+        assert not refused.allowed
+        assert 1 <= refused.retry_after_s <= 60
+        assert limits.hit("3/minute", "f", "other").allowed  # per key
+        assert limits.hit("3/minute", "g", "u").allowed  # per name
 
-    def test_memory_is_bounded(self) -> None:
-        limiter = RateLimiter(60, 10, max_keys=100)
-        for i in range(1000):
-            limiter.acquire(f"user-{i}")
-        assert len(limiter._buckets) == 100
+    def test_a_cost_spends_several_at_once(self) -> None:
+        limits = SharedLimits("memory://")
+        assert limits.hit("10/hour", "tasks", "u", cost=8).allowed
+        assert not limits.hit("10/hour", "tasks", "u", cost=3).allowed
+        assert limits.hit("10/hour", "tasks", "u", cost=2).allowed
+
+    def test_an_unreachable_store_raises_limiter_unavailable(self) -> None:
+        from devstack.process import free_port
+
+        limits = SharedLimits(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.2)
+        with pytest.raises(LimiterUnavailable):
+            limits.hit("60/minute", "f", "u")
 
 
 class TestLogs:

@@ -35,6 +35,7 @@ def production(monkeypatch: pytest.MonkeyPatch) -> Settings:
     for var in list(os.environ):
         if var.startswith("FOCUS_") or var.endswith("_EMULATOR_HOST"):
             monkeypatch.delenv(var)
+    monkeypatch.setenv("FOCUS_REDIS_URL", "redis://10.0.0.3:6379/0")  # Terraform sets it
     return Settings(env="production", project_id="demo-focus", tasks_invoker_email=INVOKER)
 
 

@@ -274,6 +274,29 @@ def test_failed_task_creation_fails_the_call_and_a_retry_completes_it(world: Wor
     assert world.plans.plans[("u1", "morning")].planned_until == later + HORIZON
 
 
+def test_tasks_over_the_users_hourly_budget_are_left_to_the_refill() -> None:
+    from shared.ratelimit import PushTaskBudget, SharedLimits
+
+    plans = MemoryPlanStore()
+    queue = MemoryTaskQueue()
+    budget = PushTaskBudget(SharedLimits("memory://"), rate="10/hour")
+    world = World(MemoryScheduleStore(plans), plans, queue, PushPlanner(queue, plans, budget))
+    upsert(world)  # 6 tasks: within the budget
+    assert len(schedule_tasks(world)) == 6
+    upsert(world, id="evening", start="18:00", end="19:00")  # 6 more do not fit in 10
+    assert len(schedule_tasks(world)) == 6  # none of them created ...
+    assert world.plans.plans[("u1", "evening")].planned_until == NOW  # ... none recorded
+    other = upsert_schedule(  # the budget is per user
+        world.store, world.planner, "u2", UpsertScheduleRequest(schedule=schedule()), NOW
+    )
+    assert other.schedule.id == "morning"
+    assert len(schedule_tasks(world)) == 12
+    # What the refill does once the budget allows: the plan left behind is planned in full.
+    unlimited = PushPlanner(queue, plans)
+    unlimited.extend(world.plans.plans[("u1", "evening")], NOW + timedelta(hours=1))
+    assert len(schedule_tasks(world)) == 18
+
+
 def test_delete_forgets_the_tasks_and_another_users_id_looks_unknown(world: World) -> None:
     upsert(world)
     other = delete_schedule(

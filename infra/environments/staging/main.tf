@@ -29,6 +29,8 @@ module "stack" {
     disk_size_gb      = 20
     max_connections   = 200
   }
+  # One node: a restart only resets the rate-limit windows.
+  redis = { tier = "BASIC" }
 
   alert_notification_channels = var.alert_notification_channels
 }

@@ -15,6 +15,7 @@ locals {
     FOCUS_SQL_INSTANCE       = var.sql_connection_name
     FOCUS_SQL_DATABASE       = var.sql_database
     FOCUS_SQL_IP_TYPE        = "private"
+    FOCUS_REDIS_URL          = var.redis_url
     # What the Firebase CLI sets on the functions it deploys: the Google client libraries and
     # firebase_admin.initialize_app() find the project through these.
     GOOGLE_CLOUD_PROJECT = var.project_id
@@ -205,16 +206,22 @@ resource "google_cloudfunctions2_function" "fn" {
       } : {},
     )
 
-    # Only functions that use Cloud SQL get a leg in the VPC, for private ranges only: their
-    # calls to Google APIs keep the default path.
-    direct_vpc_egress = contains(keys(local.sql_functions), each.key) ? "VPC_EGRESS_PRIVATE_RANGES_ONLY" : null
+    # The AUTH string of the rate limits' Redis, never in the plain environment.
+    secret_environment_variables {
+      key        = "FOCUS_REDIS_PASSWORD"
+      project_id = var.project_id
+      secret     = var.redis_auth_secret_id
+      version    = "latest"
+    }
 
-    dynamic "direct_vpc_network_interface" {
-      for_each = contains(keys(local.sql_functions), each.key) ? [var.subnetwork_id] : []
-      content {
-        network    = var.network_id
-        subnetwork = direct_vpc_network_interface.value
-      }
+    # Every function gets a leg in the VPC, for private ranges only (Cloud SQL, and the
+    # Memorystore instance every function's rate limits or push budget use): their calls to
+    # Google APIs keep the default path.
+    direct_vpc_egress = "VPC_EGRESS_PRIVATE_RANGES_ONLY"
+
+    direct_vpc_network_interface {
+      network    = var.network_id
+      subnetwork = var.subnetwork_id
     }
   }
 
@@ -223,7 +230,18 @@ resource "google_cloudfunctions2_function" "fn" {
     google_project_iam_member.fn,
     google_project_iam_member.fn_firebase_admin,
     google_project_iam_member.builder,
+    google_secret_manager_secret_iam_member.redis_auth,
   ]
+}
+
+# Each function reads the Redis AUTH string, and no other secret.
+resource "google_secret_manager_secret_iam_member" "redis_auth" {
+  for_each = var.functions
+
+  project   = var.project_id
+  secret_id = var.redis_auth_secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.fn[each.key].email}"
 }
 
 # --- Who may invoke --------------------------------------------------------------------------

@@ -68,3 +68,13 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "redis_url" {
+  description = "redis:// URL of the rate limits' Memorystore instance, without its AUTH string."
+  type        = string
+}
+
+variable "redis_auth_secret_id" {
+  description = "Secret Manager secret holding the instance's AUTH string."
+  type        = string
+}

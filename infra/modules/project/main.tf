@@ -18,7 +18,9 @@ locals {
     "logging.googleapis.com",
     "monitoring.googleapis.com",
     "pubsub.googleapis.com",
-    "run.googleapis.com", # 2nd gen functions run as Cloud Run services
+    "redis.googleapis.com",         # Memorystore: the functions' shared rate limits
+    "secretmanager.googleapis.com", # the Redis AUTH string
+    "run.googleapis.com",           # 2nd gen functions run as Cloud Run services
     "servicenetworking.googleapis.com",
     "sqladmin.googleapis.com", # also used by the Cloud SQL Python connector at run time
     "storage.googleapis.com",

@@ -45,21 +45,38 @@ module "cloudsql" {
   depends_on = [module.project]
 }
 
+module "redis" {
+  source = "../redis"
+
+  project_id                  = var.project_id
+  region                      = var.region
+  instance_name               = "focus-limits-${var.environment}"
+  tier                        = var.redis.tier
+  memory_size_gb              = var.redis.memory_size_gb
+  network_id                  = module.network.network_id
+  private_services_connection = module.network.private_services_connection
+  labels                      = local.labels
+
+  depends_on = [module.project]
+}
+
 module "functions" {
   source = "../functions"
 
-  project_id          = var.project_id
-  project_number      = module.project.project_number
-  region              = var.region
-  environment         = var.environment
-  functions           = var.functions
-  min_instances       = var.min_instances
-  network_id          = module.network.network_id
-  subnetwork_id       = module.network.functions_subnetwork_id
-  sql_connection_name = module.cloudsql.connection_name
-  sql_database        = module.cloudsql.database_name
-  firestore_database  = module.firestore.database
-  labels              = local.labels
+  project_id           = var.project_id
+  project_number       = module.project.project_number
+  region               = var.region
+  environment          = var.environment
+  functions            = var.functions
+  min_instances        = var.min_instances
+  network_id           = module.network.network_id
+  subnetwork_id        = module.network.functions_subnetwork_id
+  sql_connection_name  = module.cloudsql.connection_name
+  sql_database         = module.cloudsql.database_name
+  firestore_database   = module.firestore.database
+  redis_url            = module.redis.url
+  redis_auth_secret_id = module.redis.auth_secret_id
+  labels               = local.labels
 
   depends_on = [module.project]
 }

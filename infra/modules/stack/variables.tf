@@ -187,6 +187,15 @@ variable "sql" {
   })
 }
 
+variable "redis" {
+  description = "Memorystore for Redis of the shared rate limits (modules/redis)."
+  type = object({
+    tier           = optional(string, "STANDARD_HA")
+    memory_size_gb = optional(number, 1)
+  })
+  default = {}
+}
+
 variable "min_instances" {
   description = "Function name => instances kept warm (each costs its idle price around the clock)."
   type        = map(number)

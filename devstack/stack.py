@@ -237,7 +237,7 @@ class Stack:
                 avoid_ports=[*own_ports, self._auth_hub_port],
                 import_from=restore.auth_dir if restore else None,
             ),
-            90,
+            180,  # firebase-tools boots slowly on a busy machine
         )
         for proc, ready in self._local_standins(tasks_python):
             launch(proc, ready, 30)

@@ -194,4 +194,7 @@ def test_an_account_that_never_bootstrapped_exports_empty(db: Any) -> None:
         "sessions": [],
         "cursor": None,
         "hasMore": False,
+        "signIn": None,  # added 2026-12; null here: no derived reader is given
+        "pushPlans": None,
+        "pushLog": None,
     }

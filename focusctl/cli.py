@@ -29,7 +29,7 @@ import typer
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.store import SqlMirrorStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,8 +121,8 @@ def _db() -> firestore.Client:
 
 
 def _store(connections: int = 2) -> SqlMirrorStore:
-    from shared.mirror.sql_engine import SqlNotConfigured, build_engine
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.engine import SqlNotConfigured, build_engine
+    from shared.sql.store import SqlMirrorStore
     from shared.settings import get_settings
 
     _use_target()
@@ -153,7 +153,7 @@ def _bar(total: int | None, desc: str, enabled: bool) -> Any:
 @mirror.command("migrate")
 def migrate() -> None:
     """Apply every pending Alembic migration (alembic upgrade head)."""
-    from shared.mirror.sql_schema import upgrade_to_head
+    from shared.sql.schema import upgrade_to_head
     from shared.settings import get_settings
 
     _use_target()
@@ -179,8 +179,8 @@ def backfill(
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
 ) -> None:
     """Copy Firestore into SQL: cursor-paged, parallel, resumable, never overwrites newer rows."""
-    from shared.mirror.backfill import Backfill, BackfillOptions, estimated_total, steps_for
-    from shared.mirror.events import COLLECTIONS
+    from shared.migration.tools.backfill import Backfill, BackfillOptions, estimated_total, steps_for
+    from shared.sql.events import COLLECTIONS
 
     wanted = [c.strip() for c in collections.split(",") if c.strip()]
     unknown = [c for c in wanted if c not in COLLECTIONS]
@@ -225,7 +225,7 @@ def reconcile(
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
 ) -> None:
     """Compare Firestore and SQL per user; exit 1 on drift (0 once repaired)."""
-    from shared.mirror.reconcile import FirestoreUsers, Reconciler, sample_uids
+    from shared.migration.tools.reconcile import FirestoreUsers, Reconciler, sample_uids
 
     if (users is None) == (sample is None):
         _fail("give exactly one of --users or --sample")
@@ -301,7 +301,7 @@ def _settle(settle_seconds: float | None) -> float:
 @phase_app.command("show")
 def phase_show() -> None:
     """The phase of every collection (the users not in the percentage have the one before)."""
-    from shared.mirror.phases import describe, load_config
+    from shared.migration.phases import describe, load_config
 
     for collection, setting, before in describe(load_config(_db())):
         line = f"{collection:10} {setting.phase:14} {setting.percent:g}% (others: {before})"
@@ -330,8 +330,8 @@ def phase_set(
     Refused when it could lose acknowledged writes: sql_only only after sql_primary at 100% has
     settled (devices: after take-over-devices), and back from sql_only only to sql_primary at
     100% or a lower sql_only percentage, until `give-back` has run (docs/MIGRATION.md)."""
-    from shared.mirror.events import COLLECTIONS
-    from shared.mirror.phases import PHASES, save_phase
+    from shared.sql.events import COLLECTIONS
+    from shared.migration.phases import PHASES, save_phase
 
     if collection not in COLLECTIONS:
         _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")
@@ -366,8 +366,8 @@ def take_over_devices_command(
     Devices must be in sql_primary at 100%, settled; registerDevice answers UNAVAILABLE from
     now until `phase set devices sql_only`, which this makes possible (docs/MIGRATION.md)."""
     from shared.clock import utcnow
-    from shared.mirror.phases import check_change, load_config
-    from shared.mirror.sql_devices import take_over_devices
+    from shared.migration.phases import check_change, load_config
+    from shared.devices.sql import take_over_devices
 
     settle = _settle(settle_seconds)
     current = load_config(_db()).of("devices")
@@ -403,10 +403,10 @@ def give_back_command(
     collection's give-back, so that it may step further back. Devices go back all at once
     (device writes answer UNAVAILABLE meanwhile). Refused before the step back has settled."""
     from shared.clock import utcnow
-    from shared.mirror.events import COLLECTIONS
-    from shared.mirror.give_back import GiveBack
-    from shared.mirror.phases import finish_give_back, load_config, phase_for, settled
-    from shared.mirror.sql_devices import give_back_devices
+    from shared.sql.events import COLLECTIONS
+    from shared.migration.moves.give_back import GiveBack
+    from shared.migration.phases import finish_give_back, load_config, phase_for, settled
+    from shared.devices.sql import give_back_devices
 
     if collection not in COLLECTIONS:
         _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")
@@ -454,7 +454,7 @@ def dead_letters_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100
     """Show dead letters (they stay where they are)."""
     import google.cloud.pubsub_v1 as pubsub_v1
 
-    from shared.mirror.dead_letters import list_dead_letters
+    from shared.sql.dead_letters import list_dead_letters
 
     letters = list_dead_letters(pubsub_v1.SubscriberClient(), _project(), limit)
     for letter in letters:
@@ -470,7 +470,7 @@ def dead_letters_replay(limit: Annotated[int, typer.Option(min=1)] = 1000) -> No
     """Republish dead letters to mirror-changes (each acked once its republish is accepted)."""
     import google.cloud.pubsub_v1 as pubsub_v1
 
-    from shared.mirror.dead_letters import replay_dead_letters
+    from shared.sql.dead_letters import replay_dead_letters
 
     letters = replay_dead_letters(
         pubsub_v1.SubscriberClient(), pubsub_v1.PublisherClient(), _project(), limit

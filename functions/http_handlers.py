@@ -204,7 +204,7 @@ def refillPushHorizon(message: PubSubMessage) -> None:
     container.push_refill().handle(message.data, utcnow(), budget_s)
 
 
-# -- the PostgreSQL mirror (shared/mirror, docs/MIGRATION.md) ------------------------------------
+# -- the PostgreSQL mirror (shared/sql, shared/migration, docs/MIGRATION.md) ------------------------------------
 
 
 @pubsub_function
@@ -216,8 +216,8 @@ def mirrorChanges(message: PubSubMessage) -> None:
     """
     from shared import logs
     from shared.clock import utcnow
-    from shared.mirror.consumer import handle_message
-    from shared.mirror.sql_engine import mirror_store
+    from shared.sql.consumer import handle_message
+    from shared.sql.engine import mirror_store
 
     log = logs.get_logger("mirror.consumer")
     fields: dict[str, Any] = {"messageId": message.message_id}
@@ -234,6 +234,6 @@ def mirrorChanges(message: PubSubMessage) -> None:
 @pubsub_function
 def reconcileMirror(message: PubSubMessage) -> None:
     """Scheduled: compare a sample of users between Firestore and SQL, log `mirrorDrift`."""
-    from shared.mirror.reconcile import run_scheduled_reconcile
+    from shared.migration.tools.reconcile import run_scheduled_reconcile
 
     run_scheduled_reconcile(message.data)

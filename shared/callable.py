@@ -311,7 +311,7 @@ def _run(
             if guard_deleted:
                 from shared.accounts.deletion import ensure_not_deleted
 
-                ensure_not_deleted(call)
+                ensure_not_deleted(call.uid, call.auth_time)
             if sign_in != ANY_SIGN_IN:
                 _check_sign_in(call, request, sign_in)
             result = handler(call)

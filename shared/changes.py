@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from shared.mirror.events import ChangeRecord
+    from shared.sql.events import ChangeRecord
 
 
 class ChangeSink(Protocol):

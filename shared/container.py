@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from shared.accounts.repository import AccountStore
     from shared.changes import ChangeSink
     from shared.devices.repository import DeviceRegistry, DeviceStore, FirestoreDeviceStore
-    from shared.mirror.phased import PhasedDeviceStore
+    from shared.migration.routing import PhasedDeviceStore
     from shared.privacy.erasure import AccountEraser, MirrorEraser, PushCanceller
     from shared.privacy.export import AccountReader
     from shared.push.delivery import DeliveryService
@@ -31,10 +31,10 @@ if TYPE_CHECKING:
 @once
 def change_sink() -> ChangeSink:
     """Every write path's hook: Pub/Sub (the mirror), and SQL at once for users in sql_primary."""
-    from shared.mirror.phased import PhasedChangeSink
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.publisher import PubSubChangeSink
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.routing import PhasedChangeSink
+    from shared.migration.phases import instance_phases
+    from shared.sql.publisher import PubSubChangeSink
+    from shared.sql.engine import mirror_store
 
     return PhasedChangeSink(PubSubChangeSink(), mirror_store, instance_phases())
 
@@ -43,9 +43,9 @@ def change_sink() -> ChangeSink:
 def account_store() -> AccountStore:
     from shared.accounts.repository import FirestoreAccountStore
     from shared.clients import firestore_client
-    from shared.mirror.phased import PhasedAccountStore
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.routing import PhasedAccountStore
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
 
     # Firestore, or SQL alone for users whose `users` phase is sql_only; see MIGRATION.md.
     firestore_store = FirestoreAccountStore(firestore_client(), change_sink())
@@ -62,9 +62,9 @@ def _firestore_devices() -> FirestoreDeviceStore:
 
 @once
 def _devices() -> PhasedDeviceStore:
-    from shared.mirror.phased import PhasedDeviceStore
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.routing import PhasedDeviceStore
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
 
     # Firestore, or SQL once devices are sql_only (all at once); see MIGRATION.md.
     return PhasedDeviceStore(_firestore_devices(), mirror_store, instance_phases())
@@ -84,9 +84,9 @@ def device_registry() -> DeviceRegistry:
 def account_reader() -> AccountReader:
     """The read side of exportAccount (Firestore; PostgreSQL once reads move there)."""
     from shared.clients import firestore_client
-    from shared.mirror.phased import PhasedAccountReader
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.routing import PhasedAccountReader
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
     from shared.privacy.export_firestore import FirestoreAccountReader
 
     reader = FirestoreAccountReader(firestore_client())
@@ -105,9 +105,9 @@ def push_canceller() -> PushCanceller:
 def session_store() -> SessionStore:
     """Focus sessions (syncFocusSessions, purgeTombstones): Firestore, publishing every change."""
     from shared.clients import firestore_client
-    from shared.mirror.phased import PhasedSessionStore
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.routing import PhasedSessionStore
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
     from shared.sessions.repository import FirestoreSessionStore
 
     # The pull follows the user's `sessions` phase (shadow reads, SQL reads); see MIGRATION.md.
@@ -118,9 +118,9 @@ def session_store() -> SessionStore:
 @once
 def schedule_store() -> ScheduleStore:
     from shared.clients import firestore_client
-    from shared.mirror.phased import PhasedScheduleStore
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.routing import PhasedScheduleStore
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
     from shared.schedules.repository import FirestoreScheduleStore
 
     # Firestore, or SQL alone for users whose `schedules` phase is sql_only; see MIGRATION.md.
@@ -130,9 +130,9 @@ def schedule_store() -> ScheduleStore:
 
 @once
 def schedule_lister() -> ScheduleLister:
-    from shared.mirror.phased import PhasedScheduleLister
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.routing import PhasedScheduleLister
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
 
     # listSchedules follows the user's `schedules` phase; see MIGRATION.md.
     return PhasedScheduleLister(schedule_store(), mirror_store, instance_phases())
@@ -194,9 +194,9 @@ def push_refill() -> RefillService:
 
 @once
 def mirror_eraser() -> MirrorEraser:
-    from shared.mirror.phased import PhasedMirrorEraser
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.routing import PhasedMirrorEraser
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
     from shared.privacy.ports import PubSubMirrorEraser
 
     return PhasedMirrorEraser(PubSubMirrorEraser(), mirror_store, instance_phases())
@@ -221,8 +221,8 @@ def account_eraser() -> AccountEraser:
 
 def reset() -> None:
     """Forget every built dependency (tests that switch emulators or settings)."""
-    from shared.mirror.phases import reset_instance_phases
-    from shared.mirror.sql_engine import reset as reset_sql
+    from shared.migration.phases import reset_instance_phases
+    from shared.sql.engine import reset as reset_sql
 
     reset_instance_phases()
     reset_sql()

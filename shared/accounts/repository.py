@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from shared.changes import ChangeSink
-    from shared.mirror.events import ChangeRecord
+    from shared.sql.events import ChangeRecord
 
 USERS = "users"
 
@@ -53,7 +53,7 @@ def profile_to_doc(profile: UserProfile, now: datetime) -> dict[str, Any]:
 
 def profile_record(uid: str, profile: UserProfile, version: int) -> ChangeRecord:
     """The mirror's record of a stored profile (every store that writes one publishes this)."""
-    from shared.mirror.events import ChangeRecord
+    from shared.sql.events import ChangeRecord
 
     return ChangeRecord(
         collection="users", uid=uid, id=uid, op="upsert", version=version, data=profile.to_wire()

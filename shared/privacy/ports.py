@@ -40,8 +40,8 @@ class PubSubMirrorEraser:
 
     def erase_user(self, uid: str, version: int) -> None:
         from shared.clients import publish
-        from shared.mirror.events import AccountErased, encode
-        from shared.mirror.publisher import MIRROR_TOPIC
+        from shared.sql.events import AccountErased, encode
+        from shared.sql.publisher import MIRROR_TOPIC
 
         publish(MIRROR_TOPIC, [(encode(AccountErased(uid=uid, version=version)), {})])
 

@@ -25,7 +25,7 @@ from shared.sessions.repository import Applied, Decide, PurgeOutcome
 
 if TYPE_CHECKING:
     from shared.changes import ChangeSink
-    from shared.mirror.events import ChangeRecord
+    from shared.sql.events import ChangeRecord
 
 
 @dataclasses.dataclass
@@ -118,7 +118,7 @@ class InMemorySessionStore:
             return found
 
     def purge_expired(self, now: datetime, budget_s: float) -> PurgeOutcome:
-        from shared.mirror.events import ChangeRecord
+        from shared.sql.events import ChangeRecord
 
         purged: list[ChangeRecord] = []
         with self._lock:

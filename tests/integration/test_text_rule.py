@@ -15,7 +15,7 @@ from devstack.stack import Stack
 from shared.devices.models import RegisterDeviceRequest
 from shared.devices.repository import FirestoreDeviceStore
 from shared.errors import InvalidArgument
-from shared.mirror.sql_store import SqlMirrorStore
+from shared.sql.store import SqlMirrorStore
 from shared.schedules.models import UpsertScheduleRequest
 from shared.schedules.repository import FirestoreScheduleStore, decide_upsert
 from shared.sessions.models import SyncFocusSessionsRequest

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from shared.accounts.models import BootstrapAccountRequest
 from shared.devices.models import RegisterDeviceRequest, UnregisterDeviceRequest
 from shared.errors import InvalidArgument
-from shared.mirror.events import ChangeDataError, normalize
+from shared.sql.events import ChangeDataError, normalize
 from shared.schedules.models import DeleteScheduleRequest, UpsertScheduleRequest
 from shared.sessions.models import SyncFocusSessionsRequest
 from shared.wire import parse, storable_text

@@ -4,7 +4,7 @@ Same contract as the Firestore store (shared/accounts/repository.py): read the p
 pure plan decide, write it when it changed. The row is the mirror's own `users` row, so export,
 delete and reconcile read it as before.
 
-Taking over is simpler than for sessions (shared/mirror/sql_sessions.py): there is one document
+Taking over is simpler than for sessions (shared/sessions/sql.py): there is one document
 and no feed, so the first call in `sql_only` copies Firestore's current profile into SQL itself
 (guarded by version: a newer mirrored row is kept) and records the ownership in `sql_owners`,
 under the user's advisory lock. From then on the mirror fences Firestore's copies of the
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, select
 
 from shared.accounts.repository import ProfilePlanner, profile_from_doc, profile_record
-from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import (
+from shared.sql.schema import data_from_row, metadata, row_from_record
+from shared.sql.store import (
     SqlMirrorStore,
     lock_users,
     next_version,
@@ -31,7 +31,7 @@ from shared.mirror.sql_store import (
 
 if TYPE_CHECKING:
     from shared.accounts.models import UserProfile
-    from shared.mirror.events import ChangeRecord
+    from shared.sql.events import ChangeRecord
 
 _users = metadata.tables["users"]
 

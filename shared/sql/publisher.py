@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shared.mirror.events import ChangeRecord
+    from shared.sql.events import ChangeRecord
 
 MIRROR_TOPIC = "mirror-changes"
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024  # Pub/Sub accepts 10 MB; keep headroom for attributes
@@ -25,7 +25,7 @@ class PubSubChangeSink:
             return
         from shared.clients import publish
         from shared.clock import utcnow
-        from shared.mirror.events import ChangeBatch, encode
+        from shared.sql.events import ChangeBatch, encode
 
         messages = [
             (encode(ChangeBatch(records=chunk, emitted_at=utcnow())), {"uid": chunk[0].uid})

@@ -62,8 +62,8 @@ from shared.devices.models import (
 )
 from shared.devices.repository import device_record
 from shared.errors import Conflict, ResourceExhausted
-from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import (
+from shared.sql.schema import data_from_row, metadata, row_from_record
+from shared.sql.store import (
     DEVICES_GIVING_BACK,
     DEVICES_TAKEN_OVER,
     SqlMirrorStore,
@@ -196,7 +196,7 @@ class SqlDeviceStore:
     ) -> datetime | None:
         from google.cloud.firestore import DELETE_FIELD
 
-        from shared.mirror.events import timestamp_from_version, version_from_timestamp
+        from shared.sql.events import timestamp_from_version, version_from_timestamp
 
         check_push_fields(fields)
         if not fields:
@@ -348,7 +348,7 @@ def give_back_devices(
 def _firestore_time(db: firestore.Client) -> int:
     """Firestore's clock now, as a version: the read time of the phase config (one read)."""
     from shared import fs
-    from shared.mirror.phases import CONFIG_COLLECTION, CONFIG_DOC
+    from shared.migration.phases import CONFIG_COLLECTION, CONFIG_DOC
 
     ref = db.collection(CONFIG_COLLECTION).document(CONFIG_DOC)
     return fs.version_of(fs.get_all(db, [ref])[ref.path].read_time)
@@ -595,7 +595,7 @@ def _doc(row: Any) -> dict[str, Any]:
 
 
 def _stored(row: Any) -> StoredDevice:
-    from shared.mirror.events import timestamp_from_version
+    from shared.sql.events import timestamp_from_version
 
     data = data_from_row("devices", row)
     return StoredDevice(

@@ -19,7 +19,7 @@ Guarantees (each is a test in tests/integration/test_sql_store.py):
 - The fence: records of a (collection, user) that SQL owns (`sql_only`: `session_feeds.sql_seq`
   for sessions, `sql_owners` for the others) are refused by `apply` (counted as `fenced`),
   `bulk_upsert` and `overwrite_same_version`: SQL is their source from then on, and Firestore's
-  copies are stale (shared/mirror/sql_sessions.py, sql_accounts.py).
+  copies are stale (shared/sessions/sql.py, sql_accounts.py).
 - Concurrency: every transaction first takes a transaction-level advisory lock per user it
   touches, in sorted order (no deadlocks). A marker check and the insert after it are two
   statements, and under READ COMMITTED a concurrent delete or erasure could slip between them
@@ -68,8 +68,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from shared.mirror.events import COLLECTIONS, ChangeBatch, ChangeRecord, Collection
-from shared.mirror.sql_schema import (
+from shared.sql.events import COLLECTIONS, ChangeBatch, ChangeRecord, Collection
+from shared.sql.schema import (
     TABLES,
     TableMap,
     Timestamp,
@@ -86,9 +86,9 @@ _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]
 _owners = metadata.tables["sql_owners"]
 _tokens = metadata.tables["fcm_tokens"]
-# `mirror_state` key set when devices moved to SQL, all at once (shared/mirror/sql_devices.py).
+# `mirror_state` key set when devices moved to SQL, all at once (shared/devices/sql.py).
 DEVICES_TAKEN_OVER = "devices.takenOver"
-# Set while devices are given back to Firestore, all at once (shared/mirror/sql_devices.py).
+# Set while devices are given back to Firestore, all at once (shared/devices/sql.py).
 DEVICES_GIVING_BACK = "devices.givingBack"
 
 
@@ -718,7 +718,7 @@ def sql_owns(conn: Connection, collection: Collection, uid: str) -> bool:
 
 
 def devices_taken_over(conn: Connection) -> bool:
-    """Whether devices moved to SQL (they move all at once: shared/mirror/sql_devices.py)."""
+    """Whether devices moved to SQL (they move all at once: shared/devices/sql.py)."""
     query = select(_state.c.key).where(_state.c.key == DEVICES_TAKEN_OVER)
     return conn.execute(query).first() is not None
 
@@ -726,7 +726,7 @@ def devices_taken_over(conn: Connection) -> bool:
 def take_over(conn: Connection, collection: Collection, uid: str) -> None:
     """Record that SQL owns `uid`'s documents of `collection` from now on (the caller holds the
     user's lock and has copied Firestore's current documents first). Sessions take theirs over
-    with the feed (shared/mirror/sql_sessions.py)."""
+    with the feed (shared/sessions/sql.py)."""
     if collection == "sessions":
         raise ValueError("sessions are taken over with their feed head")
     insert = pg_insert(_owners).values(collection=collection, user_id=uid)
@@ -739,7 +739,7 @@ def next_version(
     """The version for a write by a SQL store (`sql_only`) of documents `ids`: `now` in µs,
     raised above every row and delete marker of them (a version mirrored from Firestore may be
     ahead of this clock), so the guards order it after everything before it."""
-    from shared.mirror.events import version_from_timestamp
+    from shared.sql.events import version_from_timestamp
 
     mapping = TABLES[collection]
     table = mapping.table

@@ -3,7 +3,7 @@
 In `sql_only` a user's writes exist in SQL alone. When the operator steps a collection back
 (`focusctl mirror phase set <collection> sql_primary`, or a lower `sql_only` percentage), its
 config setting carries `give_back` until every user SQL owned is back on Firestore. The give-back
-of one user mirrors the takeover (shared/mirror/sql_sessions.py, sql_accounts.py,
+of one user mirrors the takeover (shared/sessions/sql.py, sql_accounts.py,
 sql_schedules.py), in one SQL transaction under the user's advisory lock:
 
 1. read the user's rows (SQL is the truth while it owns them);
@@ -24,7 +24,7 @@ A crash anywhere before the commit leaves SQL the owner, and the next request (o
 mirror give-back`) does it all again: every step is a whole-document overwrite. Devices are given
 back all at once, like their takeover (`sql_devices.give_back_devices`).
 
-Who calls it: `GiveBackGate` (shared/mirror/phased.py) before Firestore serves a user of a
+Who calls it: `GiveBackGate` (shared/migration/routing.py) before Firestore serves a user of a
 collection being given back, once the step back has settled (no instance still serves that user
 in `sql_only`), and `focusctl mirror give-back <collection>` for the users no request reached.
 
@@ -43,9 +43,9 @@ from sqlalchemy import Connection, delete, select, update
 
 from shared import fs
 from shared.metering import count_query_reads
-from shared.mirror.events import Collection
-from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import SqlMirrorStore, lock_users, sql_owns
+from shared.sql.events import Collection
+from shared.sql.schema import data_from_row, metadata, row_from_record
+from shared.sql.store import SqlMirrorStore, lock_users, sql_owns
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -115,7 +115,7 @@ class GiveBack:
     def _sessions(self, conn: Connection, uid: str) -> bool:
         from google.cloud.firestore import SERVER_TIMESTAMP
 
-        from shared.mirror.sql_sessions import stored_from_row
+        from shared.sessions.sql import stored_from_row
         from shared.sessions.models import Head, Tombstone, purge_at
         from shared.sessions.repository import (
             EPOCH_FIELD,
@@ -194,7 +194,7 @@ class GiveBack:
     def _schedules(self, conn: Connection, uid: str) -> bool:
         from google.cloud.firestore import SERVER_TIMESTAMP
 
-        from shared.mirror.sql_schedules import schedule_row, stored_from_row
+        from shared.schedules.sql import schedule_row, stored_from_row
         from shared.schedules.models import schedule_to_doc
 
         if not sql_owns(conn, "schedules", uid):

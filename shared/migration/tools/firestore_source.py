@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared.mirror.events import FIELDS, ChangeRecord, Collection, identity_field
+from shared.sql.events import FIELDS, ChangeRecord, Collection, identity_field
 
 if TYPE_CHECKING:
     from google.cloud import firestore

@@ -56,7 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.mirror.events import (
+from shared.sql.events import (
     FIELDS,
     ChangeDataError,
     ChangeRecord,
@@ -187,7 +187,7 @@ class SessionFeed(Base):
     `sql_seq` set means SQL owns the feed (the user's `sessions` phase is `sql_only`): the SQL
     session store numbers commits from there on (`sql_seq` is its head, `sql_epoch` the epoch
     carried over from Firestore so cursors stay valid), and the mirror refuses session events
-    of that user from Firestore (shared/mirror/sql_sessions.py says why).
+    of that user from Firestore (shared/sessions/sql.py says why).
     """
 
     __tablename__ = "session_feeds"

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, delete, select
 
 from shared import fs
-from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import (
+from shared.sql.schema import data_from_row, metadata, row_from_record
+from shared.sql.store import (
     SqlMirrorStore,
     lock_users,
     next_version,

@@ -27,7 +27,7 @@ phase asks for it, through a lazily built `SqlMirrorStore` (so `firestore_only` 
 While a collection steps back from `sql_only` (its setting carries `give_back`), `GiveBackGate`
 decides per user: SQL serves the users it still owns until the step back has settled (an
 instance with an older phase cache may still serve them in `sql_only`), and after that each such
-user is given back to Firestore (shared/mirror/give_back.py) before Firestore serves them.
+user is given back to Firestore (shared/migration/moves/give_back.py) before Firestore serves them.
 
 Shadow reads never change what the client gets and never fail its request: mismatches, SQL
 lagging behind and SQL errors are counted per instance and logged (`mirrorShadowRead`).
@@ -42,8 +42,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from shared.mirror.events import ChangeBatch, ChangeRecord, Collection
-from shared.mirror.phases import Phase, Phases, at_least, settled
+from shared.sql.events import ChangeBatch, ChangeRecord, Collection
+from shared.migration.phases import Phase, Phases, at_least, settled
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -53,8 +53,8 @@ if TYPE_CHECKING:
     from shared.changes import ChangeSink
     from shared.devices.models import Device, RegisterDeviceRequest, StoredDevice
     from shared.devices.repository import FirestoreDeviceStore
-    from shared.mirror.sql_devices import SqlDeviceStore
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.devices.sql import SqlDeviceStore
+    from shared.sql.store import SqlMirrorStore
     from shared.privacy.erasure import MirrorEraser
     from shared.privacy.export import AccountReader, ExportSchedule, ScannedSession
     from shared.schedules.models import Schedule, StoredSchedule
@@ -171,7 +171,7 @@ class GiveBackGate:
             # Devices go back all at once (`focusctl mirror give-back devices`); the others
             # stay on SQL while an instance may still serve this user in `sql_only`.
             return True
-        from shared.mirror.give_back import GiveBack
+        from shared.migration.moves.give_back import GiveBack
 
         GiveBack(self._sql(), self._firestore()).user(collection, uid)
         return False
@@ -215,7 +215,7 @@ class PhasedAccountStore:
     def _store(self, uid: str) -> AccountStore:
         if not self._gate.sql_serves("users", uid):
             return self._inner
-        from shared.mirror.sql_accounts import SqlAccountStore
+        from shared.accounts.sql import SqlAccountStore
 
         return SqlAccountStore(self._sql(), firestore_record=self._inner.current_record)
 
@@ -228,7 +228,7 @@ class PhasedAccountStore:
 
 class PhasedSessionStore:
     """`SessionStore` following the user's `sessions` phase: the pull as the module docstring
-    says, and everything on the SQL session store (shared/mirror/sql_sessions.py) in
+    says, and everything on the SQL session store (shared/sessions/sql.py) in
     `sql_only`."""
 
     def __init__(
@@ -246,7 +246,7 @@ class PhasedSessionStore:
         self._gate = gate or GiveBackGate(sql, phases)
 
     def _sql_sessions(self) -> SessionStore:
-        from shared.mirror.sql_sessions import SqlSessionStore
+        from shared.sessions.sql import SqlSessionStore
 
         return SqlSessionStore(self._sql(), firestore_head=self._inner.head)
 
@@ -473,7 +473,7 @@ class PhasedScheduleStore:
     def _store(self, uid: str) -> ScheduleStore:
         if not self._gate.sql_serves("schedules", uid):
             return self._inner
-        from shared.mirror.sql_schedules import SqlScheduleStore
+        from shared.schedules.sql import SqlScheduleStore
 
         return SqlScheduleStore(self._sql(), self._db, self._inner.list_with_versions)
 
@@ -500,7 +500,7 @@ class PhasedScheduleStore:
 
 class PhasedDeviceStore:
     """`DeviceRegistry` and `DeviceStore` on Firestore, or on SQL (`SqlDeviceStore`) once the
-    `devices` phase is `sql_only` (all users at once: shared/mirror/sql_devices.py)."""
+    `devices` phase is `sql_only` (all users at once: shared/devices/sql.py)."""
 
     def __init__(
         self,
@@ -516,7 +516,7 @@ class PhasedDeviceStore:
     def _store(self, uid: str) -> FirestoreDeviceStore | SqlDeviceStore:
         if not self._gate.sql_serves("devices", uid):
             return self._inner
-        from shared.mirror.sql_devices import SqlDeviceStore
+        from shared.devices.sql import SqlDeviceStore
 
         return SqlDeviceStore(self._sql())
 
@@ -596,6 +596,6 @@ class PhasedMirrorEraser:
         return self._sql().newest_version(uid) if self._sql_serves(uid) else 0
 
     def _sql_serves(self, uid: str) -> bool:
-        from shared.mirror.events import COLLECTIONS
+        from shared.sql.events import COLLECTIONS
 
         return any(at_least(self._phases.of(c, uid), "sql_primary") for c in COLLECTIONS)

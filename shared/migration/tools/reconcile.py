@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
-from shared.mirror.events import (
+from shared.sql.events import (
     COLLECTIONS,
     ChangeBatch,
     ChangeDataError,
@@ -42,7 +42,7 @@ from shared.mirror.events import (
     Collection,
     content_hash,
 )
-from shared.mirror.firestore_source import (
+from shared.migration.tools.firestore_source import (
     FEED_DOC,
     SYNC_STATE,
     UID_ALPHABET,
@@ -54,7 +54,7 @@ from shared.mirror.firestore_source import (
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.store import SqlMirrorStore
 
 DriftKind = Literal["missing", "extra", "stale", "ahead", "content", "invalid"]
 REPAIRABLE: frozenset[DriftKind] = frozenset({"missing", "extra", "stale", "content"})
@@ -405,7 +405,7 @@ def run_scheduled_reconcile(data: bytes) -> ReconcileReport:
     The tick's body may be `{"sample": N}`; otherwise DEFAULT_SAMPLE users."""
     from shared import logs
     from shared.clients import firestore_client
-    from shared.mirror.sql_engine import mirror_store
+    from shared.sql.engine import mirror_store
 
     count = DEFAULT_SAMPLE
     try:

@@ -20,7 +20,7 @@ retries and reaches this store), and the consumer, backfill and reconcile leave 
 alone. Nothing acknowledged can be lost this way only if no instance still serves the user in a
 phase that does not apply to SQL before answering, which is why `focusctl mirror phase set
 sessions sql_only` requires `sql_primary` at 100% for longer than the phase cache
-(shared/mirror/phases.py).
+(shared/migration/phases.py).
 
 Versions: each commit's rows get the commit time in microseconds, raised above the version of
 any row or delete marker of those sessions (a Firestore version from before the takeover may be
@@ -38,8 +38,8 @@ from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from shared import fs
-from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import SqlMirrorStore, lock_users, next_version
+from shared.sql.schema import data_from_row, metadata, row_from_record
+from shared.sql.store import SqlMirrorStore, lock_users, next_version
 from shared.sessions.models import (
     TOMBSTONE_RETENTION,
     Head,

@@ -1,0 +1,1 @@
+"""Ownership moves between the stores: taking a collection over into SQL, giving it back."""

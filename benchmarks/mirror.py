@@ -98,8 +98,8 @@ def _lag(engine: Any, db: Any, rate: int, seconds: float, prefix: str = "lag") -
     """Firestore commit -> row visible in SQL, through publish -> push -> mirrorChanges."""
     from sqlalchemy import text
 
+    from shared.changes import ChangeRecord
     from shared.fs import version_of
-    from shared.sql.events import ChangeRecord
     from shared.sql.publisher import PubSubChangeSink
 
     sink = PubSubChangeSink()
@@ -170,7 +170,8 @@ def _drain(engine: Any, stack: Stack, events: int, relay_in_flight: int | None) 
     from google.cloud import pubsub_v1
     from sqlalchemy import text
 
-    from shared.sql.events import ChangeBatch, ChangeRecord, encode
+    from shared.changes import ChangeRecord
+    from shared.sql.events import ChangeBatch, encode
     from shared.sql.publisher import MIRROR_TOPIC
 
     prefix = "drain" if relay_in_flight is None else f"relay{relay_in_flight}"
@@ -297,9 +298,9 @@ def run() -> str:
 
     from shared import clients, container
     from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
+    from shared.settings import get_settings
     from shared.sql.schema import sqlalchemy_url
     from shared.sql.store import SqlMirrorStore
-    from shared.settings import get_settings
 
     get_settings.cache_clear()
     clients.reset_for_tests()

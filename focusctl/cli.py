@@ -121,9 +121,9 @@ def _db() -> firestore.Client:
 
 
 def _store(connections: int = 2) -> SqlMirrorStore:
+    from shared.settings import get_settings
     from shared.sql.engine import SqlNotConfigured, build_engine
     from shared.sql.store import SqlMirrorStore
-    from shared.settings import get_settings
 
     _use_target()
     settings = get_settings().model_copy(update={"sql_pool_size": connections})
@@ -153,8 +153,8 @@ def _bar(total: int | None, desc: str, enabled: bool) -> Any:
 @mirror.command("migrate")
 def migrate() -> None:
     """Apply every pending Alembic migration (alembic upgrade head)."""
-    from shared.sql.schema import upgrade_to_head
     from shared.settings import get_settings
+    from shared.sql.schema import upgrade_to_head
 
     _use_target()
     dsn = get_settings().postgres_dsn
@@ -179,8 +179,13 @@ def backfill(
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
 ) -> None:
     """Copy Firestore into SQL: cursor-paged, parallel, resumable, never overwrites newer rows."""
-    from shared.migration.tools.backfill import Backfill, BackfillOptions, estimated_total, steps_for
-    from shared.sql.events import COLLECTIONS
+    from shared.changes import COLLECTIONS
+    from shared.migration.tools.backfill import (
+        Backfill,
+        BackfillOptions,
+        estimated_total,
+        steps_for,
+    )
 
     wanted = [c.strip() for c in collections.split(",") if c.strip()]
     unknown = [c for c in wanted if c not in COLLECTIONS]
@@ -330,7 +335,7 @@ def phase_set(
     Refused when it could lose acknowledged writes: sql_only only after sql_primary at 100% has
     settled (devices: after take-over-devices), and back from sql_only only to sql_primary at
     100% or a lower sql_only percentage, until `give-back` has run (docs/MIGRATION.md)."""
-    from shared.sql.events import COLLECTIONS
+    from shared.changes import COLLECTIONS
     from shared.migration.phases import PHASES, save_phase
 
     if collection not in COLLECTIONS:
@@ -366,8 +371,8 @@ def take_over_devices_command(
     Devices must be in sql_primary at 100%, settled; registerDevice answers UNAVAILABLE from
     now until `phase set devices sql_only`, which this makes possible (docs/MIGRATION.md)."""
     from shared.clock import utcnow
-    from shared.migration.phases import check_change, load_config
     from shared.devices.sql import take_over_devices
+    from shared.migration.phases import check_change, load_config
 
     settle = _settle(settle_seconds)
     current = load_config(_db()).of("devices")
@@ -402,11 +407,11 @@ def give_back_command(
     Requests give their users back on their own; this takes the rest, then clears the
     collection's give-back, so that it may step further back. Devices go back all at once
     (device writes answer UNAVAILABLE meanwhile). Refused before the step back has settled."""
+    from shared.changes import COLLECTIONS
     from shared.clock import utcnow
-    from shared.sql.events import COLLECTIONS
+    from shared.devices.sql import give_back_devices
     from shared.migration.moves.give_back import GiveBack
     from shared.migration.phases import finish_give_back, load_config, phase_for, settled
-    from shared.devices.sql import give_back_devices
 
     if collection not in COLLECTIONS:
         _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")

@@ -204,7 +204,7 @@ def refillPushHorizon(message: PubSubMessage) -> None:
     container.push_refill().handle(message.data, utcnow(), budget_s)
 
 
-# -- the PostgreSQL mirror (shared/sql, shared/migration, docs/MIGRATION.md) ------------------------------------
+# -- the PostgreSQL mirror (shared/sql, shared/migration, docs/MIGRATION.md) ---------------------
 
 
 @pubsub_function

@@ -31,10 +31,10 @@ if TYPE_CHECKING:
 @once
 def change_sink() -> ChangeSink:
     """Every write path's hook: Pub/Sub (the mirror), and SQL at once for users in sql_primary."""
-    from shared.migration.routing import PhasedChangeSink
     from shared.migration.phases import instance_phases
-    from shared.sql.publisher import PubSubChangeSink
+    from shared.migration.routing import PhasedChangeSink
     from shared.sql.engine import mirror_store
+    from shared.sql.publisher import PubSubChangeSink
 
     return PhasedChangeSink(PubSubChangeSink(), mirror_store, instance_phases())
 
@@ -43,8 +43,8 @@ def change_sink() -> ChangeSink:
 def account_store() -> AccountStore:
     from shared.accounts.repository import FirestoreAccountStore
     from shared.clients import firestore_client
-    from shared.migration.routing import PhasedAccountStore
     from shared.migration.phases import instance_phases
+    from shared.migration.routing import PhasedAccountStore
     from shared.sql.engine import mirror_store
 
     # Firestore, or SQL alone for users whose `users` phase is sql_only; see MIGRATION.md.
@@ -62,8 +62,8 @@ def _firestore_devices() -> FirestoreDeviceStore:
 
 @once
 def _devices() -> PhasedDeviceStore:
-    from shared.migration.routing import PhasedDeviceStore
     from shared.migration.phases import instance_phases
+    from shared.migration.routing import PhasedDeviceStore
     from shared.sql.engine import mirror_store
 
     # Firestore, or SQL once devices are sql_only (all at once); see MIGRATION.md.
@@ -84,10 +84,10 @@ def device_registry() -> DeviceRegistry:
 def account_reader() -> AccountReader:
     """The read side of exportAccount (Firestore; PostgreSQL once reads move there)."""
     from shared.clients import firestore_client
-    from shared.migration.routing import PhasedAccountReader
     from shared.migration.phases import instance_phases
-    from shared.sql.engine import mirror_store
+    from shared.migration.routing import PhasedAccountReader
     from shared.privacy.export_firestore import FirestoreAccountReader
+    from shared.sql.engine import mirror_store
 
     reader = FirestoreAccountReader(firestore_client())
     return PhasedAccountReader(reader, mirror_store, instance_phases())
@@ -105,10 +105,10 @@ def push_canceller() -> PushCanceller:
 def session_store() -> SessionStore:
     """Focus sessions (syncFocusSessions, purgeTombstones): Firestore, publishing every change."""
     from shared.clients import firestore_client
-    from shared.migration.routing import PhasedSessionStore
     from shared.migration.phases import instance_phases
-    from shared.sql.engine import mirror_store
+    from shared.migration.routing import PhasedSessionStore
     from shared.sessions.repository import FirestoreSessionStore
+    from shared.sql.engine import mirror_store
 
     # The pull follows the user's `sessions` phase (shadow reads, SQL reads); see MIGRATION.md.
     firestore_store = FirestoreSessionStore(firestore_client(), change_sink())
@@ -118,10 +118,10 @@ def session_store() -> SessionStore:
 @once
 def schedule_store() -> ScheduleStore:
     from shared.clients import firestore_client
-    from shared.migration.routing import PhasedScheduleStore
     from shared.migration.phases import instance_phases
-    from shared.sql.engine import mirror_store
+    from shared.migration.routing import PhasedScheduleStore
     from shared.schedules.repository import FirestoreScheduleStore
+    from shared.sql.engine import mirror_store
 
     # Firestore, or SQL alone for users whose `schedules` phase is sql_only; see MIGRATION.md.
     firestore_store = FirestoreScheduleStore(firestore_client(), change_sink())
@@ -130,8 +130,8 @@ def schedule_store() -> ScheduleStore:
 
 @once
 def schedule_lister() -> ScheduleLister:
-    from shared.migration.routing import PhasedScheduleLister
     from shared.migration.phases import instance_phases
+    from shared.migration.routing import PhasedScheduleLister
     from shared.sql.engine import mirror_store
 
     # listSchedules follows the user's `schedules` phase; see MIGRATION.md.
@@ -194,10 +194,10 @@ def push_refill() -> RefillService:
 
 @once
 def mirror_eraser() -> MirrorEraser:
-    from shared.migration.routing import PhasedMirrorEraser
     from shared.migration.phases import instance_phases
-    from shared.sql.engine import mirror_store
+    from shared.migration.routing import PhasedMirrorEraser
     from shared.privacy.ports import PubSubMirrorEraser
+    from shared.sql.engine import mirror_store
 
     return PhasedMirrorEraser(PubSubMirrorEraser(), mirror_store, instance_phases())
 

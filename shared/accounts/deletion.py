@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from shared import fs
 from shared.errors import Unauthenticated

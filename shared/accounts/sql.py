@@ -31,7 +31,7 @@ from shared.sql.store import (
 
 if TYPE_CHECKING:
     from shared.accounts.models import UserProfile
-    from shared.sql.events import ChangeRecord
+    from shared.changes import ChangeRecord
 
 _users = metadata.tables["users"]
 

@@ -196,7 +196,7 @@ class SqlDeviceStore:
     ) -> datetime | None:
         from google.cloud.firestore import DELETE_FIELD
 
-        from shared.sql.events import timestamp_from_version, version_from_timestamp
+        from shared.changes import timestamp_from_version, version_from_timestamp
 
         check_push_fields(fields)
         if not fields:
@@ -595,7 +595,7 @@ def _doc(row: Any) -> dict[str, Any]:
 
 
 def _stored(row: Any) -> StoredDevice:
-    from shared.sql.events import timestamp_from_version
+    from shared.changes import timestamp_from_version
 
     data = data_from_row("devices", row)
     return StoredDevice(

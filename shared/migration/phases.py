@@ -7,7 +7,7 @@ grows), and then gets `phase`; the others get the phase just before it. So `sql_
 means 10% of users read from SQL and 90% are in `shadow_read`; rolling back is setting the
 previous phase at 100%. From `sql_only`, whose writes exist in SQL alone, the step back goes to
 `sql_primary` (at 100%, or by lowering the `sql_only` percentage) and raises `give_back`: the
-users SQL still owns are given back to Firestore (shared/migration/moves/give_back.py) before Firestore
+users SQL still owns are given back to Firestore (shared/migration/moves/) before Firestore
 serves them again (`check_change` says which changes are refused, and why).
 
 Where they are kept: the Firestore document `config/migration`, read by each instance at most
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.sql.events import COLLECTIONS, Collection
+from shared.changes import COLLECTIONS, Collection
 from shared.once import once
 
 if TYPE_CHECKING:

@@ -42,8 +42,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from shared.sql.events import ChangeBatch, ChangeRecord, Collection
+from shared.changes import ChangeRecord, Collection
 from shared.migration.phases import Phase, Phases, at_least, settled
+from shared.sql.events import ChangeBatch
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
     from shared.devices.models import Device, RegisterDeviceRequest, StoredDevice
     from shared.devices.repository import FirestoreDeviceStore
     from shared.devices.sql import SqlDeviceStore
-    from shared.sql.store import SqlMirrorStore
     from shared.privacy.erasure import MirrorEraser
     from shared.privacy.export import AccountReader, ExportSchedule, ScannedSession
     from shared.schedules.models import Schedule, StoredSchedule
@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     )
     from shared.sessions.models import Head, Position, Stored
     from shared.sessions.repository import Applied, Decide, PurgeOutcome, SessionStore
+    from shared.sql.store import SqlMirrorStore
 
 StoreGetter = Callable[[], "SqlMirrorStore"]
 FirestoreGetter = Callable[[], "firestore.Client"]
@@ -596,6 +597,6 @@ class PhasedMirrorEraser:
         return self._sql().newest_version(uid) if self._sql_serves(uid) else 0
 
     def _sql_serves(self, uid: str) -> bool:
-        from shared.sql.events import COLLECTIONS
+        from shared.changes import COLLECTIONS
 
         return any(at_least(self._phases.of(c, uid), "sql_primary") for c in COLLECTIONS)

@@ -30,14 +30,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, delete, select
 
 from shared import fs
-from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import (
-    SqlMirrorStore,
-    lock_users,
-    next_version,
-    sql_owns,
-    take_over,
-)
 from shared.push.plans import FirestorePlanStore, PlanRecord, plan_from_doc, plan_to_doc
 from shared.schedules.models import StoredSchedule, schedule_from_doc
 from shared.schedules.repository import (
@@ -46,6 +38,14 @@ from shared.schedules.repository import (
     SaveOutcome,
     plan_for,
     schedule_record,
+)
+from shared.sql.schema import data_from_row, metadata, row_from_record
+from shared.sql.store import (
+    SqlMirrorStore,
+    lock_users,
+    next_version,
+    sql_owns,
+    take_over,
 )
 
 if TYPE_CHECKING:

@@ -38,8 +38,6 @@ from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from shared import fs
-from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import SqlMirrorStore, lock_users, next_version
 from shared.sessions.models import (
     TOMBSTONE_RETENTION,
     Head,
@@ -50,6 +48,8 @@ from shared.sessions.models import (
     purge_at,
 )
 from shared.sessions.repository import Applied, Decide, PurgeOutcome, session_record
+from shared.sql.schema import data_from_row, metadata, row_from_record
+from shared.sql.store import SqlMirrorStore, lock_users, next_version
 
 _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]

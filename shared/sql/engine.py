@@ -23,8 +23,8 @@ from shared.once import once
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from shared.sql.store import SqlMirrorStore
     from shared.settings import Settings
+    from shared.sql.store import SqlMirrorStore
 
 CONNECT_TIMEOUT_S = 10
 POOL_TIMEOUT_S = 10  # waiting for a free pooled connection; then the request fails (retried)

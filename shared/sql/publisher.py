@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shared.sql.events import ChangeRecord
+    from shared.changes import ChangeRecord
 
 MIRROR_TOPIC = "mirror-changes"
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024  # Pub/Sub accepts 10 MB; keep headroom for attributes

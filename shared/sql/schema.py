@@ -56,15 +56,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.sql.events import (
-    FIELDS,
-    ChangeDataError,
-    ChangeRecord,
-    Collection,
-    hash_normalized,
-    identity_field,
-    normalize,
-)
+from shared.changes import ChangeRecord, Collection
+from shared.sql.events import FIELDS, ChangeDataError, hash_normalized, identity_field, normalize
 
 if TYPE_CHECKING:
     from alembic.config import Config

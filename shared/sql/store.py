@@ -68,7 +68,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from shared.sql.events import COLLECTIONS, ChangeBatch, ChangeRecord, Collection
+from shared.changes import COLLECTIONS, ChangeRecord, Collection
+from shared.sql.events import ChangeBatch
 from shared.sql.schema import (
     TABLES,
     TableMap,
@@ -739,7 +740,7 @@ def next_version(
     """The version for a write by a SQL store (`sql_only`) of documents `ids`: `now` in µs,
     raised above every row and delete marker of them (a version mirrored from Firestore may be
     ahead of this clock), so the guards order it after everything before it."""
-    from shared.sql.events import version_from_timestamp
+    from shared.changes import version_from_timestamp
 
     mapping = TABLES[collection]
     table = mapping.table

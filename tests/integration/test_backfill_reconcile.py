@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from devstack.stack import Stack
 from focusctl.cli import app
+from shared.changes import ChangeRecord
 from shared.migration.tools.backfill import Backfill, BackfillOptions
-from shared.sql.events import ChangeBatch, ChangeRecord
+from shared.sql.events import ChangeBatch
 from shared.sql.schema import metadata, sqlalchemy_url
 from shared.sql.store import SqlMirrorStore
 

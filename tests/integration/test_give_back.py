@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 
 from devstack.stack import Stack
 from shared.accounts.repository import FirestoreAccountStore
+from shared.accounts.sql import SqlAccountStore
 from shared.migration.moves.give_back import GiveBack
+from shared.migration.phases import CollectionPhase, PhaseConfig, fixed
 from shared.migration.routing import (
     GiveBackGate,
     PhasedAccountStore,
@@ -25,15 +27,13 @@ from shared.migration.routing import (
     PhasedScheduleStore,
     PhasedSessionStore,
 )
-from shared.migration.phases import CollectionPhase, PhaseConfig, fixed
-from shared.accounts.sql import SqlAccountStore
-from shared.schedules.sql import SqlScheduleStore
-from shared.sessions.sql import SqlSessionStore
-from shared.sql.store import SqlMirrorStore
 from shared.push.plans import plan_id
 from shared.schedules.repository import FirestoreScheduleStore, decide_upsert
+from shared.schedules.sql import SqlScheduleStore
 from shared.sessions.models import START, Tombstone
 from shared.sessions.repository import FirestoreSessionStore
+from shared.sessions.sql import SqlSessionStore
+from shared.sql.store import SqlMirrorStore
 from tests.integration.test_sql_accounts import bootstrap
 from tests.integration.test_sql_schedules import schedule
 from tests.integration.test_sql_sessions import edit, sync

@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
+from shared.changes import ChangeRecord
 from shared.sql.consumer import handle_message
-from shared.sql.events import AccountErased, ChangeBatch, ChangeRecord, encode
+from shared.sql.events import AccountErased, ChangeBatch, encode
 from shared.sql.store import SqlMirrorStore
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

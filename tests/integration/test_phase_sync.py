@@ -16,6 +16,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from devstack.stack import Stack
+from shared.migration.phases import PHASES, Phase, PhaseConfig, fixed
 from shared.migration.routing import (
     PhasedAccountReader,
     PhasedChangeSink,
@@ -25,9 +26,8 @@ from shared.migration.routing import (
     PhasedSessionStore,
     ShadowStats,
 )
-from shared.migration.phases import PHASES, Phase, PhaseConfig, fixed
-from shared.sql.store import SqlMirrorStore
 from shared.sessions.models import START
+from shared.sql.store import SqlMirrorStore
 from tests.support import sync_payloads as payloads
 from tests.support.mirror import CaughtUpMirror
 from tests.support.sync_payloads import T0, stamp

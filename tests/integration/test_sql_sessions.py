@@ -14,16 +14,16 @@ import pytest
 from sqlalchemy import text
 
 from devstack.stack import Stack
-from shared.changes import CollectingSink
+from shared.changes import ChangeRecord, CollectingSink
 from shared.errors import Unavailable
-from shared.sql.events import ChangeBatch, ChangeRecord
-from shared.migration.routing import PhasedChangeSink
 from shared.migration.phases import PhaseConfig, fixed
-from shared.sessions.sql import SqlSessionStore
-from shared.sql.store import SqlMirrorStore
+from shared.migration.routing import PhasedChangeSink
 from shared.sessions.models import START, Head, SyncFocusSessionsRequest, Tombstone
 from shared.sessions.repository import FirestoreSessionStore
 from shared.sessions.service import sync_focus_sessions
+from shared.sessions.sql import SqlSessionStore
+from shared.sql.events import ChangeBatch
+from shared.sql.store import SqlMirrorStore
 from tests.support.mirror import HeldMirror
 from tests.support.sync_payloads import T0, delete, session, upsert
 

@@ -16,18 +16,15 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, select, text
 
+from shared.changes import ChangeRecord, Collection, timestamp_from_version, version_from_timestamp
 from shared.sql.events import (
     AccountErased,
     ChangeBatch,
     ChangeDataError,
-    ChangeRecord,
-    Collection,
     content_hash,
     decode,
     decode_event,
     encode,
-    timestamp_from_version,
-    version_from_timestamp,
 )
 from shared.sql.schema import metadata
 from shared.sql.store import ApplyResult, SqlMirrorStore, user_hash

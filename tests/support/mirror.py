@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.sql.events import ChangeBatch, ChangeRecord
+from shared.changes import ChangeRecord
+from shared.sql.events import ChangeBatch
 from shared.sql.store import SqlMirrorStore
 
 EMITTED_AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

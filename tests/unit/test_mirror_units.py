@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from shared import registry
-from shared.sql.consumer import PoisonMessage, handle_message
-from shared.sql.events import AccountErased, ChangeBatch, ChangeRecord, encode
+from shared.changes import ChangeRecord
 from shared.migration.tools.firestore_source import UID_ALPHABET, record_from_document, uid_ranges
-from shared.sql.engine import build_engine, connector_creator, pool_options
-from shared.sql.store import ApplyResult
 from shared.settings import Settings
+from shared.sql.consumer import PoisonMessage, handle_message
+from shared.sql.engine import build_engine, connector_creator, pool_options
+from shared.sql.events import AccountErased, ChangeBatch, encode
+from shared.sql.store import ApplyResult
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 

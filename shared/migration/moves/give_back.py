@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, delete, select, update
 
 from shared import fs
+from shared.changes import Collection
 from shared.metering import count_query_reads
-from shared.sql.events import Collection
 from shared.sql.schema import data_from_row, metadata, row_from_record
 from shared.sql.store import SqlMirrorStore, lock_users, sql_owns
 
@@ -115,7 +115,6 @@ class GiveBack:
     def _sessions(self, conn: Connection, uid: str) -> bool:
         from google.cloud.firestore import SERVER_TIMESTAMP
 
-        from shared.sessions.sql import stored_from_row
         from shared.sessions.models import Head, Tombstone, purge_at
         from shared.sessions.repository import (
             EPOCH_FIELD,
@@ -124,6 +123,7 @@ class GiveBack:
             session_doc,
             session_record,
         )
+        from shared.sessions.sql import stored_from_row
 
         feed = conn.execute(select(_feeds).where(_feeds.c.user_id == uid)).mappings().first()
         if feed is None or feed["sql_seq"] is None:
@@ -194,8 +194,8 @@ class GiveBack:
     def _schedules(self, conn: Connection, uid: str) -> bool:
         from google.cloud.firestore import SERVER_TIMESTAMP
 
-        from shared.schedules.sql import schedule_row, stored_from_row
         from shared.schedules.models import schedule_to_doc
+        from shared.schedules.sql import schedule_row, stored_from_row
 
         if not sql_owns(conn, "schedules", uid):
             return False

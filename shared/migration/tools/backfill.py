@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from shared.sql.events import COLLECTIONS, ChangeRecord, Collection
+from shared.changes import COLLECTIONS, ChangeRecord, Collection
 from shared.migration.tools.firestore_source import (
     FEED_DOC,
     SYNC_STATE,

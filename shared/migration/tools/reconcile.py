@@ -34,14 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
-from shared.sql.events import (
-    COLLECTIONS,
-    ChangeBatch,
-    ChangeDataError,
-    ChangeRecord,
-    Collection,
-    content_hash,
-)
+from shared.changes import COLLECTIONS, ChangeRecord, Collection
 from shared.migration.tools.firestore_source import (
     FEED_DOC,
     SYNC_STATE,
@@ -50,6 +43,7 @@ from shared.migration.tools.firestore_source import (
     feed_head_seq,
     record_from_document,
 )
+from shared.sql.events import ChangeBatch, ChangeDataError, content_hash
 
 if TYPE_CHECKING:
     from google.cloud import firestore

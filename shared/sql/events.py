@@ -1,9 +1,10 @@
 """Change events of the dual-write layer, and the content hash both stores compute to reconcile.
 
 The Firestore write path emits one `ChangeBatch` of `ChangeRecord`s (shared/changes.py) per
-Firestore commit (and `AccountErased` when an account is deleted); the SQL mirror applies them. Events may arrive duplicated and in any
-order: each record carries `version`, the Firestore `update_time` of the write in microseconds
-since the epoch (for a delete, the delete's commit time), and the mirror keeps the newest.
+Firestore commit (and `AccountErased` when an account is deleted); the SQL mirror applies them.
+Events may arrive duplicated and in any order: each record carries `version`, the Firestore
+`update_time` of the write in microseconds since the epoch (for a delete, the delete's commit
+time), and the mirror keeps the newest.
 
 Pure: pydantic and the standard library only, so the Firestore write path imports it cheaply.
 """

@@ -370,26 +370,14 @@ def take_over_devices_command(
 
     Devices must be in sql_primary at 100%, settled; registerDevice answers UNAVAILABLE from
     now until `phase set devices sql_only`, which this makes possible (docs/MIGRATION.md)."""
-    from shared.clock import utcnow
-    from shared.devices.sql import take_over_devices
-    from shared.migration.phases import check_change, load_config
+    from shared.migration.tools.moves import Refused, check_take_over_devices, take_over_devices
 
-    settle = _settle(settle_seconds)
-    current = load_config(_db()).of("devices")
-    if current.phase == "sql_only":
-        _fail("devices are in sql_only already")
-    if current.give_back:
-        # SQL holds the newest devices: copying Firestore's over them would lose writes.
-        _fail(
-            "devices are being given back to Firestore: finish `focusctl mirror give-back "
-            "devices`, or set them to sql_only again"
-        )
-    try:  # the same preconditions as the switch itself, but for the copy
-        check_change("devices", current, "sql_only", 100, utcnow(), settle, True)
-    except ValueError as err:
+    try:
+        check_take_over_devices(_db(), _settle(settle_seconds))
+    except Refused as err:
         _fail(str(err))
     with _bar(None, "devices and tokens", progress) as bar:
-        devices, tokens = take_over_devices(_db(), _store(), on_progress=bar.update)
+        devices, tokens = take_over_devices(_db(), _store(), bar.update)
     typer.echo(
         f"{devices} devices and {tokens} token owners copied; device writes are fenced until "
         "`focusctl mirror phase set devices sql_only`"
@@ -408,44 +396,27 @@ def give_back_command(
     collection's give-back, so that it may step further back. Devices go back all at once
     (device writes answer UNAVAILABLE meanwhile). Refused before the step back has settled."""
     from shared.changes import COLLECTIONS
-    from shared.clock import utcnow
-    from shared.devices.sql import give_back_devices
-    from shared.migration.moves.give_back import GiveBack
-    from shared.migration.phases import finish_give_back, load_config, phase_for, settled
+    from shared.migration.tools.moves import Refused, check_give_back, give_back
 
     if collection not in COLLECTIONS:
         _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")
     name: Any = collection
-    settle = _settle(settle_seconds)
     db, store = _db(), _store()
-    config = load_config(db)
-    setting = config.of(name)
-    if not setting.give_back:
-        _fail(f"{collection} is not being given back (no step back from sql_only to finish)")
-    if not settled(setting, utcnow(), settle):
-        _fail(
-            f"the step back must be in place for {settle:g} s first (an instance may still "
-            "serve its users in sql_only); retry shortly"
-        )
+    try:
+        config = check_give_back(db, name, _settle(settle_seconds))
+    except Refused as err:
+        _fail(str(err))
+        return
+    what = "devices and tokens" if collection == "devices" else f"{collection}: users"
+    with _bar(None, what, progress) as bar:
+        report = give_back(db, store, name, config, bar.update)
     if collection == "devices":
-        with _bar(None, "devices and tokens", progress) as bar:
-            devices, tokens = give_back_devices(db, store, on_progress=bar.update)
-        typer.echo(f"{devices} devices and {tokens} token owners given back to Firestore")
-        cleared = finish_give_back(db, name, lambda: not store.devices_taken_over())
+        typer.echo(
+            f"{report.devices} devices and {report.tokens} token owners given back to Firestore"
+        )
     else:
-        giver = GiveBack(store, db)
-        given = 0
-        after = ""
-        with _bar(None, f"{collection}: users", progress) as bar:
-            while page := giver.owners(name, after):
-                for uid in page:
-                    if phase_for(config, name, uid) != "sql_only":
-                        given += giver.user(name, uid)
-                bar.update(len(page))
-                after = page[-1]
-        typer.echo(f"{given} users' {collection} given back to Firestore")
-        cleared = finish_give_back(db, name, lambda: not giver.owners(name, limit=1))
-    if cleared:
+        typer.echo(f"{report.users} users' {collection} given back to Firestore")
+    if report.cleared:
         typer.echo(f"{collection}: give-back finished; it may step further back")
     else:
         typer.echo(f"{collection}: still in sql_only for some users; give-back stays on")

@@ -24,8 +24,10 @@ phase asks for it, through a lazily built `SqlMirrorStore` (so `firestore_only` 
 - `PhasedMirrorEraser` (deleteAccount): publishes `AccountErased` as always, and in
   `sql_primary` also erases the SQL rows before answering.
 
-While a collection steps back from `sql_only` (its setting carries `give_back`), `GiveBackGate`
-decides per user: SQL serves the users it still owns until the step back has settled (an
+Every store picks its store per user through one generic `PhaseRouter`, on the decision of
+`GiveBackGate` (a decision only: the router carries out a give-back it asks for, the gate never
+moves data). While a collection steps back from `sql_only` (its setting carries `give_back`),
+the gate decides per user: SQL serves the users it still owns until the step back has settled (an
 instance with an older phase cache may still serve them in `sql_only`), and after that each such
 user is given back to Firestore (shared/migration/moves/give_back.py) before Firestore serves them.
 
@@ -35,6 +37,7 @@ lagging behind and SQL errors are counted per instance and logged (`mirrorShadow
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import Counter
@@ -140,13 +143,19 @@ class PhasedChangeSink:
                 raise Unavailable("Your data is being moved; retry in a few seconds.")
 
 
+Route = Literal["firestore", "sql", "give_back"]
+
+
 class GiveBackGate:
-    """Whether SQL serves a user's documents of a collection (the SQL stores of `sql_only`), and
-    the give-back of the step back from `sql_only` (see the module docstring).
+    """Decides which store serves a user's documents of a collection; it never moves data.
+
+    `decide` answers `sql` (the SQL stores of `sql_only`, or SQL still owns the user while a
+    step back settles), `firestore`, or `give_back`: SQL still owns the user of a collection
+    being given back and the step back has settled, so the caller gives the user back
+    (`give_back`) and then lets Firestore serve them (see the module docstring).
 
     Costs nothing beyond the cached phases unless the collection is being given back; then one
-    indexed SQL read per call to learn whether SQL still owns the user, and the give-back itself
-    once per user."""
+    indexed SQL read per call to learn whether SQL still owns the user."""
 
     def __init__(
         self,
@@ -162,20 +171,23 @@ class GiveBackGate:
         self._settle_s = settle_s
         self._clock = clock
 
-    def sql_serves(self, collection: Collection, uid: str) -> bool:
+    def decide(self, collection: Collection, uid: str) -> Route:
         if self._phases.of(collection, uid) == "sql_only":
-            return True
+            return "sql"
         setting = self._phases.config().of(collection)
         if not setting.give_back or not self._sql().owns(collection, uid):
-            return False
+            return "firestore"
         if collection == "devices" or not settled(setting, self._now(), self._settle()):
             # Devices go back all at once (`focusctl mirror give-back devices`); the others
             # stay on SQL while an instance may still serve this user in `sql_only`.
-            return True
+            return "sql"
+        return "give_back"
+
+    def give_back(self, collection: Collection, uid: str) -> None:
+        """What the `give_back` decision asks for: the user's documents back to Firestore."""
         from shared.migration.moves.give_back import GiveBack
 
         GiveBack(self._sql(), self._firestore()).user(collection, uid)
-        return False
 
     def _now(self) -> datetime:
         from shared.clock import utcnow
@@ -197,6 +209,39 @@ class GiveBackGate:
         return firestore_client()
 
 
+@dataclasses.dataclass(frozen=True)
+class Pick[S]:
+    """The store that serves one user's request, and whether it is the SQL one."""
+
+    store: S
+    sql: bool
+
+
+class PhaseRouter[S]:
+    """One router for every store: per user, the Firestore store or the SQL one of a collection,
+    as `GiveBackGate` decides; a `give_back` decision is carried out here, before Firestore
+    serves the user. The phased stores below are thin adapters of their Protocols on it."""
+
+    def __init__(
+        self, collection: Collection, firestore: S, sql: Callable[[], S], gate: GiveBackGate
+    ) -> None:
+        self._collection = collection
+        self._firestore = firestore
+        self._sql = sql
+        self._gate = gate
+
+    def pick(self, uid: str) -> Pick[S]:
+        route = self._gate.decide(self._collection, uid)
+        if route == "sql":
+            return Pick(self._sql(), sql=True)
+        if route == "give_back":
+            self._gate.give_back(self._collection, uid)
+        return Pick(self._firestore, sql=False)
+
+    def store(self, uid: str) -> S:
+        return self.pick(uid).store
+
+
 class PhasedAccountStore:
     """`AccountStore` (bootstrapAccount) on Firestore, or on SQL alone (`SqlAccountStore`) for
     users whose `users` phase is `sql_only`. Reads of the profile by export follow the phase in
@@ -209,22 +254,20 @@ class PhasedAccountStore:
         phases: Phases,
         gate: GiveBackGate | None = None,
     ) -> None:
-        self._inner = inner
-        self._sql = sql
-        self._gate = gate or GiveBackGate(sql, phases)
+        def on_sql() -> AccountStore:
+            from shared.accounts.sql import SqlAccountStore
 
-    def _store(self, uid: str) -> AccountStore:
-        if not self._gate.sql_serves("users", uid):
-            return self._inner
-        from shared.accounts.sql import SqlAccountStore
+            return SqlAccountStore(sql(), firestore_record=inner.current_record)
 
-        return SqlAccountStore(self._sql(), firestore_record=self._inner.current_record)
+        self._router: PhaseRouter[AccountStore] = PhaseRouter(
+            "users", inner, on_sql, gate or GiveBackGate(sql, phases)
+        )
 
     def get_profile(self, uid: str) -> UserProfile | None:
-        return self._store(uid).get_profile(uid)
+        return self._router.store(uid).get_profile(uid)
 
     def save_profile(self, uid: str, plan: ProfilePlanner) -> tuple[UserProfile, bool]:
-        return self._store(uid).save_profile(uid, plan)
+        return self._router.store(uid).save_profile(uid, plan)
 
 
 class PhasedSessionStore:
@@ -244,25 +287,20 @@ class PhasedSessionStore:
         self._sql = sql
         self._phases = phases
         self._stats = stats
-        self._gate = gate or GiveBackGate(sql, phases)
+        self._router: PhaseRouter[SessionStore] = PhaseRouter(
+            "sessions", inner, self._sql_sessions, gate or GiveBackGate(sql, phases)
+        )
 
     def _sql_sessions(self) -> SessionStore:
         from shared.sessions.sql import SqlSessionStore
 
         return SqlSessionStore(self._sql(), firestore_head=self._inner.head)
 
-    def _sql_only(self, uid: str) -> bool:
-        return self._gate.sql_serves("sessions", uid)
-
     def head(self, uid: str) -> Head:
-        if self._sql_only(uid):
-            return self._sql_sessions().head(uid)
-        return self._inner.head(uid)
+        return self._router.store(uid).head(uid)
 
     def apply(self, uid: str, ids: Sequence[str], decide: Decide) -> Applied:
-        if self._sql_only(uid):
-            return self._sql_sessions().apply(uid, ids, decide)
-        return self._inner.apply(uid, ids, decide)
+        return self._router.store(uid).apply(uid, ids, decide)
 
     def purge_expired(self, now: datetime, budget_s: float) -> PurgeOutcome:
         """Firestore's tombstones always; SQL's too once some users are in `sql_only`, or some may
@@ -281,9 +319,10 @@ class PhasedSessionStore:
 
     def changes(self, uid: str, after: Position, upto_seq: int, limit: int) -> list[Stored]:
         phase: Phase = self._phases.of("sessions", uid)
-        if self._sql_only(uid):
+        pick = self._router.pick(uid)
+        if pick.sql:
             self._stats.record("sessions", "servedFromSql")
-            return self._sql_sessions().changes(uid, after, upto_seq, limit)
+            return pick.store.changes(uid, after, upto_seq, limit)
         if phase == "shadow_read":
             rows = self._inner.changes(uid, after, upto_seq, limit)
             self._shadow(uid, after, upto_seq, limit, rows)
@@ -466,17 +505,15 @@ class PhasedScheduleStore:
         db: firestore.Client,
         gate: GiveBackGate | None = None,
     ) -> None:
-        self._inner = inner
-        self._sql = sql
-        self._db = db
-        self._gate = gate or GiveBackGate(sql, phases, lambda: db)
+        def on_sql() -> ScheduleStore:
+            from shared.schedules.sql import SqlScheduleStore
 
-    def _store(self, uid: str) -> ScheduleStore:
-        if not self._gate.sql_serves("schedules", uid):
-            return self._inner
-        from shared.schedules.sql import SqlScheduleStore
+            return SqlScheduleStore(sql(), db, inner.list_with_versions)
 
-        return SqlScheduleStore(self._sql(), self._db, self._inner.list_with_versions)
+        self._router: PhaseRouter[ScheduleStore] = PhaseRouter(
+            "schedules", inner, on_sql, gate or GiveBackGate(sql, phases, lambda: db)
+        )
+        self._store = self._router.store
 
     def list_schedules(self, uid: str) -> list[Schedule]:
         return self._store(uid).list_schedules(uid)
@@ -510,16 +547,15 @@ class PhasedDeviceStore:
         phases: Phases,
         gate: GiveBackGate | None = None,
     ) -> None:
-        self._inner = inner
-        self._sql = sql
-        self._gate = gate or GiveBackGate(sql, phases)
+        def on_sql() -> FirestoreDeviceStore | SqlDeviceStore:
+            from shared.devices.sql import SqlDeviceStore
 
-    def _store(self, uid: str) -> FirestoreDeviceStore | SqlDeviceStore:
-        if not self._gate.sql_serves("devices", uid):
-            return self._inner
-        from shared.devices.sql import SqlDeviceStore
+            return SqlDeviceStore(sql())
 
-        return SqlDeviceStore(self._sql())
+        self._router: PhaseRouter[FirestoreDeviceStore | SqlDeviceStore] = PhaseRouter(
+            "devices", inner, on_sql, gate or GiveBackGate(sql, phases)
+        )
+        self._store = self._router.store
 
     def register(
         self, uid: str, request: RegisterDeviceRequest, now: datetime, max_devices: int

@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 from devstack.stack import Stack
 from shared.devices.models import RegisterDeviceRequest, token_id
 from shared.devices.repository import FirestoreDeviceStore
-from shared.devices.sql import SqlDeviceStore, give_back_devices, take_over_devices
+from shared.devices.sql import SqlDeviceStore
 from shared.errors import ResourceExhausted
+from shared.migration.moves.devices import give_back_devices, take_over_devices
 from shared.sql.schema import metadata
 from shared.sql.store import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER, SqlMirrorStore
 from shared.wire import parse

@@ -23,7 +23,8 @@ from shared.accounts.repository import FirestoreAccountStore
 from shared.accounts.sql import SqlAccountStore
 from shared.changes import ChangeRecord
 from shared.devices.repository import FirestoreDeviceStore
-from shared.devices.sql import SqlDeviceStore, give_back_devices, take_over_devices
+from shared.devices.sql import SqlDeviceStore
+from shared.migration.moves.devices import give_back_devices, take_over_devices
 from shared.migration.moves.give_back import GiveBack
 from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
 from shared.schedules.repository import FirestoreScheduleStore, decide_upsert

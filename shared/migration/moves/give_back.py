@@ -3,8 +3,8 @@
 In `sql_only` a user's writes exist in SQL alone. When the operator steps a collection back
 (`focusctl mirror phase set <collection> sql_primary`, or a lower `sql_only` percentage), its
 config setting carries `give_back` until every user SQL owned is back on Firestore. The give-back
-of one user mirrors the takeover (shared/sessions/sql.py, sql_accounts.py,
-sql_schedules.py), in one SQL transaction under the user's advisory lock:
+of one user mirrors the takeover (shared/sessions/sql.py, shared/accounts/sql.py,
+shared/schedules/sql.py), in one SQL transaction under the user's advisory lock:
 
 1. read the user's rows (SQL is the truth while it owns them);
 2. write them into Firestore as whole documents, and delete the Firestore documents SQL no
@@ -22,10 +22,14 @@ its epoch, so every cursor a device holds stays valid. Push plans never left Fir
 
 A crash anywhere before the commit leaves SQL the owner, and the next request (or `focusctl
 mirror give-back`) does it all again: every step is a whole-document overwrite. Devices are given
-back all at once, like their takeover (`sql_devices.give_back_devices`).
+back all at once, like their takeover (devices.py).
 
-Who calls it: `GiveBackGate` (shared/migration/routing.py) before Firestore serves a user of a
-collection being given back, once the step back has settled (no instance still serves that user
+Each collection's steps are its `UserMove` (sessions.py, accounts.py, schedules.py); this module
+runs them and holds the writes they share.
+
+Who calls it: the phase router (shared/migration/routing.py), when `GiveBackGate` decides that a
+user of a collection being given back must be given back before Firestore serves them, once the
+step back has settled (no instance still serves that user
 in `sql_only`), and `focusctl mirror give-back <collection>` for the users no request reached.
 
 Billed Firestore operations per user: one read for Firestore's time (sessions: the feed head),
@@ -39,23 +43,25 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection
 
 from shared import fs
 from shared.changes import Collection
 from shared.metering import count_query_reads
-from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import SqlMirrorStore, lock_users, sql_owns
+from shared.migration.moves import UserMove
+from shared.migration.moves.accounts import ProfileMove
+from shared.migration.moves.schedules import SchedulesMove
+from shared.migration.moves.sessions import SessionsMove
+from shared.sql.store import SqlMirrorStore, lock_users
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-_feeds = metadata.tables["session_feeds"]
-_owners = metadata.tables["sql_owners"]
-_sessions = metadata.tables["focus_sessions"]
-_users = metadata.tables["users"]
-_schedules = metadata.tables["schedules"]
-PER_USER_COLLECTIONS: tuple[Collection, ...] = ("sessions", "users", "schedules")
+# One handler per collection given back user by user; devices go back all at once (devices.py).
+USER_MOVES: dict[Collection, UserMove] = {
+    move.collection: move for move in (SessionsMove(), ProfileMove(), SchedulesMove())
+}
+PER_USER_COLLECTIONS: tuple[Collection, ...] = tuple(USER_MOVES)
 
 
 class GiveBack:
@@ -75,16 +81,10 @@ class GiveBack:
 
     def user(self, collection: Collection, uid: str) -> bool:
         """Give `uid`'s documents of `collection` back if SQL owns them; True when it did."""
-        if collection not in PER_USER_COLLECTIONS:
-            raise ValueError(f"{collection} are given back all at once (give_back_devices)")
+        move = _move(collection)
         with self._mirror.engine.begin() as conn:
             lock_users(conn, {uid})
-            if collection == "sessions":
-                done = self._sessions(conn, uid)
-            elif collection == "users":
-                done = self._profile(conn, uid)
-            else:
-                done = self._schedules(conn, uid)
+            done = move.give_back(self, conn, uid)
         if done:
             from shared import logs
 
@@ -97,123 +97,20 @@ class GiveBack:
 
     def owners(self, collection: Collection, after: str = "", limit: int = 500) -> list[str]:
         """Users whose `collection` SQL owns, in uid order after `after` (the sweep's pages)."""
-        if collection == "sessions":
-            query = select(_feeds.c.user_id).where(
-                _feeds.c.sql_seq.is_not(None), _feeds.c.user_id > after
-            )
-            order = _feeds.c.user_id
-        else:
-            query = select(_owners.c.user_id).where(
-                _owners.c.collection == collection, _owners.c.user_id > after
-            )
-            order = _owners.c.user_id
+        move = _move(collection)
         with self._mirror.engine.connect() as conn:
-            return [str(uid) for uid in conn.execute(query.order_by(order).limit(limit)).scalars()]
+            return move.owners(conn, after, limit)
 
-    # -- per collection ----------------------------------------------------------------------
+    # -- what every collection's move uses (shared/migration/moves/__init__.py) ------------
 
-    def _sessions(self, conn: Connection, uid: str) -> bool:
-        from google.cloud.firestore import SERVER_TIMESTAMP
+    @property
+    def db(self) -> firestore.Client:
+        return self._db
 
-        from shared.sessions.models import Head, Tombstone, purge_at
-        from shared.sessions.repository import (
-            EPOCH_FIELD,
-            SYNC_STATE,
-            head_of,
-            session_doc,
-            session_record,
-        )
-        from shared.sessions.sql import stored_from_row
+    def now(self) -> datetime:
+        return self._clock()
 
-        feed = conn.execute(select(_feeds).where(_feeds.c.user_id == uid)).mappings().first()
-        if feed is None or feed["sql_seq"] is None:
-            return False
-        rows = conn.execute(select(_sessions).where(_sessions.c.user_id == uid)).mappings().all()
-        stored = {row["id"]: (stored_from_row(row), row["purge_at"]) for row in rows}
-        user = self._db.collection("users").document(uid)
-        head_ref = user.collection(SYNC_STATE).document("sessions")
-        head_snap = fs.get_all(self._db, [head_ref])[head_ref.path]
-        firestore_head = head_of(head_snap)
-        # Never move the feed backwards (a write the fence refused may have bumped Firestore's).
-        head = Head(int(feed["sql_epoch"]), max(int(feed["sql_seq"]), firestore_head.seq))
-        now = self._clock()
-        documents: dict[str, tuple[str, dict[str, Any]]] = {}
-        for sid, (session, purge) in stored.items():
-            tombstone = isinstance(session.version, Tombstone)
-            when = (purge or purge_at(now, uid, sid)) if tombstone else None
-            doc = session_doc(
-                session.version,
-                session.position.seq,
-                when,
-                create=True,
-                server_time=SERVER_TIMESTAMP,
-            )
-            documents[sid] = (session.position.id, doc)
-        sessions = user.collection("sessions")
-        times = self._overwrite(sessions, documents)
-        deleted = self._delete_others(sessions, {doc_id for doc_id, _ in documents.values()})
-        batch = self._db.batch()
-        head_doc = {"seq": head.seq, EPOCH_FIELD: head.epoch, "updatedAt": SERVER_TIMESTAMP}
-        batch.set(head_ref, head_doc)
-        fs.commit(batch, writes=1)
-        table_rows = []
-        for sid, (session, _) in stored.items():
-            record = session_record(uid, sid, session, fs.version_of(times[sid]))
-            table_rows.append({**row_from_record(record), "purge_at": None})
-        firestore_time = fs.version_of(head_snap.read_time)
-        self._rewrite(conn, uid, "sessions", table_rows, deleted, firestore_time)
-        conn.execute(
-            update(_feeds)
-            .where(_feeds.c.user_id == uid)
-            .values(sql_seq=None, sql_epoch=None, complete_seq=head.seq, pending=[])
-        )
-        return True
-
-    def _profile(self, conn: Connection, uid: str) -> bool:
-        from shared.accounts.repository import profile_from_doc, profile_record, profile_to_doc
-
-        if not sql_owns(conn, "users", uid):
-            return False
-        firestore_time = self._firestore_time(uid)
-        row = conn.execute(select(_users).where(_users.c.id == uid)).mappings().first()
-        rows = []
-        if row is not None:
-            profile = profile_from_doc(data_from_row("users", row))
-            ref = self._db.collection("users").document(uid)
-            batch = self._db.batch()
-            # Merged: `users/{uid}` is also the parent of the user's subcollections, and other
-            # fields of it are not the profile's to drop.
-            batch.set(ref, profile_to_doc(profile, self._clock()), merge=True)
-            (result,) = fs.commit(batch, writes=1)
-            record = profile_record(uid, profile, fs.version_of(result.update_time))
-            rows.append(row_from_record(record))
-        self._rewrite(conn, uid, "users", rows, [], firestore_time)
-        _disown(conn, "users", uid)
-        return True
-
-    def _schedules(self, conn: Connection, uid: str) -> bool:
-        from google.cloud.firestore import SERVER_TIMESTAMP
-
-        from shared.schedules.models import schedule_to_doc
-        from shared.schedules.sql import schedule_row, stored_from_row
-
-        if not sql_owns(conn, "schedules", uid):
-            return False
-        firestore_time = self._firestore_time(uid)
-        query = select(_schedules).where(_schedules.c.user_id == uid)
-        stored = {row["id"]: stored_from_row(row) for row in conn.execute(query).mappings()}
-        documents = {sid: (sid, schedule_to_doc(s, SERVER_TIMESTAMP)) for sid, s in stored.items()}
-        schedules = self._db.collection("users").document(uid).collection("schedules")
-        times = self._overwrite(schedules, documents)
-        deleted = self._delete_others(schedules, set(stored))
-        rows = [schedule_row(uid, s, fs.version_of(times[sid])) for sid, s in stored.items()]
-        self._rewrite(conn, uid, "schedules", rows, deleted, firestore_time)
-        _disown(conn, "schedules", uid)
-        return True
-
-    # -- Firestore and SQL writes ------------------------------------------------------------
-
-    def _overwrite(
+    def overwrite(
         self,
         collection: firestore.CollectionReference,
         documents: dict[str, tuple[str, dict[str, Any]]],
@@ -230,20 +127,18 @@ class GiveBack:
             )
         return times
 
-    def _delete_others(
-        self, collection: firestore.CollectionReference, keep: set[str]
-    ) -> list[str]:
+    def delete_others(self, collection: firestore.CollectionReference, keep: set[str]) -> list[str]:
         """Delete the documents of `collection` whose ids are not in `keep`; their ids."""
         doomed = [ref for ref in _document_refs(collection) if ref.id not in keep]
         fs.delete_all(self._db, doomed)
         return [ref.id for ref in doomed]
 
-    def _firestore_time(self, uid: str) -> int:
+    def firestore_time(self, uid: str) -> int:
         """Firestore's clock now, as a version: the read time of the user's document."""
         ref = self._db.collection("users").document(uid)
         return fs.version_of(fs.get_all(self._db, [ref])[ref.path].read_time)
 
-    def _rewrite(
+    def rewrite(
         self,
         conn: Connection,
         uid: str,
@@ -267,7 +162,8 @@ def _document_refs(collection: firestore.CollectionReference) -> Iterator[Any]:
         yield snap.reference
 
 
-def _disown(conn: Connection, collection: Collection, uid: str) -> None:
-    conn.execute(
-        delete(_owners).where(_owners.c.collection == collection, _owners.c.user_id == uid)
-    )
+def _move(collection: Collection) -> UserMove:
+    move = USER_MOVES.get(collection)
+    if move is None:
+        raise ValueError(f"{collection} are given back all at once (give_back_devices)")
+    return move

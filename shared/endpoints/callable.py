@@ -1,0 +1,334 @@
+"""The callable protocol: every client function is declared with `callable_endpoint`.
+
+The firebase-functions SDK (`https_fn.on_call`) speaks the protocol and verifies the ID token
+and App Check token. Around it this module adds what every function needs, in one place:
+- a clear `INVALID_ARGUMENT` for a body that is not a JSON object with `data` (the SDK answers
+  those with `INTERNAL`), and a size limit;
+- `UNAUTHENTICATED` for a missing, expired or deleted-account token (with the Auth emulator the
+  SDK skips the expiry check, so it is checked here for every environment), and App Check
+  enforcement when the settings say so;
+- per-user rate limiting, structured logs with the trace id and the Firestore operation counts;
+- the one mapping from domain errors to callable error codes (`shared.errors.for_client`, which
+  also answers `UNAVAILABLE` when a dependency stalled, e.g. a publish after a commit); anything
+  unexpected becomes `INTERNAL` with a generic message, the details go to the log only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from shared import registry
+from shared.endpoints.options import deploy_options
+from shared.errors import ResourceExhausted, Unauthenticated, for_client
+from shared.once import once
+
+if TYPE_CHECKING:
+    import flask
+    from firebase_functions import https_fn
+    from pydantic import BaseModel
+
+    from shared.ratelimit import RateLimiter
+
+# No request of the contract nests deeper than about 6 levels; JSON nested thousands deep makes
+# the SDK's own parser (in a worker thread, with less stack) fail with INTERNAL.
+MAX_JSON_DEPTH = 32
+# Arrays and objects in one request: the largest honest one (500 mutations, each an object with
+# a session object and a list) has ~1,500. Counted at C speed before anything walks the body.
+MAX_JSON_CONTAINERS = 4096
+CLOCK_SKEW_S = 60  # tolerance on `exp` between Google's clock and ours
+
+Handler = Callable[["Call"], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """One verified callable request, as handlers see it."""
+
+    name: str
+    uid: str
+    token: Mapping[str, Any]
+    data: Any
+    now: datetime
+
+    def parse[M: BaseModel](self, model: type[M]) -> M:
+        """The request data validated into `model`, or `INVALID_ARGUMENT` naming the field."""
+        from shared.wire import parse
+
+        return parse(model, self.data)
+
+    @property
+    def auth_time(self) -> datetime | None:
+        value = self.token.get("auth_time")
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class SignIn:
+    """What a function asks of the caller's sign-in beyond a valid, unexpired ID token.
+
+    `unrevoked`: the token is checked against Auth (one call): refused once the user's tokens
+    were revoked or the user disabled, as an ID token otherwise stays valid for up to an hour.
+    `max_age_s`: the sign-in (`auth_time`) must be this recent, else FAILED_PRECONDITION with
+    the reason `requires-recent-login` (the Auth SDKs' name for it): the app signs the user in
+    again (`reauthenticateWithCredential`) and retries. A stolen token then exports or deletes
+    nothing once revoked, and deletes nothing after a few minutes.
+    """
+
+    unrevoked: bool = False
+    max_age_s: int | None = None
+
+
+ANY_SIGN_IN = SignIn()
+RECENT_SIGN_IN_S = 5 * 60  # deleteAccount: long enough to confirm after signing in again
+
+
+def callable_endpoint(
+    *, guard_deleted: bool = True, sign_in: SignIn = ANY_SIGN_IN
+) -> Callable[[Handler], Callable[[flask.Request], flask.Response]]:
+    """Declare a client function. Its name is the handler's name, looked up in the registry.
+
+    `guard_deleted`: refuse tokens of an account deleted since they were issued (functions that
+    write; read-only and delete-only functions have nothing to protect). `sign_in`: what the
+    function asks of the sign-in beyond a valid token (`SignIn`).
+    """
+
+    def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
+        from firebase_functions import https_fn
+
+        spec = registry.function(handler.__name__)
+
+        def run(request: https_fn.CallableRequest[Any]) -> Any:
+            return _run(spec.name, handler, request, guard_deleted, sign_in)
+
+        sdk_view = https_fn.on_call(**deploy_options(spec))(run)
+
+        @functools.wraps(handler)
+        def view(request: flask.Request) -> flask.Response:
+            rejection = _reject_unsigned(request) or _reject_malformed(
+                request, spec.max_request_bytes
+            )
+            if rejection is not None:
+                return rejection
+            from shared.clients import firebase_app
+
+            firebase_app()  # the SDK verifies tokens with the default app
+            response: flask.Response = sdk_view(request)  # type: ignore[arg-type]
+            return response
+
+        view.__firebase_endpoint__ = sdk_view.__firebase_endpoint__  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def _error_response(status: int, code: str, message: str) -> flask.Response:
+    import flask
+
+    body = json.dumps({"error": {"status": code, "message": message}})
+    response = flask.Response(body, status=status, mimetype="application/json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _reject_unsigned(request: flask.Request) -> flask.Response | None:
+    """`UNAUTHENTICATED` for a call with no bearer token, before its body is read: every client
+    function needs a signed-in user, so nobody gets work done for free. The token itself is
+    verified by the SDK afterwards."""
+    if request.method != "POST":
+        return None  # the SDK answers preflights and refuses other methods itself
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _error_response(401, "UNAUTHENTICATED", "Sign in to call this function.")
+    return None
+
+
+def _reject_malformed(request: flask.Request, max_bytes: int) -> flask.Response | None:
+    """Answer bodies the SDK would turn into `INTERNAL` with a clear `INVALID_ARGUMENT`, and
+    bodies no honest request needs before doing any work on them. Every check before the parse
+    runs at C speed (length, bytes.count, one regex), so junk costs milliseconds at any size."""
+    if request.method != "POST":
+        return None
+    too_large = f"Request body too large (at most {max_bytes} bytes)."
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        return _error_response(400, "INVALID_ARGUMENT", too_large)
+    content_type = (request.mimetype or "").lower()
+    if content_type != "application/json":
+        return _error_response(400, "INVALID_ARGUMENT", "Content-Type must be application/json.")
+    raw = request.get_data(cache=True)
+    if len(raw) > max_bytes:
+        return _error_response(400, "INVALID_ARGUMENT", too_large)
+    problem = _shape_problem(raw)
+    if problem is not None:
+        return _error_response(400, "INVALID_ARGUMENT", problem)
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return _error_response(400, "INVALID_ARGUMENT", "Request body must be JSON.")
+    if not isinstance(body, dict) or "data" not in body or len(body) != 1:
+        return _error_response(
+            400, "INVALID_ARGUMENT", 'Request body must be an object {"data": ...}.'
+        )
+    return None
+
+
+_JSON_STRING = re.compile(rb'"[^"]*"')  # on a text whose escapes are gone (_structure)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _shape_problem(raw: bytes) -> str | None:
+    """Why a JSON text has a shape no request has (too many arrays and objects, or nested too
+    deeply), or None. Brackets inside strings do not count. C-speed scans (bytes.count,
+    replace, one regex) bound the work before the one Python loop, over few brackets."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return None  # fewer opening brackets than either limit
+    structure = _structure(raw)
+    if structure.count(b"[") + structure.count(b"{") > MAX_JSON_CONTAINERS:
+        return "Request body has too many values."
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(structure):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return "Request body is nested too deeply." if deepest > MAX_JSON_DEPTH else None
+
+
+def _structure(raw: bytes) -> bytes:
+    """A JSON text with its strings emptied. Escaped backslashes, then escaped quotes, go first
+    (replaces at C speed), so that every quote left opens or closes a string, and a regex
+    without alternation empties them. (Invalid JSON may come out garbled: the parse refuses it.)"""
+    plain = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    return _JSON_STRING.sub(b'""', plain)
+
+
+@once
+def _rate_limiter() -> RateLimiter:
+    """One limiter per instance (two built by concurrent first calls would each let a burst by)."""
+    from shared.ratelimit import RateLimiter
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    return RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+
+
+def _verified_call(name: str, request: https_fn.CallableRequest[Any], now: datetime) -> Call:
+    from shared.settings import get_settings
+
+    auth = request.auth
+    if auth is None or not auth.uid:
+        raise Unauthenticated("Sign in to call this function.")
+    token = auth.token
+    expires = token.get("exp")
+    if not isinstance(expires, int | float) or expires + CLOCK_SKEW_S < now.timestamp():
+        raise Unauthenticated("The ID token has expired; refresh it and retry.")
+    if get_settings().app_check_enforced and request.app is None:
+        raise Unauthenticated("A valid App Check token is required.")
+    return Call(name=name, uid=auth.uid, token=token, data=request.data, now=now)
+
+
+def _check_sign_in(call: Call, request: https_fn.CallableRequest[Any], policy: SignIn) -> None:
+    """Apply `policy` (see `SignIn`); an account already gone from Auth passes, so that a retry
+    of deleteAccount with the old token still answers `deleted: true`."""
+    if policy.unrevoked:
+        from firebase_admin import auth
+
+        from shared.clients import firebase_app
+
+        header = request.raw_request.headers.get("Authorization", "")
+        try:
+            auth.verify_id_token(
+                header.removeprefix("Bearer ").strip(), app=firebase_app(), check_revoked=True
+            )
+        except auth.UserNotFoundError:
+            return  # deleted: the function itself knows what to answer
+        except auth.RevokedIdTokenError:
+            raise Unauthenticated("This sign-in was revoked; sign in again.") from None
+        except auth.UserDisabledError:
+            raise Unauthenticated("This account is disabled.") from None
+    if policy.max_age_s is not None:
+        signed_in = call.auth_time
+        if signed_in is None or (call.now - signed_in).total_seconds() > policy.max_age_s:
+            from shared.errors import FailedPrecondition
+
+            raise FailedPrecondition(
+                "Sign in again to do this: the last sign-in is too old.",
+                {"reason": "requires-recent-login", "maxAuthAgeSeconds": policy.max_age_s},
+            )
+
+
+def _run(
+    name: str,
+    handler: Handler,
+    request: https_fn.CallableRequest[Any],
+    guard_deleted: bool,
+    sign_in: SignIn,
+) -> Any:
+    from firebase_functions import https_fn
+
+    from shared import logs
+    from shared.clock import utcnow
+    from shared.metering import metered
+
+    logs.configure()
+    log = logs.get_logger("callable")
+    started = time.perf_counter()
+    trace = logs.trace_id_from_headers(request.raw_request.headers)
+    outcome = "OK"
+    uid = None
+    with logs.request_context(trace, function=name), metered() as ops:
+        try:
+            call = _verified_call(name, request, utcnow())
+            uid = call.uid
+            retry_after = _rate_limiter().acquire(f"{name}:{call.uid}")
+            if retry_after is not None:
+                raise ResourceExhausted(
+                    f"Too many calls; retry in {retry_after} s.", retry_after_s=retry_after
+                )
+            if guard_deleted:
+                from shared.accounts.deletion import ensure_not_deleted
+
+                ensure_not_deleted(call.uid, call.auth_time)
+            if sign_in != ANY_SIGN_IN:
+                _check_sign_in(call, request, sign_in)
+            result = handler(call)
+            return result.to_wire() if hasattr(result, "to_wire") else result
+        except Exception as err:
+            known = for_client(err)
+            if known is None:
+                outcome = "INTERNAL"
+                log.exception("unhandled error in %s", name)
+                raise https_fn.HttpsError(
+                    https_fn.FunctionsErrorCode.INTERNAL, "Internal error."
+                ) from None
+            outcome = known.code
+            if known is not err:  # a dependency failed: operators want the cause
+                log.warning("%s answered %s: %r", name, known.code, err)
+            raise https_fn.HttpsError(
+                https_fn.FunctionsErrorCode[known.code], known.message, known.details
+            ) from None
+        finally:
+            log.info(
+                "%s %s",
+                name,
+                outcome,
+                extra={
+                    "fields": {
+                        "function": name,
+                        "uid": uid,
+                        "outcome": outcome,
+                        "latencyMs": round((time.perf_counter() - started) * 1000, 1),
+                        "firestore": ops.as_dict(),
+                    }
+                },
+            )

@@ -7,11 +7,14 @@ with fakes instead and never touch this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from shared.once import once
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from shared.accounts.repository import AccountStore
     from shared.changes import ChangeSink
     from shared.devices.repository import DeviceRegistry, DeviceStore, FirestoreDeviceStore
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from shared.push.tasks import TaskQueue
     from shared.schedules.repository import ScheduleLister, ScheduleStore
     from shared.sessions.repository import SessionStore
+    from shared.sql.consumer import Outcome as MirrorOutcome
 
 
 @once
@@ -196,8 +200,8 @@ def push_refill() -> RefillService:
 def mirror_eraser() -> MirrorEraser:
     from shared.migration.phases import instance_phases
     from shared.migration.routing import PhasedMirrorEraser
-    from shared.privacy.ports import PubSubMirrorEraser
     from shared.sql.engine import mirror_store
+    from shared.sql.publisher import PubSubMirrorEraser
 
     return PhasedMirrorEraser(PubSubMirrorEraser(), mirror_store, instance_phases())
 
@@ -217,6 +221,22 @@ def account_eraser() -> AccountEraser:
         push_canceller(),
         utcnow,
     )
+
+
+def mirror_consumer() -> Callable[[bytes, datetime], MirrorOutcome]:
+    """`mirrorChanges`: applies one message body of `mirror-changes` to SQL."""
+    from shared.sql.consumer import handle_message
+    from shared.sql.engine import mirror_store
+
+    store = mirror_store()  # built once per instance by the engine module
+    return lambda data, now: handle_message(data, store, now)
+
+
+def scheduled_reconcile() -> Callable[[bytes], object]:
+    """`reconcileMirror`: samples users and compares Firestore with SQL (logs `mirrorDrift`)."""
+    from shared.migration.tools.reconcile import run_scheduled_reconcile
+
+    return run_scheduled_reconcile
 
 
 def reset() -> None:

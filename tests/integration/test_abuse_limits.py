@@ -24,13 +24,13 @@ BAD_DATA = {"surely-not-a-field": True}
 
 
 def _fresh_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
-    import shared.callable
+    import shared.endpoints.callable
     from shared.settings import get_settings
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    shared.callable._rate_limiter.cache_clear()  # rebuilt from the new settings
+    shared.endpoints.callable._rate_limiter.cache_clear()  # rebuilt from the new settings
 
 
 @pytest.fixture
@@ -44,9 +44,9 @@ def app_factory(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield make
     monkeypatch.undo()
     get_settings.cache_clear()
-    import shared.callable
+    import shared.endpoints.callable
 
-    shared.callable._rate_limiter.cache_clear()
+    shared.endpoints.callable._rate_limiter.cache_clear()
 
 
 def call(client: Any, stack: Stack, name: str, token: str | None, **headers: str) -> Any:

@@ -179,14 +179,14 @@ def harness(
     stack: Stack, monkeypatch_module: pytest.MonkeyPatch
 ) -> Callable[[str, Any, bytes | None], tuple[str, int, dict[str, Any], int]]:
     """`call(name, data, raw)` -> (uid, HTTP status, body, billed writes), a fresh uid each."""
-    import shared.callable
+    import shared.endpoints.callable
     from shared.settings import get_settings
 
     # Limits high enough that only validation decides (fresh uids would not hit them anyway).
     monkeypatch_module.setenv("FOCUS_RATE_LIMIT_PER_MINUTE", "1000000")
     monkeypatch_module.setenv("FOCUS_RATE_LIMIT_BURST", "1000000")
     get_settings.cache_clear()
-    shared.callable._rate_limiter.cache_clear()  # rebuilt from the new settings
+    shared.endpoints.callable._rate_limiter.cache_clear()  # rebuilt from the new settings
     client = create_app(stack.config.project_id, stack.config.region).test_client()
     base = f"/{stack.config.project_id}/{stack.config.region}"
 
@@ -219,9 +219,9 @@ def monkeypatch_module() -> Any:
     from shared.settings import get_settings
 
     get_settings.cache_clear()
-    import shared.callable
+    import shared.endpoints.callable
 
-    shared.callable._rate_limiter.cache_clear()
+    shared.endpoints.callable._rate_limiter.cache_clear()
 
 
 def _seed_victim(db: Any) -> dict[str, Any]:

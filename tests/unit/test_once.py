@@ -27,7 +27,7 @@ INSTANCE_MODULES = (
     "shared.settings",
     "shared.clients",
     "shared.container",
-    "shared.callable",
+    "shared.endpoints.callable",
     "shared.wire",
     "shared.sql.engine",
     "shared.migration.phases",

@@ -20,14 +20,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, select
 
 from shared.accounts.repository import ProfilePlanner, profile_from_doc, profile_record
+from shared.sql.ownership import lock_users, sql_owns, take_over
 from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import (
-    SqlMirrorStore,
-    lock_users,
-    next_version,
-    sql_owns,
-    take_over,
-)
+from shared.sql.store import SqlMirrorStore, next_version
 
 if TYPE_CHECKING:
     from shared.accounts.models import UserProfile

@@ -34,14 +34,9 @@ from shared.devices.models import (
 )
 from shared.devices.repository import device_record
 from shared.errors import Conflict, ResourceExhausted
+from shared.sql.ownership import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER, lock_users
 from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import (
-    DEVICES_GIVING_BACK,
-    DEVICES_TAKEN_OVER,
-    SqlMirrorStore,
-    lock_users,
-    next_version,
-)
+from shared.sql.store import SqlMirrorStore, next_version
 
 if TYPE_CHECKING:
     pass

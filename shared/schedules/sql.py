@@ -39,14 +39,9 @@ from shared.schedules.repository import (
     plan_for,
     schedule_record,
 )
+from shared.sql.ownership import lock_users, sql_owns, take_over
 from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import (
-    SqlMirrorStore,
-    lock_users,
-    next_version,
-    sql_owns,
-    take_over,
-)
+from shared.sql.store import SqlMirrorStore, next_version
 
 if TYPE_CHECKING:
     from google.cloud import firestore

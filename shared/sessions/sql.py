@@ -48,8 +48,9 @@ from shared.sessions.models import (
     purge_at,
 )
 from shared.sessions.repository import Applied, Decide, PurgeOutcome, session_record
+from shared.sql.ownership import lock_users
 from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import SqlMirrorStore, lock_users, next_version
+from shared.sql.store import SqlMirrorStore, next_version
 
 _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]

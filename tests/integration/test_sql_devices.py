@@ -21,8 +21,9 @@ from shared.devices.repository import FirestoreDeviceStore
 from shared.devices.sql import SqlDeviceStore
 from shared.errors import ResourceExhausted
 from shared.migration.moves.devices import give_back_devices, take_over_devices
+from shared.sql.ownership import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER
 from shared.sql.schema import metadata
-from shared.sql.store import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER, SqlMirrorStore
+from shared.sql.store import SqlMirrorStore
 from shared.wire import parse
 from tests.support.mirror import HeldMirror
 

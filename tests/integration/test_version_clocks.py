@@ -32,8 +32,9 @@ from shared.schedules.sql import SqlScheduleStore
 from shared.sessions.repository import FirestoreSessionStore
 from shared.sessions.sql import SqlSessionStore
 from shared.sql.events import ChangeBatch
+from shared.sql.ownership import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER
 from shared.sql.schema import metadata
-from shared.sql.store import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER, SqlMirrorStore
+from shared.sql.store import SqlMirrorStore
 from tests.integration.test_sql_accounts import bootstrap
 from tests.integration.test_sql_devices import req
 from tests.integration.test_sql_schedules import schedule

@@ -7,8 +7,8 @@ from sqlalchemy import Connection, select
 from shared import fs
 from shared.changes import Collection
 from shared.migration.moves import MoveIO, disown, owners_in_table
+from shared.sql.ownership import sql_owns
 from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import sql_owns
 
 _users = metadata.tables["users"]
 

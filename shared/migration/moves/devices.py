@@ -42,14 +42,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from shared.devices.models import FCM_TOKENS, PUSH_FIELD_PREFIX, device_from_doc
 from shared.devices.sql import MOVE_LOCK_EXCLUSIVE, push_state_from_row, row_of
-from shared.sql.schema import data_from_row, metadata
-from shared.sql.store import (
+from shared.sql.ownership import (
     DEVICES_GIVING_BACK,
     DEVICES_TAKEN_OVER,
-    SqlMirrorStore,
     devices_taken_over,
     lock_users,
 )
+from shared.sql.schema import data_from_row, metadata
+from shared.sql.store import SqlMirrorStore
 
 if TYPE_CHECKING:
     from google.cloud import firestore

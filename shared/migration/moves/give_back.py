@@ -52,7 +52,8 @@ from shared.migration.moves import UserMove
 from shared.migration.moves.accounts import ProfileMove
 from shared.migration.moves.schedules import SchedulesMove
 from shared.migration.moves.sessions import SessionsMove
-from shared.sql.store import SqlMirrorStore, lock_users
+from shared.sql.ownership import lock_users
+from shared.sql.store import SqlMirrorStore
 
 if TYPE_CHECKING:
     from google.cloud import firestore

@@ -8,7 +8,7 @@ Taking over is simpler than for sessions (shared/sessions/sql.py): there is one 
 and no feed, so the first call in `sql_only` copies Firestore's current profile into SQL itself
 (guarded by version: a newer mirrored row is kept) and records the ownership in `sql_owners`,
 under the user's advisory lock. From then on the mirror fences Firestore's copies of the
-profile (`sql_store.sql_owned`), exactly as for sessions.
+profile (`ownership.sql_owned`), exactly as for sessions.
 """
 
 from __future__ import annotations

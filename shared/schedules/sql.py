@@ -17,7 +17,7 @@ without a plan, which the retry deletes.
 **Taking over** copies the user's Firestore schedules (with their revisions) into SQL, removes
 rows the mirror still holds for schedules Firestore no longer has (a delete in flight), and
 records the ownership in `sql_owners`, all under the user's advisory lock; from then on the
-mirror fences Firestore's copies (`sql_store.sql_owned`).
+mirror fences Firestore's copies (`ownership.sql_owned`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ a device holds stays valid. If the mirror is still behind (a commit in flight), 
 refused with UNAVAILABLE and the app retries: nothing was written.
 
 **The fence.** From the takeover on, the mirror refuses session records of that user
-(`sql_store.sql_owned_feeds`): the synchronous apply of a `sql_primary` request that an instance
+(`ownership.sql_owned_feeds`): the synchronous apply of a `sql_primary` request that an instance
 with a stale phase cache still serves fails (`PhasedChangeSink` answers UNAVAILABLE, the app
 retries and reaches this store), and the consumer, backfill and reconcile leave those sessions
 alone. Nothing acknowledged can be lost this way only if no instance still serves the user in a

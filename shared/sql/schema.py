@@ -21,7 +21,7 @@ Decisions:
 - FCM tokens are not mirrored: they are operational secrets bound to Firebase. Only when devices
   move to `sql_only` (all at once) are tokens copied, into `devices.fcm_token` and `fcm_tokens`.
 - `delete_markers` remembers deleted documents so that an older upsert arriving after the
-  delete cannot bring the row back (see `sql_store`); pruned after the redelivery window.
+  delete cannot bring the row back (see `store`); pruned after the redelivery window.
 - `erased_users` remembers deleted accounts by sha256(uid) only, never the uid itself: a stale
   event arriving after the erasure must not re-create data, and keeping the uid would leave a
   trace of the account (GDPR). The hash is only useful to someone who already knows the uid.

@@ -128,7 +128,7 @@ def user_hash(uid: str) -> str:
 
 
 class SqlMirrorStore:
-    """The mirror's PostgreSQL repository (tables from `sql_schema`, migrated to head)."""
+    """The mirror's PostgreSQL repository (tables from `schema`, migrated to head)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

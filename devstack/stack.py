@@ -9,6 +9,8 @@ Every part runs under a supervisor tied to this process (devstack/process.py), s
 happens to it (Ctrl-C or SIGTERM at any moment of the start, a start that fails half-way,
 SIGKILL) nothing of the stack is left running. While the stack is up, every part, PostgreSQL
 included, is watched: the first one that dies is named and the whole stack stops.
+
+Over 400 lines: the start order, the watch and the stop of every part are one lifecycle.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ No target, no credentials, a stack that does not answer: one `error:` line and e
     focusctl mirror reconcile [--repair] [...]   compare, report drift (exit 1), repair
     focusctl mirror phase show | set C P [--percent N]
     focusctl mirror dead-letters list | replay
+
+Parsing and printing only: what a command checks and does is in shared/migration/tools/ (and
+shared/sql/ for the dead letters), where tests call it directly. Over 400 lines because each
+command's options and help text are spelled out here.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from shared.accounts.repository import AccountStore
     from shared.changes import ChangeSink
     from shared.devices.repository import DeviceRegistry, DeviceStore, FirestoreDeviceStore
-    from shared.migration.routing import PhasedDeviceStore
+    from shared.migration.phased import PhasedDeviceStore
     from shared.privacy.erasure import AccountEraser, MirrorEraser, PushCanceller
     from shared.privacy.export import AccountReader
     from shared.push.delivery import DeliveryService
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 @once
 def change_sink() -> ChangeSink:
     """Every write path's hook: Pub/Sub (the mirror), and SQL at once for users in sql_primary."""
+    from shared.migration.phased import PhasedChangeSink
     from shared.migration.phases import instance_phases
-    from shared.migration.routing import PhasedChangeSink
     from shared.sql.engine import mirror_store
     from shared.sql.publisher import PubSubChangeSink
 
@@ -47,8 +47,8 @@ def change_sink() -> ChangeSink:
 def account_store() -> AccountStore:
     from shared.accounts.repository import FirestoreAccountStore
     from shared.clients import firestore_client
+    from shared.migration.phased import PhasedAccountStore
     from shared.migration.phases import instance_phases
-    from shared.migration.routing import PhasedAccountStore
     from shared.sql.engine import mirror_store
 
     # Firestore, or SQL alone for users whose `users` phase is sql_only; see MIGRATION.md.
@@ -66,8 +66,8 @@ def _firestore_devices() -> FirestoreDeviceStore:
 
 @once
 def _devices() -> PhasedDeviceStore:
+    from shared.migration.phased import PhasedDeviceStore
     from shared.migration.phases import instance_phases
-    from shared.migration.routing import PhasedDeviceStore
     from shared.sql.engine import mirror_store
 
     # Firestore, or SQL once devices are sql_only (all at once); see MIGRATION.md.
@@ -88,8 +88,8 @@ def device_registry() -> DeviceRegistry:
 def account_reader() -> AccountReader:
     """The read side of exportAccount (Firestore; PostgreSQL once reads move there)."""
     from shared.clients import firestore_client
+    from shared.migration.phased import PhasedAccountReader
     from shared.migration.phases import instance_phases
-    from shared.migration.routing import PhasedAccountReader
     from shared.privacy.export_firestore import FirestoreAccountReader
     from shared.sql.engine import mirror_store
 
@@ -109,8 +109,8 @@ def push_canceller() -> PushCanceller:
 def session_store() -> SessionStore:
     """Focus sessions (syncFocusSessions, purgeTombstones): Firestore, publishing every change."""
     from shared.clients import firestore_client
+    from shared.migration.phased import PhasedSessionStore
     from shared.migration.phases import instance_phases
-    from shared.migration.routing import PhasedSessionStore
     from shared.sessions.repository import FirestoreSessionStore
     from shared.sql.engine import mirror_store
 
@@ -122,8 +122,8 @@ def session_store() -> SessionStore:
 @once
 def schedule_store() -> ScheduleStore:
     from shared.clients import firestore_client
+    from shared.migration.phased import PhasedScheduleStore
     from shared.migration.phases import instance_phases
-    from shared.migration.routing import PhasedScheduleStore
     from shared.schedules.repository import FirestoreScheduleStore
     from shared.sql.engine import mirror_store
 
@@ -134,8 +134,8 @@ def schedule_store() -> ScheduleStore:
 
 @once
 def schedule_lister() -> ScheduleLister:
+    from shared.migration.phased import PhasedScheduleLister
     from shared.migration.phases import instance_phases
-    from shared.migration.routing import PhasedScheduleLister
     from shared.sql.engine import mirror_store
 
     # listSchedules follows the user's `schedules` phase; see MIGRATION.md.
@@ -198,8 +198,8 @@ def push_refill() -> RefillService:
 
 @once
 def mirror_eraser() -> MirrorEraser:
+    from shared.migration.phased import PhasedMirrorEraser
     from shared.migration.phases import instance_phases
-    from shared.migration.routing import PhasedMirrorEraser
     from shared.sql.engine import mirror_store
     from shared.sql.publisher import PubSubMirrorEraser
 

@@ -1,35 +1,13 @@
-"""Phase-aware wrappers around the Firestore stores: what sync, export and delete do per phase.
+"""Which store serves a user: one generic `PhaseRouter` for every store, on the decision of
+`GiveBackGate`, and `phased_read` for reads that are compared (`shadow_read`) or moved
+(`sql_primary`); the per-Protocol adapters built on them are in phased.py.
 
-Each wrapper holds the Firestore implementation and reaches PostgreSQL only for users whose
-phase asks for it, through a lazily built `SqlMirrorStore` (so `firestore_only` and
-`dual_write` never open a connection):
-
-- `PhasedAccountStore` (bootstrapAccount): Firestore, or `SqlAccountStore` in `sql_only`.
-- `PhasedChangeSink` (every write path): publishes to Pub/Sub as always; for a user in
-  `sql_primary` it also applies the records to SQL before returning, so the client's next read
-  (from SQL) sees its own write. A failure there fails the request; the client's retry is an
-  idempotent replay that publishes and applies again.
-- `PhasedSessionStore` (syncFocusSessions): the feed head and every write stay on Firestore
-  (the feed's sequence numbers are assigned there until `sql_only`); the pull (`changes`) is
-  compared with SQL in `shadow_read` and served from SQL in `sql_primary`, with the same
-  positions, so a cursor is valid in every phase. SQL answers only up to the user's feed
-  watermark; beyond it (a commit still in flight) the pull is served from Firestore. In
-  `sql_only` everything goes to `SqlSessionStore`, which takes the feed over from Firestore.
-- `PhasedAccountReader` (exportAccount): per collection, compared or served from SQL.
-- `PhasedScheduleLister` (listSchedules): compared or served from SQL.
-- `PhasedScheduleStore` (schedule writes, push delivery): Firestore, or `SqlScheduleStore` in
-  `sql_only`.
-- `PhasedDeviceStore` (device callables, push delivery): Firestore, or `SqlDeviceStore` in
-  `sql_only` (devices move all at once).
-- `PhasedMirrorEraser` (deleteAccount): publishes `AccountErased` as always, and in
-  `sql_primary` also erases the SQL rows before answering.
-
-Every store picks its store per user through one generic `PhaseRouter`, on the decision of
-`GiveBackGate` (a decision only: the router carries out a give-back it asks for, the gate never
-moves data). While a collection steps back from `sql_only` (its setting carries `give_back`),
-the gate decides per user: SQL serves the users it still owns until the step back has settled (an
-instance with an older phase cache may still serve them in `sql_only`), and after that each such
-user is given back to Firestore (shared/migration/moves/give_back.py) before Firestore serves them.
+The gate decides, and never moves data: `sql` (the SQL stores of `sql_only`), `firestore`, or
+`give_back`. While a collection steps back from `sql_only` (its setting carries `give_back`),
+SQL serves the users it still owns until the step back has settled (an instance with an older
+phase cache may still serve them in `sql_only`); after that the decision is `give_back`, and
+the router gives the user back to Firestore (shared/migration/moves/give_back.py) before
+Firestore serves them.
 
 Shadow reads never change what the client gets and never fail its request: mismatches, SQL
 lagging behind and SQL errors are counted per instance and logged (`mirrorShadowRead`).
@@ -39,38 +17,17 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from shared.changes import ChangeRecord, Collection
+from shared.changes import Collection
 from shared.migration.phases import Phase, Phases, at_least, settled
-from shared.sql.events import ChangeBatch
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.accounts.models import UserProfile
-    from shared.accounts.repository import AccountStore, FirestoreAccountStore, ProfilePlanner
-    from shared.changes import ChangeSink
-    from shared.devices.models import Device, RegisterDeviceRequest, StoredDevice
-    from shared.devices.repository import FirestoreDeviceStore
-    from shared.devices.sql import SqlDeviceStore
-    from shared.privacy.erasure import MirrorEraser
-    from shared.privacy.export import AccountReader, ExportSchedule, ScannedSession
-    from shared.schedules.models import Schedule, StoredSchedule
-    from shared.schedules.repository import Decide as ScheduleDecide
-    from shared.schedules.repository import (
-        DeleteOutcome,
-        FirestoreScheduleStore,
-        SaveOutcome,
-        ScheduleLister,
-        ScheduleStore,
-    )
-    from shared.sessions.models import Head, Position, Stored
-    from shared.sessions.repository import Applied, Decide, PurgeOutcome, SessionStore
     from shared.sql.store import SqlMirrorStore
 
 StoreGetter = Callable[[], "SqlMirrorStore"]
@@ -115,32 +72,6 @@ class ShadowStats:
 
 
 STATS = ShadowStats()
-
-
-class PhasedChangeSink:
-    """The `ChangeSink` of every write path (see the module docstring)."""
-
-    def __init__(self, inner: ChangeSink, sql: StoreGetter, phases: Phases) -> None:
-        self._inner = inner
-        self._sql = sql
-        self._phases = phases
-
-    def publish(self, records: Sequence[ChangeRecord]) -> None:
-        self._inner.publish(records)
-        synchronous = [
-            r for r in records if at_least(self._phases.of(r.collection, r.uid), "sql_primary")
-        ]
-        if synchronous:
-            from shared.clock import utcnow
-
-            result = self._sql().apply(ChangeBatch(records=synchronous, emitted_at=utcnow()))
-            if result.fenced:
-                # SQL took these documents over (`sql_only`) while this instance's phase cache
-                # still said `sql_primary`: this Firestore write is not the truth any more. The
-                # app retries and reaches the SQL store.
-                from shared.errors import Unavailable
-
-                raise Unavailable("Your data is being moved; retry in a few seconds.")
 
 
 Route = Literal["firestore", "sql", "give_back"]
@@ -242,219 +173,6 @@ class PhaseRouter[S]:
         return self.pick(uid).store
 
 
-class PhasedAccountStore:
-    """`AccountStore` (bootstrapAccount) on Firestore, or on SQL alone (`SqlAccountStore`) for
-    users whose `users` phase is `sql_only`. Reads of the profile by export follow the phase in
-    `PhasedAccountReader`."""
-
-    def __init__(
-        self,
-        inner: FirestoreAccountStore,
-        sql: StoreGetter,
-        phases: Phases,
-        gate: GiveBackGate | None = None,
-    ) -> None:
-        def on_sql() -> AccountStore:
-            from shared.accounts.sql import SqlAccountStore
-
-            return SqlAccountStore(sql(), firestore_record=inner.current_record)
-
-        self._router: PhaseRouter[AccountStore] = PhaseRouter(
-            "users", inner, on_sql, gate or GiveBackGate(sql, phases)
-        )
-
-    def get_profile(self, uid: str) -> UserProfile | None:
-        return self._router.store(uid).get_profile(uid)
-
-    def save_profile(self, uid: str, plan: ProfilePlanner) -> tuple[UserProfile, bool]:
-        return self._router.store(uid).save_profile(uid, plan)
-
-
-class PhasedSessionStore:
-    """`SessionStore` following the user's `sessions` phase: the pull as the module docstring
-    says, and everything on the SQL session store (shared/sessions/sql.py) in
-    `sql_only`."""
-
-    def __init__(
-        self,
-        inner: SessionStore,
-        sql: StoreGetter,
-        phases: Phases,
-        stats: ShadowStats = STATS,
-        gate: GiveBackGate | None = None,
-    ) -> None:
-        self._inner = inner
-        self._sql = sql
-        self._phases = phases
-        self._stats = stats
-        self._router: PhaseRouter[SessionStore] = PhaseRouter(
-            "sessions", inner, self._sql_sessions, gate or GiveBackGate(sql, phases)
-        )
-
-    def _sql_sessions(self) -> SessionStore:
-        from shared.sessions.sql import SqlSessionStore
-
-        return SqlSessionStore(self._sql(), firestore_head=self._inner.head)
-
-    def head(self, uid: str) -> Head:
-        return self._router.store(uid).head(uid)
-
-    def apply(self, uid: str, ids: Sequence[str], decide: Decide) -> Applied:
-        return self._router.store(uid).apply(uid, ids, decide)
-
-    def purge_expired(self, now: datetime, budget_s: float) -> PurgeOutcome:
-        """Firestore's tombstones always; SQL's too once some users are in `sql_only`, or some may
-        still be while they are given back (only the SQL session store's tombstones carry a
-        purge date there)."""
-        from shared.sessions.repository import PurgeOutcome
-
-        started = time.monotonic()
-        outcome = self._inner.purge_expired(now, budget_s)
-        setting = self._phases.config().of("sessions")
-        if setting.phase != "sql_only" and not setting.give_back:
-            return outcome
-        left = max(0.0, budget_s - (time.monotonic() - started))
-        in_sql = self._sql_sessions().purge_expired(now, left)
-        return PurgeOutcome(outcome.purged + in_sql.purged, outcome.complete and in_sql.complete)
-
-    def changes(self, uid: str, after: Position, upto_seq: int, limit: int) -> list[Stored]:
-        phase: Phase = self._phases.of("sessions", uid)
-        pick = self._router.pick(uid)
-        if pick.sql:
-            self._stats.record("sessions", "servedFromSql")
-            return pick.store.changes(uid, after, upto_seq, limit)
-        if phase == "shadow_read":
-            rows = self._inner.changes(uid, after, upto_seq, limit)
-            self._shadow(uid, after, upto_seq, limit, rows)
-            return rows
-        if at_least(phase, "sql_primary"):
-            from_sql = self._from_sql(uid, after, upto_seq, limit)
-            if from_sql is not None:
-                self._stats.record("sessions", "servedFromSql")
-                return from_sql
-            self._stats.record("sessions", "fallback")
-        return self._inner.changes(uid, after, upto_seq, limit)
-
-    def _from_sql(
-        self, uid: str, after: Position, upto_seq: int, limit: int
-    ) -> list[Stored] | None:
-        """The pull from SQL, or None when SQL does not hold the feed up to `upto_seq` yet."""
-        store = self._sql()
-        if store.feed_watermark(uid) < upto_seq:
-            return None
-        rows = store.sessions_in_feed(uid, (after.seq, after.id), upto_seq, limit)
-        return [_stored(doc_id, data) for doc_id, data in rows]
-
-    def _shadow(
-        self, uid: str, after: Position, upto_seq: int, limit: int, expected: list[Stored]
-    ) -> None:
-        try:
-            got = self._from_sql(uid, after, upto_seq, limit)
-        except Exception as err:
-            self._stats.record("sessions", "sqlError", error=type(err).__name__)
-            return
-        if got is None:
-            self._stats.record("sessions", "sqlBehind")
-            return
-        if _feed_key(got) == _feed_key(expected):
-            self._stats.record("sessions", "match")
-        else:
-            self._stats.record(
-                "sessions", "mismatch", firestoreRows=len(expected), sqlRows=len(got)
-            )
-
-
-def _stored(doc_id: str, data: dict[str, Any]) -> Stored:
-    from shared.sessions.repository import stored_from_doc
-
-    return stored_from_doc(doc_id, data)
-
-
-def _feed_key(rows: Sequence[Stored]) -> list[tuple[Any, ...]]:
-    from shared.sessions.models import version_key
-
-    return [(s.position, version_key(s.version)) for s in rows]
-
-
-# -- export ------------------------------------------------------------------------------------
-
-
-class SqlAccountReader:
-    """`AccountReader` on the SQL mirror (same order and forms as the Firestore reader)."""
-
-    def __init__(self, store: SqlMirrorStore) -> None:
-        self._store = store
-
-    def profile(self, uid: str) -> UserProfile | None:
-        from shared.accounts.repository import profile_from_doc
-
-        data = self._store.get_user(uid)
-        return profile_from_doc(data) if data else None
-
-    def devices(self, uid: str) -> list[Device]:
-        from shared.devices.models import device_from_doc
-
-        return [device_from_doc(data) for data in self._store.list_devices(uid)]
-
-    def schedules(self, uid: str) -> list[ExportSchedule]:
-        from shared.privacy.export import schedule_from_stored
-
-        return [schedule_from_stored(data, data["id"]) for data in self._store.list_schedules(uid)]
-
-    def sessions_after(self, uid: str, after: str | None, limit: int) -> list[ScannedSession]:
-        from shared.privacy.export import session_from_stored
-
-        rows = self._store.sessions_by_document_id(uid, after, limit)
-        return [(doc_id, session_from_stored(data, doc_id)) for doc_id, data in rows]
-
-
-class PhasedAccountReader:
-    """`AccountReader` following each collection's phase for the user."""
-
-    def __init__(
-        self, inner: AccountReader, sql: StoreGetter, phases: Phases, stats: ShadowStats = STATS
-    ) -> None:
-        self._inner = inner
-        self._sql = sql
-        self._phases = phases
-        self._stats = stats
-
-    def _read[T](
-        self,
-        collection: Collection,
-        uid: str,
-        read: Callable[[AccountReader], T],
-        compare: Callable[[T], Any],
-    ) -> T:
-        return phased_read(
-            self._phases.of(collection, uid),
-            collection,
-            lambda: read(self._inner),
-            lambda: read(SqlAccountReader(self._sql())),
-            compare,
-            self._stats,
-            "export",
-        )
-
-    def profile(self, uid: str) -> UserProfile | None:
-        profile: UserProfile | None = self._read("users", uid, lambda r: r.profile(uid), _wire)
-        return profile
-
-    def devices(self, uid: str) -> list[Device]:
-        return self._read("devices", uid, lambda r: r.devices(uid), _wire)
-
-    def schedules(self, uid: str) -> list[ExportSchedule]:
-        return self._read("schedules", uid, lambda r: r.schedules(uid), _wire)
-
-    def sessions_after(self, uid: str, after: str | None, limit: int) -> list[ScannedSession]:
-        return self._read(
-            "sessions",
-            uid,
-            lambda r: r.sessions_after(uid, after, limit),
-            lambda rows: [(i, _wire(s)) for i, s in rows],
-        )
-
-
 def phased_read[T](
     phase: Phase,
     collection: Collection,
@@ -479,160 +197,3 @@ def phased_read[T](
         same = compare(shadow) == compare(value)
         stats.record(collection, "match" if same else "mismatch", read=read)
     return value
-
-
-def _wire(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [_wire(v) for v in value]
-    return value.to_wire()
-
-
-# -- schedules ---------------------------------------------------------------------------------
-
-
-class PhasedScheduleStore:
-    """`ScheduleStore` (the schedule callables and push delivery) on Firestore, or on SQL alone
-    (`SqlScheduleStore`, push plans staying in Firestore) for users whose `schedules` phase is
-    `sql_only`."""
-
-    def __init__(
-        self,
-        inner: FirestoreScheduleStore,
-        sql: StoreGetter,
-        phases: Phases,
-        db: firestore.Client,
-        gate: GiveBackGate | None = None,
-    ) -> None:
-        def on_sql() -> ScheduleStore:
-            from shared.schedules.sql import SqlScheduleStore
-
-            return SqlScheduleStore(sql(), db, inner.list_with_versions)
-
-        self._router: PhaseRouter[ScheduleStore] = PhaseRouter(
-            "schedules", inner, on_sql, gate or GiveBackGate(sql, phases, lambda: db)
-        )
-        self._store = self._router.store
-
-    def list_schedules(self, uid: str) -> list[Schedule]:
-        return self._store(uid).list_schedules(uid)
-
-    def get(self, uid: str, schedule_id: str) -> StoredSchedule | None:
-        return self._store(uid).get(uid, schedule_id)
-
-    def list(self, uid: str) -> list[StoredSchedule]:
-        return self._store(uid).list(uid)
-
-    def save(
-        self, uid: str, schedule_id: str, decide: ScheduleDecide, now: datetime
-    ) -> SaveOutcome:
-        return self._store(uid).save(uid, schedule_id, decide, now)
-
-    def delete(self, uid: str, schedule_id: str) -> DeleteOutcome | None:
-        return self._store(uid).delete(uid, schedule_id)
-
-
-# -- devices -----------------------------------------------------------------------------------
-
-
-class PhasedDeviceStore:
-    """`DeviceRegistry` and `DeviceStore` on Firestore, or on SQL (`SqlDeviceStore`) once the
-    `devices` phase is `sql_only` (all users at once: shared/devices/sql.py)."""
-
-    def __init__(
-        self,
-        inner: FirestoreDeviceStore,
-        sql: StoreGetter,
-        phases: Phases,
-        gate: GiveBackGate | None = None,
-    ) -> None:
-        def on_sql() -> FirestoreDeviceStore | SqlDeviceStore:
-            from shared.devices.sql import SqlDeviceStore
-
-            return SqlDeviceStore(sql())
-
-        self._router: PhaseRouter[FirestoreDeviceStore | SqlDeviceStore] = PhaseRouter(
-            "devices", inner, on_sql, gate or GiveBackGate(sql, phases)
-        )
-        self._store = self._router.store
-
-    def register(
-        self, uid: str, request: RegisterDeviceRequest, now: datetime, max_devices: int
-    ) -> Device:
-        return self._store(uid).register(uid, request, now, max_devices)
-
-    def unregister(self, uid: str, device_id: str) -> bool:
-        return self._store(uid).unregister(uid, device_id)
-
-    def list_devices(self, uid: str) -> list[StoredDevice]:
-        return self._store(uid).list_devices(uid)
-
-    def clear_token(self, uid: str, device_id: str, token: str) -> bool:
-        return self._store(uid).clear_token(uid, device_id, token)
-
-    def update_push_state(
-        self, uid: str, device_id: str, fields: dict[str, Any], expected_update_time: datetime
-    ) -> datetime | None:
-        store = self._store(uid)
-        return store.update_push_state(uid, device_id, fields, expected_update_time)
-
-
-# -- listSchedules -----------------------------------------------------------------------------
-
-
-class PhasedScheduleLister:
-    """`ScheduleLister` (listSchedules) following the user's `schedules` phase. Schedule writes,
-    and the push capability's reads (revisions, push plans), stay on Firestore until
-    `sql_only`; a write in `sql_primary` is applied to SQL before it answers (see
-    `PhasedChangeSink`), so the app reads its own writes."""
-
-    def __init__(
-        self, inner: ScheduleLister, sql: StoreGetter, phases: Phases, stats: ShadowStats = STATS
-    ) -> None:
-        self._inner = inner
-        self._sql = sql
-        self._phases = phases
-        self._stats = stats
-
-    def list_schedules(self, uid: str) -> list[Schedule]:
-        return phased_read(
-            self._phases.of("schedules", uid),
-            "schedules",
-            lambda: self._inner.list_schedules(uid),
-            lambda: self._from_sql(uid),
-            _wire,
-            self._stats,
-            "listSchedules",
-        )
-
-    def _from_sql(self, uid: str) -> list[Schedule]:
-        from shared.schedules.models import schedule_from_doc
-
-        rows = self._sql().list_schedules(uid)
-        return [schedule_from_doc(row["id"], row).schedule for row in rows]
-
-
-# -- delete ------------------------------------------------------------------------------------
-
-
-class PhasedMirrorEraser:
-    """`MirrorEraser`: the `AccountErased` event always; in `sql_primary`, SQL at once too."""
-
-    def __init__(self, inner: MirrorEraser, sql: StoreGetter, phases: Phases) -> None:
-        self._inner = inner
-        self._sql = sql
-        self._phases = phases
-
-    def erase_user(self, uid: str, version: int) -> None:
-        self._inner.erase_user(uid, version)
-        if self._sql_serves(uid):
-            self._sql().erase_user(uid, version)
-
-    def newest_version(self, uid: str) -> int:
-        return self._sql().newest_version(uid) if self._sql_serves(uid) else 0
-
-    def _sql_serves(self, uid: str) -> bool:
-        from shared.changes import COLLECTIONS
-
-        return any(at_least(self._phases.of(c, uid), "sql_primary") for c in COLLECTIONS)

@@ -14,6 +14,9 @@ Documents:
 Every write goes through `apply`, which hands its change records to the `ChangeSink` (the
 dual-write hook) after the commit, including the current state of touched sessions it did not
 need to write, so that a replay after a crash between commit and publish publishes again.
+
+Over 400 lines: the Protocol and its Firestore implementation, whose feed head, tombstones and
+purge are one transaction design.
 """
 
 from __future__ import annotations

@@ -34,6 +34,10 @@ written, so the Pub/Sub consumer can nack it into the dead-letter topic instead 
 Synchronous SQLAlchemy Core over any PostgreSQL driver (psycopg locally, pg8000 through the
 Cloud SQL connector in production): rows travel as one jsonb parameter expanded by
 `jsonb_to_recordset`, which needs neither COPY nor driver-specific batching.
+
+Over 400 lines: the upsert, delete-marker, fence and erasure rules are one set of guarantees
+over the same tables and statements, and read best together; who owns what and the locks are
+in ownership.py.
 """
 
 from __future__ import annotations

@@ -19,14 +19,14 @@ from devstack.stack import Stack
 from shared.accounts.repository import FirestoreAccountStore
 from shared.accounts.sql import SqlAccountStore
 from shared.migration.moves.give_back import GiveBack
-from shared.migration.phases import CollectionPhase, PhaseConfig, fixed
-from shared.migration.routing import (
-    GiveBackGate,
+from shared.migration.phased import (
     PhasedAccountStore,
     PhasedChangeSink,
     PhasedScheduleStore,
     PhasedSessionStore,
 )
+from shared.migration.phases import CollectionPhase, PhaseConfig, fixed
+from shared.migration.routing import GiveBackGate
 from shared.push.plans import plan_id
 from shared.schedules.repository import FirestoreScheduleStore, decide_upsert
 from shared.schedules.sql import SqlScheduleStore

@@ -16,16 +16,16 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from devstack.stack import Stack
-from shared.migration.phases import PHASES, Phase, PhaseConfig, fixed
-from shared.migration.routing import (
+from shared.migration.phased import (
     PhasedAccountReader,
     PhasedChangeSink,
     PhasedMirrorEraser,
     PhasedScheduleLister,
     PhasedScheduleStore,
     PhasedSessionStore,
-    ShadowStats,
 )
+from shared.migration.phases import PHASES, Phase, PhaseConfig, fixed
+from shared.migration.routing import ShadowStats
 from shared.sessions.models import START
 from shared.sql.store import SqlMirrorStore
 from tests.support import sync_payloads as payloads

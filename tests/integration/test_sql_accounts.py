@@ -17,8 +17,8 @@ from shared.accounts.repository import FirestoreAccountStore
 from shared.accounts.service import bootstrap_account
 from shared.accounts.sql import SqlAccountStore
 from shared.errors import Unavailable
+from shared.migration.phased import PhasedAccountStore, PhasedChangeSink
 from shared.migration.phases import PhaseConfig, fixed
-from shared.migration.routing import PhasedAccountStore, PhasedChangeSink
 from shared.sql.store import SqlMirrorStore
 from tests.support.mirror import HeldMirror
 

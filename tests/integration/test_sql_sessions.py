@@ -16,8 +16,8 @@ from sqlalchemy import text
 from devstack.stack import Stack
 from shared.changes import ChangeRecord, CollectingSink
 from shared.errors import Unavailable
+from shared.migration.phased import PhasedChangeSink
 from shared.migration.phases import PhaseConfig, fixed
-from shared.migration.routing import PhasedChangeSink
 from shared.sessions.models import START, Head, SyncFocusSessionsRequest, Tombstone
 from shared.sessions.repository import FirestoreSessionStore
 from shared.sessions.service import sync_focus_sessions
@@ -249,7 +249,7 @@ def test_the_purge_job_covers_sql_once_sessions_are_in_sql_only(
     stack: Stack, sql: SqlMirrorStore
 ) -> None:
     from shared.clients import firestore_client
-    from shared.migration.routing import PhasedSessionStore
+    from shared.migration.phased import PhasedSessionStore
 
     uid = new_uid()
     long_ago = T0 - timedelta(days=40)

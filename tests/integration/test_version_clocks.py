@@ -242,8 +242,8 @@ def test_an_erasure_reaches_rows_sql_versioned_ahead_of_firestore(
 
     from shared.clients import firebase_app, firestore_client
     from shared.clock import utcnow
+    from shared.migration.phased import PhasedMirrorEraser
     from shared.migration.phases import CollectionPhase, PhaseConfig, fixed
-    from shared.migration.routing import PhasedMirrorEraser
     from shared.privacy.erasure import AccountEraser
     from shared.privacy.erasure_firestore import FirestoreErasureStore
     from shared.privacy.ports import FirebaseAuthUsers, NoPushesToCancel

@@ -150,6 +150,19 @@ class GiveBack:
     ) -> None:
         """Put the user's rows on Firestore's clock (their copies' update times), and mark what
         this give-back deleted from Firestore as deleted at `firestore_time`, read before."""
+        # The last SQL step before the commit, in a method of its own: the seam where the tests
+        # stop a give-back after its Firestore copy, as a crash would.
+        self._rewrite(conn, uid, collection, rows, deleted, firestore_time)
+
+    def _rewrite(
+        self,
+        conn: Connection,
+        uid: str,
+        collection: Collection,
+        rows: list[dict[str, Any]],
+        deleted: list[str],
+        firestore_time: int,
+    ) -> None:
         self._mirror.rebase_rows(conn, collection, rows)
         keys = [(uid, doc_id) for doc_id in deleted]
         self._mirror.mark_deleted(conn, collection, keys, firestore_time)

@@ -49,12 +49,15 @@ dev: install
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m mypy
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
+## Style, and the layers of docs/ARCHITECTURE.md (import-linter contracts in pyproject.toml).
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -66,7 +66,7 @@ def _seed(db: Any, docs: int) -> float:
 def _truncate(engine: Any) -> None:
     from sqlalchemy import text
 
-    from shared.mirror.sql_schema import metadata
+    from shared.sql.schema import metadata
 
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:
@@ -77,8 +77,8 @@ def _row_by_row(engine: Any, db: Any) -> tuple[int, float]:
     """The same rows inserted one INSERT at a time (records built beforehand, not timed)."""
     from sqlalchemy import insert
 
-    from shared.mirror.firestore_source import record_from_document
-    from shared.mirror.sql_schema import TABLES, row_from_record
+    from shared.migration.tools.firestore_source import record_from_document
+    from shared.sql.schema import TABLES, row_from_record
 
     rows = []
     for snap in db.collection_group("sessions").stream():
@@ -98,9 +98,9 @@ def _lag(engine: Any, db: Any, rate: int, seconds: float, prefix: str = "lag") -
     """Firestore commit -> row visible in SQL, through publish -> push -> mirrorChanges."""
     from sqlalchemy import text
 
+    from shared.changes import ChangeRecord
     from shared.fs import version_of
-    from shared.mirror.events import ChangeRecord
-    from shared.mirror.publisher import PubSubChangeSink
+    from shared.sql.publisher import PubSubChangeSink
 
     sink = PubSubChangeSink()
     committed: dict[str, float] = {}
@@ -170,8 +170,9 @@ def _drain(engine: Any, stack: Stack, events: int, relay_in_flight: int | None) 
     from google.cloud import pubsub_v1
     from sqlalchemy import text
 
-    from shared.mirror.events import ChangeBatch, ChangeRecord, encode
-    from shared.mirror.publisher import MIRROR_TOPIC
+    from shared.changes import ChangeRecord
+    from shared.sql.events import ChangeBatch, encode
+    from shared.sql.publisher import MIRROR_TOPIC
 
     prefix = "drain" if relay_in_flight is None else f"relay{relay_in_flight}"
     payloads = []
@@ -259,7 +260,7 @@ class _PushRelay:
 
 
 def _timed_step(db: Any, store: Any, partitions: int, copy: bool) -> tuple[Any, float]:
-    from shared.mirror.backfill import Backfill, BackfillOptions
+    from shared.migration.tools.backfill import Backfill, BackfillOptions
 
     options = BackfillOptions(("sessions",), partitions, restart=True, copy=copy)
     started = time.perf_counter()
@@ -296,10 +297,10 @@ def run() -> str:
     from sqlalchemy import create_engine
 
     from shared import clients, container
-    from shared.mirror.reconcile import FirestoreUsers, Reconciler
-    from shared.mirror.sql_schema import sqlalchemy_url
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
     from shared.settings import get_settings
+    from shared.sql.schema import sqlalchemy_url
+    from shared.sql.store import SqlMirrorStore
 
     get_settings.cache_clear()
     clients.reset_for_tests()

@@ -265,8 +265,8 @@ def service_calls(clients: int = CLIENTS, rounds: int = ROUNDS) -> tuple[list[fl
     """In-process service calls (Firestore store, Pub/Sub change sink); also returns how far
     each stored `serverUpdatedAt` (SERVER_TIMESTAMP) lies before the commit time, in ms."""
     from shared.clients import firestore_client
-    from shared.mirror.publisher import PubSubChangeSink
     from shared.sessions.repository import FirestoreSessionStore
+    from shared.sql.publisher import PubSubChangeSink
 
     db = firestore_client()
     store = FirestoreSessionStore(db, PubSubChangeSink())

@@ -1,8 +1,8 @@
 """The callable protocol's error answer, `{"error": {"status", "message", "details"}}`.
 
-The firebase-functions SDK writes it (and `shared.callable` for malformed envelopes); these models
-only describe it for the contract. `details` is open: the keys below are the ones the backend
-sends, each with the code it comes with.
+The firebase-functions SDK writes it (and `shared.endpoints.callable` for malformed
+envelopes); these models only describe it for the contract. `details` is open: the keys below
+are the ones the backend sends, each with the code it comes with.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from devstack.postgres import PostgresCluster
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.store import SqlMirrorStore
 
 MANIFEST = "manifest.json"
 _FIRESTORE_EXPORT = "firestore_export"  # the export's name, so its metadata file is known
@@ -136,9 +136,9 @@ def _post(url: str, body: dict[str, object], what: str) -> None:
 def rebase_mirror_versions(db: firestore.Client, store: SqlMirrorStore) -> int:
     """After a Firestore import: give every row that equals its document the document's new
     version. Returns how many rows moved."""
-    from shared.mirror.events import ChangeBatch, ChangeDataError, content_hash
-    from shared.mirror.firestore_source import USERS
-    from shared.mirror.reconcile import FirestoreUsers
+    from shared.migration.tools.firestore_source import USERS
+    from shared.migration.tools.reconcile import FirestoreUsers
+    from shared.sql.events import ChangeBatch, ChangeDataError, content_hash
 
     users = FirestoreUsers(db)
     moved = 0

@@ -9,6 +9,8 @@ Every part runs under a supervisor tied to this process (devstack/process.py), s
 happens to it (Ctrl-C or SIGTERM at any moment of the start, a start that fails half-way,
 SIGKILL) nothing of the stack is left running. While the stack is up, every part, PostgreSQL
 included, is watched: the first one that dies is named and the whole stack stops.
+
+Over 400 lines: the start order, the watch and the stop of every part are one lifecycle.
 """
 
 from __future__ import annotations
@@ -265,9 +267,9 @@ class Stack:
             self._rebase_mirror()
         from devstack.wiring import wire_pubsub, wire_tasks
 
-        wire_tasks(self)
+        wire_tasks(c.project_id, c.region)
         self._start_functions()
-        wire_pubsub(self)
+        wire_pubsub(c.project_id, self.functions_base_url)
         on_progress("functions ready")
         if c.descriptor_path is not None:
             c.descriptor_path.parent.mkdir(parents=True, exist_ok=True)
@@ -310,7 +312,7 @@ class Stack:
                     cluster.restore(restore.postgres_dump)
                 elif not cluster.created:
                     cluster.reset_app_database()  # fresh: this run starts empty too
-                from shared.mirror.sql_schema import upgrade_to_head
+                from shared.sql.schema import upgrade_to_head
 
                 upgrade_to_head(cluster.dsn)
             except BaseException as err:  # surfaced by the caller, in the main thread
@@ -324,7 +326,7 @@ class Stack:
         """After the Firestore import: the mirror's rows follow their documents' new versions."""
         from devstack.wiring import fresh_clients
         from shared.clients import firestore_client
-        from shared.mirror.sql_store import SqlMirrorStore
+        from shared.sql.store import SqlMirrorStore
 
         fresh_clients()
         store = SqlMirrorStore.from_dsn(self.postgres_dsn)

@@ -6,12 +6,8 @@ Production gets the same from Terraform (`infra/`), generated from the same regi
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
 
 from shared import registry
-
-if TYPE_CHECKING:
-    from devstack.stack import Stack
 
 
 def fresh_clients() -> None:
@@ -23,13 +19,13 @@ def fresh_clients() -> None:
     container.reset()
 
 
-def wire_pubsub(stack: Stack) -> None:
-    """Topics, dead-letter topics with an inspection subscription, and push subscriptions."""
+def wire_pubsub(project: str, functions_base_url: str) -> None:
+    """Topics, dead-letter topics with an inspection subscription, and push subscriptions
+    that deliver to the functions at `functions_base_url`."""
     import google.cloud.pubsub_v1 as pubsub_v1
     from google.api_core import exceptions
 
     fresh_clients()
-    project = stack.config.project_id
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()
     for topic in registry.TOPICS:
@@ -43,7 +39,7 @@ def wire_pubsub(stack: Stack) -> None:
         if fn.kind != "pubsub" or fn.topic is None:
             continue
         topic = registry.topic(fn.topic)
-        endpoint = f"{stack.functions_base_url}/{fn.name}"
+        endpoint = f"{functions_base_url}/{fn.name}"
         _subscribe(
             subscriber,
             project,
@@ -88,7 +84,7 @@ def _subscribe(
         subscriber.create_subscription(request=request)
 
 
-def wire_tasks(stack: Stack) -> None:
+def wire_tasks(project: str, region: str) -> None:
     """One Cloud Tasks queue per registry queue shard, in the stack's region."""
     from google.api_core import exceptions
     from google.cloud import tasks_v2
@@ -97,7 +93,7 @@ def wire_tasks(stack: Stack) -> None:
 
     fresh_clients()
     client = tasks_client()
-    parent = f"projects/{stack.config.project_id}/locations/{stack.config.region}"
+    parent = f"projects/{project}/locations/{region}"
     for queue in registry.QUEUES:
         for name in queue.shard_names():
             with contextlib.suppress(exceptions.AlreadyExists):

@@ -12,6 +12,10 @@ No target, no credentials, a stack that does not answer: one `error:` line and e
     focusctl mirror reconcile [--repair] [...]   compare, report drift (exit 1), repair
     focusctl mirror phase show | set C P [--percent N]
     focusctl mirror dead-letters list | replay
+
+Parsing and printing only: what a command checks and does is in shared/migration/tools/ (and
+shared/sql/ for the dead letters), where tests call it directly. Over 400 lines because each
+command's options and help text are spelled out here.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import typer
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.store import SqlMirrorStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,9 +125,9 @@ def _db() -> firestore.Client:
 
 
 def _store(connections: int = 2) -> SqlMirrorStore:
-    from shared.mirror.sql_engine import SqlNotConfigured, build_engine
-    from shared.mirror.sql_store import SqlMirrorStore
     from shared.settings import get_settings
+    from shared.sql.engine import SqlNotConfigured, build_engine
+    from shared.sql.store import SqlMirrorStore
 
     _use_target()
     settings = get_settings().model_copy(update={"sql_pool_size": connections})
@@ -153,8 +157,8 @@ def _bar(total: int | None, desc: str, enabled: bool) -> Any:
 @mirror.command("migrate")
 def migrate() -> None:
     """Apply every pending Alembic migration (alembic upgrade head)."""
-    from shared.mirror.sql_schema import upgrade_to_head
     from shared.settings import get_settings
+    from shared.sql.schema import upgrade_to_head
 
     _use_target()
     dsn = get_settings().postgres_dsn
@@ -179,8 +183,13 @@ def backfill(
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
 ) -> None:
     """Copy Firestore into SQL: cursor-paged, parallel, resumable, never overwrites newer rows."""
-    from shared.mirror.backfill import Backfill, BackfillOptions, estimated_total, steps_for
-    from shared.mirror.events import COLLECTIONS
+    from shared.changes import COLLECTIONS
+    from shared.migration.tools.backfill import (
+        Backfill,
+        BackfillOptions,
+        estimated_total,
+        steps_for,
+    )
 
     wanted = [c.strip() for c in collections.split(",") if c.strip()]
     unknown = [c for c in wanted if c not in COLLECTIONS]
@@ -225,7 +234,7 @@ def reconcile(
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
 ) -> None:
     """Compare Firestore and SQL per user; exit 1 on drift (0 once repaired)."""
-    from shared.mirror.reconcile import FirestoreUsers, Reconciler, sample_uids
+    from shared.migration.tools.reconcile import FirestoreUsers, Reconciler, sample_uids
 
     if (users is None) == (sample is None):
         _fail("give exactly one of --users or --sample")
@@ -301,7 +310,7 @@ def _settle(settle_seconds: float | None) -> float:
 @phase_app.command("show")
 def phase_show() -> None:
     """The phase of every collection (the users not in the percentage have the one before)."""
-    from shared.mirror.phases import describe, load_config
+    from shared.migration.phases import describe, load_config
 
     for collection, setting, before in describe(load_config(_db())):
         line = f"{collection:10} {setting.phase:14} {setting.percent:g}% (others: {before})"
@@ -330,8 +339,8 @@ def phase_set(
     Refused when it could lose acknowledged writes: sql_only only after sql_primary at 100% has
     settled (devices: after take-over-devices), and back from sql_only only to sql_primary at
     100% or a lower sql_only percentage, until `give-back` has run (docs/MIGRATION.md)."""
-    from shared.mirror.events import COLLECTIONS
-    from shared.mirror.phases import PHASES, save_phase
+    from shared.changes import COLLECTIONS
+    from shared.migration.phases import PHASES, save_phase
 
     if collection not in COLLECTIONS:
         _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")
@@ -365,26 +374,14 @@ def take_over_devices_command(
 
     Devices must be in sql_primary at 100%, settled; registerDevice answers UNAVAILABLE from
     now until `phase set devices sql_only`, which this makes possible (docs/MIGRATION.md)."""
-    from shared.clock import utcnow
-    from shared.mirror.phases import check_change, load_config
-    from shared.mirror.sql_devices import take_over_devices
+    from shared.migration.tools.moves import Refused, check_take_over_devices, take_over_devices
 
-    settle = _settle(settle_seconds)
-    current = load_config(_db()).of("devices")
-    if current.phase == "sql_only":
-        _fail("devices are in sql_only already")
-    if current.give_back:
-        # SQL holds the newest devices: copying Firestore's over them would lose writes.
-        _fail(
-            "devices are being given back to Firestore: finish `focusctl mirror give-back "
-            "devices`, or set them to sql_only again"
-        )
-    try:  # the same preconditions as the switch itself, but for the copy
-        check_change("devices", current, "sql_only", 100, utcnow(), settle, True)
-    except ValueError as err:
+    try:
+        check_take_over_devices(_db(), _settle(settle_seconds))
+    except Refused as err:
         _fail(str(err))
     with _bar(None, "devices and tokens", progress) as bar:
-        devices, tokens = take_over_devices(_db(), _store(), on_progress=bar.update)
+        devices, tokens = take_over_devices(_db(), _store(), bar.update)
     typer.echo(
         f"{devices} devices and {tokens} token owners copied; device writes are fenced until "
         "`focusctl mirror phase set devices sql_only`"
@@ -402,45 +399,28 @@ def give_back_command(
     Requests give their users back on their own; this takes the rest, then clears the
     collection's give-back, so that it may step further back. Devices go back all at once
     (device writes answer UNAVAILABLE meanwhile). Refused before the step back has settled."""
-    from shared.clock import utcnow
-    from shared.mirror.events import COLLECTIONS
-    from shared.mirror.give_back import GiveBack
-    from shared.mirror.phases import finish_give_back, load_config, phase_for, settled
-    from shared.mirror.sql_devices import give_back_devices
+    from shared.changes import COLLECTIONS
+    from shared.migration.tools.moves import Refused, check_give_back, give_back
 
     if collection not in COLLECTIONS:
         _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")
     name: Any = collection
-    settle = _settle(settle_seconds)
     db, store = _db(), _store()
-    config = load_config(db)
-    setting = config.of(name)
-    if not setting.give_back:
-        _fail(f"{collection} is not being given back (no step back from sql_only to finish)")
-    if not settled(setting, utcnow(), settle):
-        _fail(
-            f"the step back must be in place for {settle:g} s first (an instance may still "
-            "serve its users in sql_only); retry shortly"
-        )
+    try:
+        config = check_give_back(db, name, _settle(settle_seconds))
+    except Refused as err:
+        _fail(str(err))
+        return
+    what = "devices and tokens" if collection == "devices" else f"{collection}: users"
+    with _bar(None, what, progress) as bar:
+        report = give_back(db, store, name, config, bar.update)
     if collection == "devices":
-        with _bar(None, "devices and tokens", progress) as bar:
-            devices, tokens = give_back_devices(db, store, on_progress=bar.update)
-        typer.echo(f"{devices} devices and {tokens} token owners given back to Firestore")
-        cleared = finish_give_back(db, name, lambda: not store.devices_taken_over())
+        typer.echo(
+            f"{report.devices} devices and {report.tokens} token owners given back to Firestore"
+        )
     else:
-        giver = GiveBack(store, db)
-        given = 0
-        after = ""
-        with _bar(None, f"{collection}: users", progress) as bar:
-            while page := giver.owners(name, after):
-                for uid in page:
-                    if phase_for(config, name, uid) != "sql_only":
-                        given += giver.user(name, uid)
-                bar.update(len(page))
-                after = page[-1]
-        typer.echo(f"{given} users' {collection} given back to Firestore")
-        cleared = finish_give_back(db, name, lambda: not giver.owners(name, limit=1))
-    if cleared:
+        typer.echo(f"{report.users} users' {collection} given back to Firestore")
+    if report.cleared:
         typer.echo(f"{collection}: give-back finished; it may step further back")
     else:
         typer.echo(f"{collection}: still in sql_only for some users; give-back stays on")
@@ -454,7 +434,7 @@ def dead_letters_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 100
     """Show dead letters (they stay where they are)."""
     import google.cloud.pubsub_v1 as pubsub_v1
 
-    from shared.mirror.dead_letters import list_dead_letters
+    from shared.sql.dead_letters import list_dead_letters
 
     letters = list_dead_letters(pubsub_v1.SubscriberClient(), _project(), limit)
     for letter in letters:
@@ -470,7 +450,7 @@ def dead_letters_replay(limit: Annotated[int, typer.Option(min=1)] = 1000) -> No
     """Republish dead letters to mirror-changes (each acked once its republish is accepted)."""
     import google.cloud.pubsub_v1 as pubsub_v1
 
-    from shared.mirror.dead_letters import replay_dead_letters
+    from shared.sql.dead_letters import replay_dead_letters
 
     letters = replay_dead_letters(
         pubsub_v1.SubscriberClient(), pubsub_v1.PublisherClient(), _project(), limit

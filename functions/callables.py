@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.callable import RECENT_SIGN_IN_S, Call, SignIn, callable_endpoint
+from shared.endpoints.callable import RECENT_SIGN_IN_S, Call, SignIn, callable_endpoint
 
 
 @callable_endpoint()

@@ -14,7 +14,7 @@ from alembic import context
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from shared.mirror.sql_schema import metadata, sqlalchemy_url
+from shared.sql.schema import metadata, sqlalchemy_url
 
 # Two deploys migrating at once would both try to create the same tables; this transaction-level
 # advisory lock makes the second wait and then find nothing left to do.

@@ -5,15 +5,82 @@ Every repository that writes Firestore calls `ChangeSink.publish` after its comm
 only then answers the client. A process that dies between the commit and the publish never
 answered, so the client retries; the retry is an idempotent replay that publishes the same
 records again (see docs/ARCHITECTURE.md, "Nothing is lost").
+
+`ChangeRecord` and the version helpers live here, beside the hook they are the payload of, so
+a repository needs nothing of the replication layer (shared/sql) to publish. Each record
+carries `version`, the Firestore `update_time` of the write in microseconds since the epoch
+(for a delete, the delete's commit time); the mirror keeps the newest.
+
+Pure: pydantic and the standard library only, so the Firestore write path imports it cheaply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol, Self
 
-if TYPE_CHECKING:
-    from shared.mirror.events import ChangeRecord
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Collection = Literal["users", "devices", "sessions", "schedules"]
+COLLECTIONS: tuple[Collection, ...] = ("users", "devices", "sessions", "schedules")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+# Shared with the mirror topic's events (shared/sql/events.py): strict, frozen, nothing extra.
+MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ChangeRecord(BaseModel):
+    """One document write in a Firestore commit."""
+
+    model_config = MODEL_CONFIG
+
+    collection: Collection = Field(
+        description="users/{uid}, users/{uid}/devices, .../sessions or .../schedules"
+    )
+    uid: str = Field(min_length=1, max_length=128, description="owner of the document")
+    id: str = Field(min_length=1, max_length=128, description="document id (the uid for `users`)")
+    op: Literal["upsert", "delete"]
+    version: int = Field(
+        ge=0,
+        description="Firestore update_time of the write in microseconds since the epoch; "
+        "for a delete, the delete's commit time",
+    )
+    data: dict[str, Any] | None = Field(
+        description="the document as stored in Firestore (camelCase API fields, minus secrets "
+        "such as fcmToken); None for a delete"
+    )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if self.op == "delete" and self.data is not None:
+            raise ValueError("a delete carries no data")
+        if self.op == "upsert" and self.data is None:
+            raise ValueError("an upsert needs data")
+        if self.collection == "users" and self.id != self.uid:
+            raise ValueError("a users document's id is its uid")
+        if "\x00" in self.uid or "\x00" in self.id:
+            raise ValueError("ids cannot hold NUL (U+0000)")
+        return self
+
+
+def version_from_timestamp(ts: datetime) -> int:
+    """A Firestore `update_time` (timezone-aware) as a record version: microseconds since epoch."""
+    if ts.tzinfo is None:
+        raise ValueError("version_from_timestamp needs a timezone-aware datetime")
+    return (ts - EPOCH) // _MICROSECOND
+
+
+def timestamp_from_version(version: int) -> datetime:
+    return EPOCH + version * _MICROSECOND
+
+
+def format_timestamp(ts: datetime) -> str:
+    """RFC 3339 in UTC with microseconds and `Z`."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ChangeSink(Protocol):

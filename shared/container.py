@@ -7,15 +7,18 @@ with fakes instead and never touch this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from shared.once import once
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from shared.accounts.repository import AccountStore
     from shared.changes import ChangeSink
     from shared.devices.repository import DeviceRegistry, DeviceStore, FirestoreDeviceStore
-    from shared.mirror.phased import PhasedDeviceStore
+    from shared.migration.phased import PhasedDeviceStore
     from shared.privacy.derived import DerivedReader
     from shared.privacy.erasure import AccountEraser, MirrorEraser, PushCanceller
     from shared.privacy.export import AccountReader
@@ -27,15 +30,16 @@ if TYPE_CHECKING:
     from shared.push.tasks import TaskQueue
     from shared.schedules.repository import ScheduleLister, ScheduleStore
     from shared.sessions.repository import SessionStore
+    from shared.sql.consumer import Outcome as MirrorOutcome
 
 
 @once
 def change_sink() -> ChangeSink:
     """Every write path's hook: Pub/Sub (the mirror), and SQL at once for users in sql_primary."""
-    from shared.mirror.phased import PhasedChangeSink
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.publisher import PubSubChangeSink
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.phased import PhasedChangeSink
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
+    from shared.sql.publisher import PubSubChangeSink
 
     return PhasedChangeSink(PubSubChangeSink(), mirror_store, instance_phases())
 
@@ -44,9 +48,9 @@ def change_sink() -> ChangeSink:
 def account_store() -> AccountStore:
     from shared.accounts.repository import FirestoreAccountStore
     from shared.clients import firestore_client
-    from shared.mirror.phased import PhasedAccountStore
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.phased import PhasedAccountStore
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
 
     # Firestore, or SQL alone for users whose `users` phase is sql_only; see MIGRATION.md.
     firestore_store = FirestoreAccountStore(firestore_client(), change_sink())
@@ -63,9 +67,9 @@ def _firestore_devices() -> FirestoreDeviceStore:
 
 @once
 def _devices() -> PhasedDeviceStore:
-    from shared.mirror.phased import PhasedDeviceStore
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.phased import PhasedDeviceStore
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
 
     # Firestore, or SQL once devices are sql_only (all at once); see MIGRATION.md.
     return PhasedDeviceStore(_firestore_devices(), mirror_store, instance_phases())
@@ -85,10 +89,10 @@ def device_registry() -> DeviceRegistry:
 def account_reader() -> AccountReader:
     """The read side of exportAccount (Firestore; PostgreSQL once reads move there)."""
     from shared.clients import firestore_client
-    from shared.mirror.phased import PhasedAccountReader
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.phased import PhasedAccountReader
+    from shared.migration.phases import instance_phases
     from shared.privacy.export_firestore import FirestoreAccountReader
+    from shared.sql.engine import mirror_store
 
     reader = FirestoreAccountReader(firestore_client())
     return PhasedAccountReader(reader, mirror_store, instance_phases())
@@ -114,10 +118,10 @@ def push_canceller() -> PushCanceller:
 def session_store() -> SessionStore:
     """Focus sessions (syncFocusSessions, purgeTombstones): Firestore, publishing every change."""
     from shared.clients import firestore_client
-    from shared.mirror.phased import PhasedSessionStore
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.phased import PhasedSessionStore
+    from shared.migration.phases import instance_phases
     from shared.sessions.repository import FirestoreSessionStore
+    from shared.sql.engine import mirror_store
 
     # The pull follows the user's `sessions` phase (shadow reads, SQL reads); see MIGRATION.md.
     firestore_store = FirestoreSessionStore(firestore_client(), change_sink())
@@ -127,10 +131,10 @@ def session_store() -> SessionStore:
 @once
 def schedule_store() -> ScheduleStore:
     from shared.clients import firestore_client
-    from shared.mirror.phased import PhasedScheduleStore
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.phased import PhasedScheduleStore
+    from shared.migration.phases import instance_phases
     from shared.schedules.repository import FirestoreScheduleStore
+    from shared.sql.engine import mirror_store
 
     # Firestore, or SQL alone for users whose `schedules` phase is sql_only; see MIGRATION.md.
     firestore_store = FirestoreScheduleStore(firestore_client(), change_sink())
@@ -139,9 +143,9 @@ def schedule_store() -> ScheduleStore:
 
 @once
 def schedule_lister() -> ScheduleLister:
-    from shared.mirror.phased import PhasedScheduleLister
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
+    from shared.migration.phased import PhasedScheduleLister
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
 
     # listSchedules follows the user's `schedules` phase; see MIGRATION.md.
     return PhasedScheduleLister(schedule_store(), mirror_store, instance_phases())
@@ -204,10 +208,10 @@ def push_refill() -> RefillService:
 
 @once
 def mirror_eraser() -> MirrorEraser:
-    from shared.mirror.phased import PhasedMirrorEraser
-    from shared.mirror.phases import instance_phases
-    from shared.mirror.sql_engine import mirror_store
-    from shared.privacy.ports import PubSubMirrorEraser
+    from shared.migration.phased import PhasedMirrorEraser
+    from shared.migration.phases import instance_phases
+    from shared.sql.engine import mirror_store
+    from shared.sql.publisher import PubSubMirrorEraser
 
     return PhasedMirrorEraser(PubSubMirrorEraser(), mirror_store, instance_phases())
 
@@ -229,10 +233,26 @@ def account_eraser() -> AccountEraser:
     )
 
 
+def mirror_consumer() -> Callable[[bytes, datetime], MirrorOutcome]:
+    """`mirrorChanges`: applies one message body of `mirror-changes` to SQL."""
+    from shared.sql.consumer import handle_message
+    from shared.sql.engine import mirror_store
+
+    store = mirror_store()  # built once per instance by the engine module
+    return lambda data, now: handle_message(data, store, now)
+
+
+def scheduled_reconcile() -> Callable[[bytes], object]:
+    """`reconcileMirror`: samples users and compares Firestore with SQL (logs `mirrorDrift`)."""
+    from shared.migration.tools.reconcile import run_scheduled_reconcile
+
+    return run_scheduled_reconcile
+
+
 def reset() -> None:
     """Forget every built dependency (tests that switch emulators or settings)."""
-    from shared.mirror.phases import reset_instance_phases
-    from shared.mirror.sql_engine import reset as reset_sql
+    from shared.migration.phases import reset_instance_phases
+    from shared.sql.engine import reset as reset_sql
 
     reset_instance_phases()
     reset_sql()

@@ -1,9 +1,9 @@
 """Domain errors, and the one mapping from them to Firebase callable error codes.
 
-Domain code raises these; `shared.callable` turns them into `HttpsError`. A failure of a service
-we depend on that retrying repairs is translated here too (`for_client`): the app is told to try
-again, not that the backend has a bug. Anything else that escapes a handler is logged in full
-and answered as a generic `INTERNAL`.
+Domain code raises these; `shared.endpoints.callable` turns them into `HttpsError`. A failure
+of a service we depend on that retrying repairs is translated here too (`for_client`): the app
+is told to try again, not that the backend has a bug. Anything else that escapes a handler is
+logged in full and answered as a generic `INTERNAL`.
 """
 
 from __future__ import annotations

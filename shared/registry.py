@@ -165,7 +165,7 @@ PUSH_REFILL_TOPIC = "push-refill"
 _SYNC_ROLES = (*_CALLABLE_SQL, TASKS_ENQUEUER, ACT_AS)
 _PURGE_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER, *_SQL)
 PURGE_TOMBSTONES_TOPIC = "purge-tombstones"
-# The PostgreSQL mirror (shared/mirror, docs/MIGRATION.md). The consumer only writes SQL; the
+# The PostgreSQL mirror (shared/sql, docs/MIGRATION.md). The consumer only writes SQL; the
 # reconciler reads Firestore and SQL (and repairs SQL only when asked, from focusctl).
 MIRROR_TOPIC = "mirror-changes"
 MIRROR_DEAD_LETTER_TOPIC = "mirror-changes-dead-letter"
@@ -417,7 +417,7 @@ SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("refill-push-horizon", "7 * * * *", PUSH_REFILL_TOPIC),
     # Deletes session tombstones past their retention (>= 30 days, docs/SYNC.md).
     ScheduledJob("purge-tombstones", "23 3 * * *", PURGE_TOMBSTONES_TOPIC),
-    # Samples users and compares Firestore with the SQL mirror (shared/mirror/reconcile.py).
+    # Samples users and compares Firestore with the SQL mirror (shared/migration/tools/).
     ScheduledJob("reconcile-mirror", "*/30 * * * *", MIRROR_RECONCILE_TOPIC),
 )
 

@@ -20,7 +20,7 @@ from devstack.stack import ROOT, Ports, Stack, StackConfig
 from tests.support.callables import FunctionsClient
 
 if TYPE_CHECKING:
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.store import SqlMirrorStore
 
 pytest_plugins = ["tests.fixtures.postgres"]
 
@@ -115,8 +115,8 @@ def sql(stack: Stack) -> Iterator[SqlMirrorStore]:
     """The mirror's PostgreSQL repository on the stack's database (not emptied)."""
     from sqlalchemy import create_engine
 
-    from shared.mirror.sql_schema import sqlalchemy_url
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.schema import sqlalchemy_url
+    from shared.sql.store import SqlMirrorStore
 
     engine = create_engine(sqlalchemy_url(stack.postgres_dsn))
     yield SqlMirrorStore(engine)
@@ -128,7 +128,7 @@ def phases_restored(stack: Stack) -> Iterator[None]:
     """For tests that move phases with focusctl (some moves cannot be undone by a command):
     afterwards the defaults again, from the functions' next call on (no phase cache)."""
     from shared.clients import firestore_client
-    from shared.mirror.phases import CONFIG_COLLECTION, CONFIG_DOC
+    from shared.migration.phases import CONFIG_COLLECTION, CONFIG_DOC
 
     assert stack.config.phase_cache_s == 0
     yield

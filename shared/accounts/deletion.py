@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from shared import fs
 from shared.errors import Unauthenticated
-
-if TYPE_CHECKING:
-    from shared.callable import Call
 
 ACCOUNT_DELETIONS = "accountDeletions"
 
@@ -53,10 +49,11 @@ def issued_before(auth_time: datetime | None, requested_at: datetime) -> bool:
     return auth_time is None or auth_time <= requested_at
 
 
-def ensure_not_deleted(call: Call) -> None:
-    """Raise `Unauthenticated` for a token issued before its account's deletion."""
-    requested_at = deletion_requested_at(call.uid)
+def ensure_not_deleted(uid: str, auth_time: datetime | None) -> None:
+    """Raise `Unauthenticated` for a token (of `uid`, signed in at `auth_time`) issued before
+    its account's deletion."""
+    requested_at = deletion_requested_at(uid)
     if requested_at is None:
         return
-    if issued_before(call.auth_time, requested_at):
+    if issued_before(auth_time, requested_at):
         raise Unauthenticated("This account has been deleted.")

@@ -15,8 +15,7 @@ from shared.accounts.models import UserProfile
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.changes import ChangeSink
-    from shared.mirror.events import ChangeRecord
+    from shared.changes import ChangeRecord, ChangeSink
 
 USERS = "users"
 
@@ -53,7 +52,7 @@ def profile_to_doc(profile: UserProfile, now: datetime) -> dict[str, Any]:
 
 def profile_record(uid: str, profile: UserProfile, version: int) -> ChangeRecord:
     """The mirror's record of a stored profile (every store that writes one publishes this)."""
-    from shared.mirror.events import ChangeRecord
+    from shared.changes import ChangeRecord
 
     return ChangeRecord(
         collection="users", uid=uid, id=uid, op="upsert", version=version, data=profile.to_wire()

@@ -38,8 +38,7 @@ from shared.metering import count_query_reads
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.changes import ChangeSink
-    from shared.mirror.events import ChangeRecord
+    from shared.changes import ChangeRecord, ChangeSink
 
 USERS = "users"
 AGGREGATION_ENTRIES_PER_READ = 1000  # a count() bills one read per 1000 index entries
@@ -289,7 +288,7 @@ class FirestoreDeviceStore:
 
 
 def _upsert_data(uid: str, device_id: str, data: dict[str, Any], version: int) -> ChangeRecord:
-    from shared.mirror.events import ChangeRecord
+    from shared.changes import ChangeRecord
 
     return ChangeRecord(
         collection="devices", uid=uid, id=device_id, op="upsert", version=version, data=data
@@ -302,7 +301,7 @@ def device_record(uid: str, device: Device, version: int) -> ChangeRecord:
 
 
 def _delete(uid: str, device_id: str, version: int) -> ChangeRecord:
-    from shared.mirror.events import ChangeRecord
+    from shared.changes import ChangeRecord
 
     return ChangeRecord(
         collection="devices", uid=uid, id=device_id, op="delete", version=version, data=None

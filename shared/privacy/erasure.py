@@ -256,7 +256,7 @@ class AccountEraser:
 
 
 def _micros(value: datetime) -> int:
-    from shared.mirror.events import version_from_timestamp
+    from shared.changes import version_from_timestamp
 
     return version_from_timestamp(value)
 

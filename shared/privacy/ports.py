@@ -31,26 +31,6 @@ class FirebaseAuthUsers:
             auth.delete_user(uid, app=firebase_app())
 
 
-class PubSubMirrorEraser:
-    """`MirrorEraser` on the dual-write path: an `AccountErased` event on the mirror topic.
-
-    The mirror consumer applies it with `SqlMirrorStore.erase_user`, which also records the
-    erasure (by uid hash) so that change events still in flight cannot bring rows back.
-    """
-
-    def erase_user(self, uid: str, version: int) -> None:
-        from shared.clients import publish
-        from shared.mirror.events import AccountErased, encode
-        from shared.mirror.publisher import MIRROR_TOPIC
-
-        publish(MIRROR_TOPIC, [(encode(AccountErased(uid=uid, version=version)), {})])
-
-    def newest_version(self, uid: str) -> int:
-        """0: on this path SQL only copies Firestore, whose versions the last commit covers."""
-        del uid
-        return 0
-
-
 class NoPushesToCancel:
     """`PushCanceller` until the push capability provides its own: nothing is scheduled."""
 

@@ -9,6 +9,7 @@ unexpected fault (retried).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from shared import logs
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 
 
 def handle_delivery(
-    request: flask.Request, service: DeliveryService | None = None
+    request: flask.Request, service: Callable[[], DeliveryService]
 ) -> flask.Response:
+    """Answer one Cloud Tasks request; `service` builds the delivery service (the composition
+    root's, passed in by the entry point), once the request is authenticated."""
     import flask
     from pydantic import ValidationError
 
@@ -58,11 +61,7 @@ def handle_delivery(
                 status = 400
                 fields["malformed"] = str(err)[:300]
                 return flask.Response(status=status)
-            if service is None:
-                from shared import container
-
-                service = container.push_delivery()
-            report = service.deliver(task, utcnow())
+            report = service().deliver(task, utcnow())
             status = report.status
             fields.update(report.as_fields())
             return flask.Response(status=status)

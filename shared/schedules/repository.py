@@ -30,8 +30,7 @@ from shared.schedules.models import (
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.changes import ChangeSink
-    from shared.mirror.events import ChangeRecord
+    from shared.changes import ChangeRecord, ChangeSink
     from shared.schedules.models import Schedule
 
 USERS = "users"
@@ -240,7 +239,7 @@ class FirestoreScheduleStore:
         self._changes.publish([schedule_record(uid, stored, version)])
 
     def _publish_delete(self, uid: str, schedule_id: str, version: int) -> None:
-        from shared.mirror.events import ChangeRecord
+        from shared.changes import ChangeRecord
 
         record = ChangeRecord(
             collection="schedules", uid=uid, id=schedule_id, op="delete", version=version, data=None
@@ -250,7 +249,7 @@ class FirestoreScheduleStore:
 
 def schedule_record(uid: str, stored: StoredSchedule, version: int) -> ChangeRecord:
     """The mirror's record of a stored schedule (every store that writes one publishes this)."""
-    from shared.mirror.events import ChangeRecord
+    from shared.changes import ChangeRecord
 
     data = stored.schedule.to_wire()
     return ChangeRecord(

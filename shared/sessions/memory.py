@@ -24,8 +24,7 @@ from shared.sessions.models import (
 from shared.sessions.repository import Applied, Decide, PurgeOutcome
 
 if TYPE_CHECKING:
-    from shared.changes import ChangeSink
-    from shared.mirror.events import ChangeRecord
+    from shared.changes import ChangeRecord, ChangeSink
 
 
 @dataclasses.dataclass
@@ -118,7 +117,7 @@ class InMemorySessionStore:
             return found
 
     def purge_expired(self, now: datetime, budget_s: float) -> PurgeOutcome:
-        from shared.mirror.events import ChangeRecord
+        from shared.changes import ChangeRecord
 
         purged: list[ChangeRecord] = []
         with self._lock:

@@ -6,7 +6,7 @@ Documents:
   feed sequence of the commit that wrote it) and, on tombstones, `purgeAt`. A tombstone keeps
   only {id, updatedAt, deviceId, deleted, serverUpdatedAt, syncSeq, purgeAt}.
 - `users/{uid}/syncState/sessions`: `{seq, updatedAt}`, the head of the user's change feed, and
-  `epoch` when SQL gave the feed back (shared/mirror/give_back.py); otherwise the epoch is the
+  `epoch` when SQL gave the feed back (shared/migration/moves/); otherwise the epoch is the
   document's creation time.
   Every commit that writes sessions bumps `seq` under a precondition, so commits of one user are
   serialised and numbered; docs/SYNC.md says why a commit timestamp cannot play this part.
@@ -14,6 +14,9 @@ Documents:
 Every write goes through `apply`, which hands its change records to the `ChangeSink` (the
 dual-write hook) after the commit, including the current state of touched sessions it did not
 need to write, so that a replay after a crash between commit and publish publishes again.
+
+Over 400 lines: the Protocol and its Firestore implementation, whose feed head, tombstones and
+purge are one transaction design.
 """
 
 from __future__ import annotations
@@ -41,8 +44,7 @@ from shared.sessions.models import (
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.changes import ChangeSink
-    from shared.mirror.events import ChangeRecord
+    from shared.changes import ChangeRecord, ChangeSink
 
 USERS = "users"
 SYNC_STATE = "syncState"  # subcollection of users/{uid}: server bookkeeping of sync
@@ -184,8 +186,8 @@ def record_data(version: SessionVersion, seq: int, version_time: datetime) -> di
     `serverUpdatedAt` is given as the write's commit time (the record's version), the same
     value on a first publish and on a republish (the stored field is the server's request time,
     within milliseconds of it, see docs/SYNC.md)."""
+    from shared.changes import format_timestamp as format_micros
     from shared.clock import format_timestamp
-    from shared.mirror.events import format_timestamp as format_micros
 
     extra = {"serverUpdatedAt": format_micros(version_time), SEQ_FIELD: seq}
     if isinstance(version, Tombstone):
@@ -202,7 +204,7 @@ def record_data(version: SessionVersion, seq: int, version_time: datetime) -> di
 def session_record(uid: str, sid: str, stored: Stored, version: int) -> ChangeRecord:
     """The mirror's record of a stored session at `version` (µs; also its `serverUpdatedAt`):
     what every session store publishes, or writes to SQL itself in `sql_only`."""
-    from shared.mirror.events import ChangeRecord, timestamp_from_version
+    from shared.changes import ChangeRecord, timestamp_from_version
 
     data = record_data(stored.version, stored.position.seq, timestamp_from_version(version))
     return ChangeRecord(
@@ -368,7 +370,7 @@ class FirestoreSessionStore:
     def _purge_batch(self, snaps: list[Any], now: datetime) -> int:
         from google.api_core import exceptions
 
-        from shared.mirror.events import ChangeRecord
+        from shared.changes import ChangeRecord
 
         candidates = snaps
         for _ in range(fs.OPTIMISTIC_ATTEMPTS):

@@ -222,7 +222,7 @@ def focusctl(*args: str, stack_file: Path) -> subprocess.CompletedProcess[str]:
 def write_a_user(descriptor: dict[str, Any]) -> str:
     """A user with a profile, a device and a schedule, written through callables as the app
     does; returns the uid once all three are mirrored into PostgreSQL."""
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.store import SqlMirrorStore
 
     user = sign_up(descriptor["authHost"], "ada@example.com")
     client = FunctionsClient(descriptor["functionsBaseUrl"])

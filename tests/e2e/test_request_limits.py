@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from shared import registry
-from shared.callable import MAX_JSON_CONTAINERS
+from shared.endpoints.callable import MAX_JSON_CONTAINERS
 from tests.support.auth import unsigned_token
 from tests.support.callables import FunctionsClient
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.callable import RECENT_SIGN_IN_S
+from shared.endpoints.callable import RECENT_SIGN_IN_S
 from tests.support.auth import auth_time, sign_up, unsigned_token
 from tests.support.callables import FunctionsClient
 from tests.support.waiting import wait_for

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from devstack.stack import Stack
-from shared.mirror.sql_schema import sqlalchemy_url
+from shared.sql.schema import sqlalchemy_url
 from tests.support import sync_payloads as payloads
 from tests.support.auth import sign_up
 from tests.support.callables import CallResult, FunctionsClient

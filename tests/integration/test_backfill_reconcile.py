@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 
 from devstack.stack import Stack
 from focusctl.cli import app
-from shared.mirror.backfill import Backfill, BackfillOptions
-from shared.mirror.events import ChangeBatch, ChangeRecord
-from shared.mirror.sql_schema import metadata, sqlalchemy_url
-from shared.mirror.sql_store import SqlMirrorStore
+from shared.changes import ChangeRecord
+from shared.migration.tools.backfill import Backfill, BackfillOptions
+from shared.sql.events import ChangeBatch
+from shared.sql.schema import metadata, sqlalchemy_url
+from shared.sql.store import SqlMirrorStore
 
 pytestmark = pytest.mark.stack
 
@@ -201,8 +202,8 @@ def test_reconcile_reports_drift_and_repairs_it(db: Any, engine: Engine) -> None
 def test_the_scheduled_reconcile_logs_a_drift_metric(
     db: Any, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from shared.mirror.reconcile import run_scheduled_reconcile
-    from shared.mirror.sql_engine import reset
+    from shared.migration.tools.reconcile import run_scheduled_reconcile
+    from shared.sql.engine import reset
 
     seed(db, sessions_per_user=1)  # nothing mirrored: everything is missing
     reset()

@@ -24,16 +24,17 @@ from shared.clock import utcnow
 from shared.devices.models import RegisterDeviceRequest
 from shared.devices.repository import FirestoreDeviceStore
 from shared.metering import metered
-from shared.mirror.events import AccountErased, decode_event
 from shared.privacy.erasure import STUCK_AFTER, AccountEraser, race_window
 from shared.privacy.erasure_firestore import FirestoreErasureStore
-from shared.privacy.ports import FirebaseAuthUsers, PubSubMirrorEraser
+from shared.privacy.ports import FirebaseAuthUsers
+from shared.sql.events import AccountErased, decode_event
+from shared.sql.publisher import PubSubMirrorEraser
 from shared.wire import parse
 from tests.support.mirror import CaughtUpMirror
 from tests.support.waiting import wait_for
 
 if TYPE_CHECKING:
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.store import SqlMirrorStore
 
 pytestmark = pytest.mark.stack
 

@@ -17,23 +17,23 @@ from typer.testing import CliRunner
 
 from devstack.stack import Stack
 from shared.accounts.repository import FirestoreAccountStore
-from shared.mirror.give_back import GiveBack
-from shared.mirror.phased import (
-    GiveBackGate,
+from shared.accounts.sql import SqlAccountStore
+from shared.migration.moves.give_back import GiveBack
+from shared.migration.phased import (
     PhasedAccountStore,
     PhasedChangeSink,
     PhasedScheduleStore,
     PhasedSessionStore,
 )
-from shared.mirror.phases import CollectionPhase, PhaseConfig, fixed
-from shared.mirror.sql_accounts import SqlAccountStore
-from shared.mirror.sql_schedules import SqlScheduleStore
-from shared.mirror.sql_sessions import SqlSessionStore
-from shared.mirror.sql_store import SqlMirrorStore
+from shared.migration.phases import CollectionPhase, PhaseConfig, fixed
+from shared.migration.routing import GiveBackGate
 from shared.push.plans import plan_id
 from shared.schedules.repository import FirestoreScheduleStore, decide_upsert
+from shared.schedules.sql import SqlScheduleStore
 from shared.sessions.models import START, Tombstone
 from shared.sessions.repository import FirestoreSessionStore
+from shared.sessions.sql import SqlSessionStore
+from shared.sql.store import SqlMirrorStore
 from tests.integration.test_sql_accounts import bootstrap
 from tests.integration.test_sql_schedules import schedule
 from tests.integration.test_sql_sessions import edit, sync
@@ -69,7 +69,7 @@ def gate(sql: SqlMirrorStore, phases: Any) -> GiveBackGate:
 
 def reconcile(sql: SqlMirrorStore, uid: str) -> Any:
     from shared.clients import firestore_client
-    from shared.mirror.reconcile import FirestoreUsers, Reconciler
+    from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
 
     reconciler = Reconciler(FirestoreUsers(firestore_client()), sql)
     return reconciler.check(uid)
@@ -285,7 +285,7 @@ def test_focusctl_gives_the_rest_back_then_lets_the_collection_step_further_back
 ) -> None:
     from focusctl.cli import app
     from shared.clients import firestore_client
-    from shared.mirror.phases import load_config
+    from shared.migration.phases import load_config
 
     runner = CliRunner()
 

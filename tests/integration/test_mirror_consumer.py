@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from shared.mirror.consumer import handle_message
-from shared.mirror.events import AccountErased, ChangeBatch, ChangeRecord, encode
-from shared.mirror.sql_store import SqlMirrorStore
+from shared.changes import ChangeRecord
+from shared.sql.consumer import handle_message
+from shared.sql.events import AccountErased, ChangeBatch, encode
+from shared.sql.store import SqlMirrorStore
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 

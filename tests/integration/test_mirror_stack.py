@@ -18,8 +18,9 @@ from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from devstack.stack import Stack
-from shared.mirror.events import ChangeBatch, ChangeRecord, encode
-from shared.mirror.sql_schema import sqlalchemy_url
+from shared.changes import ChangeRecord
+from shared.sql.events import ChangeBatch, encode
+from shared.sql.schema import sqlalchemy_url
 from tests.support.auth import sign_up
 from tests.support.callables import FunctionsClient
 from tests.support.logs import functions_log

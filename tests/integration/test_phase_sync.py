@@ -16,18 +16,18 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from devstack.stack import Stack
-from shared.mirror.phased import (
+from shared.migration.phased import (
     PhasedAccountReader,
     PhasedChangeSink,
     PhasedMirrorEraser,
     PhasedScheduleLister,
     PhasedScheduleStore,
     PhasedSessionStore,
-    ShadowStats,
 )
-from shared.mirror.phases import PHASES, Phase, PhaseConfig, fixed
-from shared.mirror.sql_store import SqlMirrorStore
+from shared.migration.phases import PHASES, Phase, PhaseConfig, fixed
+from shared.migration.routing import ShadowStats
 from shared.sessions.models import START
+from shared.sql.store import SqlMirrorStore
 from tests.support import sync_payloads as payloads
 from tests.support.mirror import CaughtUpMirror
 from tests.support.sync_payloads import T0, stamp
@@ -54,7 +54,7 @@ class World:
             others: Phase = "sql_primary" if phase == "sql_only" else phase
             self.config = self.config.with_phase(collection, others, 100)  # type: ignore[arg-type]
         for collection in ("sessions", "users", "schedules"):
-            # given_back: a settled step back from sql_only (shared/mirror/give_back.py).
+            # given_back: a settled step back from sql_only (shared/migration/moves/give_back.py).
             since = T0 if given_back else None
             self.config = self.config.with_phase(collection, phase, 100, since, given_back)
         self.phases = fixed(self.config)
@@ -440,7 +440,7 @@ def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(
     refused = runner.invoke(app, ["mirror", "phase", "set", "devices", "sql_only"])
     assert refused.exit_code == 2 and "take-over-devices" in refused.output
     from shared.clients import firestore_client
-    from shared.mirror.phases import load_config, phase_for
+    from shared.migration.phases import load_config, phase_for
 
     config = load_config(firestore_client())
     assert config.of("sessions").percent == 25

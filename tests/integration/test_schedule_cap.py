@@ -14,11 +14,11 @@ import pytest
 
 from devstack.stack import Stack
 from shared.errors import ResourceExhausted
-from shared.mirror.sql_schedules import SqlScheduleStore
-from shared.mirror.sql_store import SqlMirrorStore
 from shared.push.plans import plan_id
 from shared.schedules.models import Schedule
 from shared.schedules.repository import FirestoreScheduleStore, decide_upsert
+from shared.schedules.sql import SqlScheduleStore
+from shared.sql.store import SqlMirrorStore
 from tests.support.mirror import HeldMirror
 
 pytestmark = pytest.mark.stack

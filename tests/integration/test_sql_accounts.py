@@ -15,11 +15,11 @@ from devstack.stack import Stack
 from shared.accounts.models import BootstrapAccountRequest
 from shared.accounts.repository import FirestoreAccountStore
 from shared.accounts.service import bootstrap_account
+from shared.accounts.sql import SqlAccountStore
 from shared.errors import Unavailable
-from shared.mirror.phased import PhasedAccountStore, PhasedChangeSink
-from shared.mirror.phases import PhaseConfig, fixed
-from shared.mirror.sql_accounts import SqlAccountStore
-from shared.mirror.sql_store import SqlMirrorStore
+from shared.migration.phased import PhasedAccountStore, PhasedChangeSink
+from shared.migration.phases import PhaseConfig, fixed
+from shared.sql.store import SqlMirrorStore
 from tests.support.mirror import HeldMirror
 
 pytestmark = pytest.mark.stack
@@ -100,7 +100,7 @@ def test_reconcile_skips_and_erasure_forgets_an_owned_profile(
     stack: Stack, sql: SqlMirrorStore
 ) -> None:
     from shared.clients import firestore_client
-    from shared.mirror.reconcile import FirestoreUsers, Reconciler
+    from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
 
     uid = f"acct-{uuid.uuid4().hex[:10]}"
     firestore = FirestoreAccountStore(firestore_client(), HeldMirror(sql))

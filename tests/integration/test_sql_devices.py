@@ -18,10 +18,12 @@ from typer.testing import CliRunner
 from devstack.stack import Stack
 from shared.devices.models import RegisterDeviceRequest, token_id
 from shared.devices.repository import FirestoreDeviceStore
+from shared.devices.sql import SqlDeviceStore
 from shared.errors import ResourceExhausted
-from shared.mirror.sql_devices import SqlDeviceStore, give_back_devices, take_over_devices
-from shared.mirror.sql_schema import metadata
-from shared.mirror.sql_store import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER, SqlMirrorStore
+from shared.migration.moves.devices import give_back_devices, take_over_devices
+from shared.sql.ownership import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER
+from shared.sql.schema import metadata
+from shared.sql.store import SqlMirrorStore
 from shared.wire import parse
 from tests.support.mirror import HeldMirror
 
@@ -256,7 +258,7 @@ def test_devices_are_given_back_all_at_once(
     clean_stack: Stack, sql: SqlMirrorStore, fence_lifted_after: None
 ) -> None:
     from shared.clients import firestore_client
-    from shared.mirror.reconcile import FirestoreUsers, Reconciler
+    from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
     from shared.push.ledger import LOG_FIELD, LogEntry, log_to_field, parse_log
 
     db = firestore_client()
@@ -318,7 +320,7 @@ def test_push_bookkeeping_on_firestore_is_no_drift_but_an_api_write_is(
     fields only): reconcile must not call the device stale for it, and still must for an API
     write the mirror missed."""
     from shared.clients import firestore_client
-    from shared.mirror.reconcile import FirestoreUsers, Reconciler
+    from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
 
     db = firestore_client()
     alice = uid("alice")

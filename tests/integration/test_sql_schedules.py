@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from devstack.stack import Stack
-from shared.mirror.sql_schedules import SqlScheduleStore
-from shared.mirror.sql_store import SqlMirrorStore
 from shared.push.plans import plan_id
 from shared.schedules.models import Schedule
 from shared.schedules.repository import FirestoreScheduleStore, decide_upsert
+from shared.schedules.sql import SqlScheduleStore
+from shared.sql.store import SqlMirrorStore
 from tests.support.mirror import HeldMirror
 
 pytestmark = pytest.mark.stack

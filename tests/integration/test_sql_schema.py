@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, inspect
 
 from devstack.postgres import SERVER_USER, PostgresCluster
 from devstack.process import free_port
-from shared.mirror.sql_schema import alembic_config, metadata, sqlalchemy_url, upgrade_to_head
+from shared.sql.schema import alembic_config, metadata, sqlalchemy_url, upgrade_to_head
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MIRROR_TABLES = {table.name for table in metadata.sorted_tables}

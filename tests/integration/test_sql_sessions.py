@@ -14,16 +14,16 @@ import pytest
 from sqlalchemy import text
 
 from devstack.stack import Stack
-from shared.changes import CollectingSink
+from shared.changes import ChangeRecord, CollectingSink
 from shared.errors import Unavailable
-from shared.mirror.events import ChangeBatch, ChangeRecord
-from shared.mirror.phased import PhasedChangeSink
-from shared.mirror.phases import PhaseConfig, fixed
-from shared.mirror.sql_sessions import SqlSessionStore
-from shared.mirror.sql_store import SqlMirrorStore
+from shared.migration.phased import PhasedChangeSink
+from shared.migration.phases import PhaseConfig, fixed
 from shared.sessions.models import START, Head, SyncFocusSessionsRequest, Tombstone
 from shared.sessions.repository import FirestoreSessionStore
 from shared.sessions.service import sync_focus_sessions
+from shared.sessions.sql import SqlSessionStore
+from shared.sql.events import ChangeBatch
+from shared.sql.store import SqlMirrorStore
 from tests.support.mirror import HeldMirror
 from tests.support.sync_payloads import T0, delete, session, upsert
 
@@ -225,7 +225,7 @@ def test_purge_removes_only_expired_sql_tombstones(stack: Stack, sql: SqlMirrorS
 
 def test_reconcile_leaves_sql_owned_sessions_alone(clean_stack: Stack, sql: SqlMirrorStore) -> None:
     from shared.clients import firestore_client
-    from shared.mirror.reconcile import FirestoreUsers, Reconciler
+    from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
 
     uid = new_uid()
     firestore, _ = mirrored_feed(sql, uid, [edit("a", 1)])
@@ -249,7 +249,7 @@ def test_the_purge_job_covers_sql_once_sessions_are_in_sql_only(
     stack: Stack, sql: SqlMirrorStore
 ) -> None:
     from shared.clients import firestore_client
-    from shared.mirror.phased import PhasedSessionStore
+    from shared.migration.phased import PhasedSessionStore
 
     uid = new_uid()
     long_ago = T0 - timedelta(days=40)

@@ -16,21 +16,18 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, select, text
 
-from shared.mirror.events import (
+from shared.changes import ChangeRecord, Collection, timestamp_from_version, version_from_timestamp
+from shared.sql.events import (
     AccountErased,
     ChangeBatch,
     ChangeDataError,
-    ChangeRecord,
-    Collection,
     content_hash,
     decode,
     decode_event,
     encode,
-    timestamp_from_version,
-    version_from_timestamp,
 )
-from shared.mirror.sql_schema import metadata
-from shared.mirror.sql_store import ApplyResult, SqlMirrorStore, user_hash
+from shared.sql.schema import metadata
+from shared.sql.store import ApplyResult, SqlMirrorStore, user_hash
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 # Firestore update times from 2020 to 2100, in microseconds.

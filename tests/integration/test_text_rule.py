@@ -15,12 +15,12 @@ from devstack.stack import Stack
 from shared.devices.models import RegisterDeviceRequest
 from shared.devices.repository import FirestoreDeviceStore
 from shared.errors import InvalidArgument
-from shared.mirror.sql_store import SqlMirrorStore
 from shared.schedules.models import UpsertScheduleRequest
 from shared.schedules.repository import FirestoreScheduleStore, decide_upsert
 from shared.sessions.models import SyncFocusSessionsRequest
 from shared.sessions.repository import FirestoreSessionStore
 from shared.sessions.service import sync_focus_sessions
+from shared.sql.store import SqlMirrorStore
 from shared.wire import parse
 from tests.support.mirror import CaughtUpMirror
 from tests.support.sync_payloads import T0, stamp, upsert

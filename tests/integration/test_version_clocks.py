@@ -20,18 +20,21 @@ from sqlalchemy import delete
 
 from devstack.stack import Stack
 from shared.accounts.repository import FirestoreAccountStore
+from shared.accounts.sql import SqlAccountStore
+from shared.changes import ChangeRecord
 from shared.devices.repository import FirestoreDeviceStore
-from shared.mirror.events import ChangeBatch, ChangeRecord
-from shared.mirror.give_back import GiveBack
-from shared.mirror.reconcile import FirestoreUsers, Reconciler
-from shared.mirror.sql_accounts import SqlAccountStore
-from shared.mirror.sql_devices import SqlDeviceStore, give_back_devices, take_over_devices
-from shared.mirror.sql_schedules import SqlScheduleStore
-from shared.mirror.sql_schema import metadata
-from shared.mirror.sql_sessions import SqlSessionStore
-from shared.mirror.sql_store import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER, SqlMirrorStore
+from shared.devices.sql import SqlDeviceStore
+from shared.migration.moves.devices import give_back_devices, take_over_devices
+from shared.migration.moves.give_back import GiveBack
+from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
 from shared.schedules.repository import FirestoreScheduleStore, decide_upsert
+from shared.schedules.sql import SqlScheduleStore
 from shared.sessions.repository import FirestoreSessionStore
+from shared.sessions.sql import SqlSessionStore
+from shared.sql.events import ChangeBatch
+from shared.sql.ownership import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER
+from shared.sql.schema import metadata
+from shared.sql.store import SqlMirrorStore
 from tests.integration.test_sql_accounts import bootstrap
 from tests.integration.test_sql_devices import req
 from tests.integration.test_sql_schedules import schedule
@@ -239,8 +242,8 @@ def test_an_erasure_reaches_rows_sql_versioned_ahead_of_firestore(
 
     from shared.clients import firebase_app, firestore_client
     from shared.clock import utcnow
-    from shared.mirror.phased import PhasedMirrorEraser
-    from shared.mirror.phases import CollectionPhase, PhaseConfig, fixed
+    from shared.migration.phased import PhasedMirrorEraser
+    from shared.migration.phases import CollectionPhase, PhaseConfig, fixed
     from shared.privacy.erasure import AccountEraser
     from shared.privacy.erasure_firestore import FirestoreErasureStore
     from shared.privacy.ports import FirebaseAuthUsers, NoPushesToCancel

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.mirror.events import ChangeBatch, ChangeRecord
-from shared.mirror.sql_store import SqlMirrorStore
+from shared.changes import ChangeRecord
+from shared.sql.events import ChangeBatch
+from shared.sql.store import SqlMirrorStore
 
 EMITTED_AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 

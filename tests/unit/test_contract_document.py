@@ -63,7 +63,7 @@ class _Parsed(Exception):
 def test_handler_parses_data_with_the_contract_request_model(fn: registry.Function) -> None:
     """The handler in functions/callables.py validates with the model the document shows."""
     import functions.callables
-    from shared.callable import Call
+    from shared.endpoints.callable import Call
 
     seen: list[type[Any]] = []
 

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from shared import registry
-from shared.mirror.consumer import PoisonMessage, handle_message
-from shared.mirror.events import AccountErased, ChangeBatch, ChangeRecord, encode
-from shared.mirror.firestore_source import UID_ALPHABET, record_from_document, uid_ranges
-from shared.mirror.sql_engine import build_engine, connector_creator, pool_options
-from shared.mirror.sql_store import ApplyResult
+from shared.changes import ChangeRecord
+from shared.migration.tools.firestore_source import UID_ALPHABET, record_from_document, uid_ranges
 from shared.settings import Settings
+from shared.sql.consumer import PoisonMessage, handle_message
+from shared.sql.engine import build_engine, connector_creator, pool_options
+from shared.sql.events import AccountErased, ChangeBatch, encode
+from shared.sql.store import ApplyResult
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -164,7 +165,7 @@ def test_undecodable_messages_are_poison(body: bytes) -> None:
 
 
 def test_unmirrorable_data_is_poison_and_database_faults_are_not() -> None:
-    from shared.mirror.events import ChangeDataError
+    from shared.sql.events import ChangeDataError
 
     with pytest.raises(PoisonMessage):
         handle_message(encode(_batch()), FakeApplier(ChangeDataError("bad")), NOW)

@@ -27,14 +27,14 @@ INSTANCE_MODULES = (
     "shared.settings",
     "shared.clients",
     "shared.container",
-    "shared.callable",
+    "shared.endpoints.callable",
     "shared.wire",
-    "shared.mirror.sql_engine",
-    "shared.mirror.phases",
+    "shared.sql.engine",
+    "shared.migration.phases",
     "shared.push.auth",
 )
 # Production-only builders that need Google credentials to be built.
-NOT_BUILT_HERE = {"shared.mirror.sql_engine:_cloud_sql_connector"}
+NOT_BUILT_HERE = {"shared.sql.engine:_cloud_sql_connector"}
 
 
 def instance_builders() -> list[str]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.mirror.phases import (
+from shared.migration.phases import (
     PHASES,
     CollectionPhase,
     Phase,

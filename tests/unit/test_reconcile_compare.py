@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.mirror.reconcile import Entry, compare
+from shared.migration.tools.reconcile import Entry, compare
 
 
 def test_identical_users_have_no_drift() -> None:

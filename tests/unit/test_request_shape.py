@@ -1,5 +1,6 @@
-"""The shape checks a callable body meets before it is parsed (shared/callable.py): arrays and
-objects counted and nested without counting what stands inside strings, escapes included."""
+"""The shape checks a callable body meets before it is parsed (shared/endpoints/callable.py):
+arrays and objects counted and nested without counting what stands inside strings, escapes
+included."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 import pytest
 
-from shared.callable import MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, _shape_problem
+from shared.endpoints.callable import MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, _shape_problem
 
 
 def nested(depth: int) -> object:

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from shared.accounts.models import BootstrapAccountRequest
 from shared.devices.models import RegisterDeviceRequest, UnregisterDeviceRequest
 from shared.errors import InvalidArgument
-from shared.mirror.events import ChangeDataError, normalize
 from shared.schedules.models import DeleteScheduleRequest, UpsertScheduleRequest
 from shared.sessions.models import SyncFocusSessionsRequest
+from shared.sql.events import ChangeDataError, normalize
 from shared.wire import parse, storable_text
 from tests.support.sync_payloads import delete, stamp, upsert
 

@@ -1,9 +1,10 @@
 """Change events of the dual-write layer, and the content hash both stores compute to reconcile.
 
-The Firestore write path emits one `ChangeBatch` per Firestore commit (and `AccountErased` when
-an account is deleted); the SQL mirror applies them. Events may arrive duplicated and in any
-order: each record carries `version`, the Firestore `update_time` of the write in microseconds
-since the epoch (for a delete, the delete's commit time), and the mirror keeps the newest.
+The Firestore write path emits one `ChangeBatch` of `ChangeRecord`s (shared/changes.py) per
+Firestore commit (and `AccountErased` when an account is deleted); the SQL mirror applies them.
+Events may arrive duplicated and in any order: each record carries `version`, the Firestore
+`update_time` of the write in microseconds since the epoch (for a delete, the delete's commit
+time), and the mirror keeps the newest.
 
 Pure: pydantic and the standard library only, so the Firestore write path imports it cheaply.
 """
@@ -13,16 +14,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, Self
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
 
-Collection = Literal["users", "devices", "sessions", "schedules"]
-COLLECTIONS: tuple[Collection, ...] = ("users", "devices", "sessions", "schedules")
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
+from shared.changes import EPOCH, MODEL_CONFIG, ChangeRecord, Collection
 
 
 class ChangeDataError(ValueError):
@@ -31,47 +28,11 @@ class ChangeDataError(ValueError):
 
 # -- wire models -------------------------------------------------------------------------------
 
-_MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class ChangeRecord(BaseModel):
-    """One document write in a Firestore commit."""
-
-    model_config = _MODEL_CONFIG
-
-    collection: Collection = Field(
-        description="users/{uid}, users/{uid}/devices, .../sessions or .../schedules"
-    )
-    uid: str = Field(min_length=1, max_length=128, description="owner of the document")
-    id: str = Field(min_length=1, max_length=128, description="document id (the uid for `users`)")
-    op: Literal["upsert", "delete"]
-    version: int = Field(
-        ge=0,
-        description="Firestore update_time of the write in microseconds since the epoch; "
-        "for a delete, the delete's commit time",
-    )
-    data: dict[str, Any] | None = Field(
-        description="the document as stored in Firestore (camelCase API fields, minus secrets "
-        "such as fcmToken); None for a delete"
-    )
-
-    @model_validator(mode="after")
-    def _coherent(self) -> Self:
-        if self.op == "delete" and self.data is not None:
-            raise ValueError("a delete carries no data")
-        if self.op == "upsert" and self.data is None:
-            raise ValueError("an upsert needs data")
-        if self.collection == "users" and self.id != self.uid:
-            raise ValueError("a users document's id is its uid")
-        if "\x00" in self.uid or "\x00" in self.id:
-            raise ValueError("ids cannot hold NUL (U+0000)")
-        return self
-
 
 class ChangeBatch(BaseModel):
     """The changes of one Firestore commit, in commit order."""
 
-    model_config = _MODEL_CONFIG
+    model_config = MODEL_CONFIG
 
     kind: Literal["changes"] = "changes"
     records: list[ChangeRecord] = Field(description="the writes of one commit, in order")
@@ -83,7 +44,7 @@ class AccountErased(BaseModel):
     events of that user with such versions. `version` must not be older than any write of the
     account: take it after the Firestore deletion has finished."""
 
-    model_config = _MODEL_CONFIG
+    model_config = MODEL_CONFIG
 
     kind: Literal["account_erased"] = "account_erased"
     uid: str = Field(min_length=1, max_length=128)
@@ -107,17 +68,6 @@ def decode(raw: bytes) -> ChangeBatch:
 def decode_event(raw: bytes) -> ChangeBatch | AccountErased:
     """Either event from a message body (one topic carries both, told apart by `kind`)."""
     return _EVENT_ADAPTER.validate_json(raw)
-
-
-def version_from_timestamp(ts: datetime) -> int:
-    """A Firestore `update_time` (timezone-aware) as a record version: microseconds since epoch."""
-    if ts.tzinfo is None:
-        raise ValueError("version_from_timestamp needs a timezone-aware datetime")
-    return (ts - _EPOCH) // _MICROSECOND
-
-
-def timestamp_from_version(version: int) -> datetime:
-    return _EPOCH + version * _MICROSECOND
 
 
 # -- fields and the content hash ---------------------------------------------------------------
@@ -228,11 +178,6 @@ def hash_normalized(collection: Collection, normalized: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def format_timestamp(ts: datetime) -> str:
-    """RFC 3339 in UTC with microseconds and `Z`."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _hash_timestamp(ts: datetime) -> str:
     # Milliseconds: the precision the API keeps every timestamp at (shared/clock.py). A server
     # time stored with microseconds in Firestore and published in its wire form (milliseconds)
@@ -293,7 +238,7 @@ def _parse_timestamp(where: str, value: object) -> datetime:
     if value.tzinfo is None:
         raise ChangeDataError(f"{where} has no time zone offset")
     # A plain datetime (not Firestore's DatetimeWithNanoseconds subclass), in UTC.
-    return _EPOCH + (value - _EPOCH)
+    return EPOCH + (value - EPOCH)
 
 
 def _canonical_json_value(value: object) -> object:

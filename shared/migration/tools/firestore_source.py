@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared.mirror.events import FIELDS, ChangeRecord, Collection, identity_field
+from shared.changes import ChangeRecord, Collection
+from shared.sql.events import FIELDS, identity_field
 
 if TYPE_CHECKING:
     from google.cloud import firestore

@@ -32,8 +32,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from shared.mirror.events import COLLECTIONS, ChangeRecord, Collection
-from shared.mirror.firestore_source import (
+from shared.changes import COLLECTIONS, ChangeRecord, Collection
+from shared.migration.tools.firestore_source import (
     FEED_DOC,
     SYNC_STATE,
     KeyRange,
@@ -48,7 +48,7 @@ from shared.mirror.firestore_source import (
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.store import SqlMirrorStore
 
 DEFAULT_PAGE_SIZE = 1000
 DEFAULT_PARTITIONS = 4

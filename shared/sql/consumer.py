@@ -3,7 +3,7 @@
 Outcomes, and how `mirrorChanges` answers Pub/Sub:
 - applied (also when every record was a duplicate, stale, or of an erased account): 204, ack.
   Session records of a user whose feed SQL owns (`sql_only`) are acked and counted as
-  `fenced`: Firestore is no longer the source of those sessions (shared/mirror/sql_sessions.py);
+  `fenced`: Firestore is no longer the source of those sessions (shared/sessions/sql.py);
 - poison, the message can never be applied (not an event, or a record whose data cannot be
   mirrored): `PoisonMessage`, answered 400. Pub/Sub treats that as a nack like any failure, so
   the message is retried with backoff and, after `max_delivery_attempts`, moved to the
@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from shared.mirror.events import AccountErased, ChangeBatch, ChangeDataError, decode_event
+from shared.sql.events import AccountErased, ChangeBatch, ChangeDataError, decode_event
 
 if TYPE_CHECKING:
-    from shared.mirror.sql_store import ApplyResult
+    from shared.sql.store import ApplyResult
 
 
 class MirrorApplier(Protocol):

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import registry
+from shared.endpoints.options import deploy_options
 from shared.errors import ResourceExhausted, Unauthenticated, for_client
 
 if TYPE_CHECKING:
@@ -66,20 +67,6 @@ class Call:
         if isinstance(value, int | float):
             return datetime.fromtimestamp(value, UTC)
         return None
-
-
-def deploy_options(spec: registry.Function) -> dict[str, Any]:
-    """The SDK decorator options of a function, from its registry entry (one source of truth)."""
-    from firebase_functions import options
-
-    return {
-        "region": registry.REGION,
-        "memory": options.MemoryOption(spec.memory_mb),
-        "timeout_sec": spec.timeout_s,
-        "max_instances": spec.max_instances,
-        "concurrency": spec.concurrency,
-        "cpu": 1 if spec.concurrency > 1 else None,
-    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -328,7 +315,7 @@ def _run(
             if guard_deleted:
                 from shared.accounts.deletion import ensure_not_deleted
 
-                ensure_not_deleted(call)
+                ensure_not_deleted(call.uid, call.auth_time)
             if sign_in != ANY_SIGN_IN:
                 _check_sign_in(call, request, sign_in)
             result = handler(call)

@@ -24,26 +24,31 @@ phase asks for it, through a lazily built `SqlMirrorStore` (so `firestore_only` 
 - `PhasedMirrorEraser` (deleteAccount): publishes `AccountErased` as always, and in
   `sql_primary` also erases the SQL rows before answering.
 
-While a collection steps back from `sql_only` (its setting carries `give_back`), `GiveBackGate`
-decides per user: SQL serves the users it still owns until the step back has settled (an
-instance with an older phase cache may still serve them in `sql_only`), and after that each such
-user is given back to Firestore (shared/mirror/give_back.py) before Firestore serves them.
-
-Shadow reads never change what the client gets and never fail its request: mismatches, SQL
-lagging behind and SQL errors are counted per instance and logged (`mirrorShadowRead`).
+Each adapter picks its store per user through the one generic `PhaseRouter` (routing.py), on
+the decision of `GiveBackGate`, and compares or moves reads with `phased_read`; the adapters
+only hold each Protocol's methods. Over 400 lines because there is one adapter per store
+Protocol, each short: kept in one module so that what a phase does to every store reads in one
+place.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from shared.mirror.events import ChangeBatch, ChangeRecord, Collection
-from shared.mirror.phases import Phase, Phases, at_least, settled
+from shared.changes import ChangeRecord, Collection
+from shared.migration.phases import Phase, Phases, at_least
+from shared.migration.routing import (
+    STATS,
+    GiveBackGate,
+    PhaseRouter,
+    ShadowStats,
+    StoreGetter,
+    phased_read,
+)
+from shared.sql.events import ChangeBatch
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -53,8 +58,7 @@ if TYPE_CHECKING:
     from shared.changes import ChangeSink
     from shared.devices.models import Device, RegisterDeviceRequest, StoredDevice
     from shared.devices.repository import FirestoreDeviceStore
-    from shared.mirror.sql_devices import SqlDeviceStore
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.devices.sql import SqlDeviceStore
     from shared.privacy.erasure import MirrorEraser
     from shared.privacy.export import AccountReader, ExportSchedule, ScannedSession
     from shared.schedules.models import Schedule, StoredSchedule
@@ -68,49 +72,7 @@ if TYPE_CHECKING:
     )
     from shared.sessions.models import Head, Position, Stored
     from shared.sessions.repository import Applied, Decide, PurgeOutcome, SessionStore
-
-StoreGetter = Callable[[], "SqlMirrorStore"]
-FirestoreGetter = Callable[[], "firestore.Client"]
-Outcome = Literal["match", "mismatch", "sqlBehind", "sqlError", "servedFromSql", "fallback"]
-
-
-class ShadowStats:
-    """Per-instance counters of shadow and SQL reads, logged as they move."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.counts: Counter[tuple[str, str]] = Counter()
-
-    def record(self, collection: str, outcome: Outcome, **fields: Any) -> None:
-        with self._lock:
-            self.counts[(collection, outcome)] += 1
-            total = self.counts[(collection, outcome)]
-        if outcome in ("match", "servedFromSql"):
-            return  # the common case: counted, not logged line by line
-        from shared import logs
-
-        log = logs.get_logger("mirror.shadow")
-        level = log.warning if outcome in ("mismatch", "sqlError") else log.info
-        level(
-            "shadow read: %s",
-            outcome,
-            extra={
-                "fields": {
-                    "metric": "mirrorShadowRead",
-                    "collection": collection,
-                    "outcome": outcome,
-                    "count": total,
-                    **fields,
-                }
-            },
-        )
-
-    def get(self, collection: str, outcome: Outcome) -> int:
-        with self._lock:
-            return self.counts[(collection, outcome)]
-
-
-STATS = ShadowStats()
+    from shared.sql.store import SqlMirrorStore
 
 
 class PhasedChangeSink:
@@ -139,63 +101,6 @@ class PhasedChangeSink:
                 raise Unavailable("Your data is being moved; retry in a few seconds.")
 
 
-class GiveBackGate:
-    """Whether SQL serves a user's documents of a collection (the SQL stores of `sql_only`), and
-    the give-back of the step back from `sql_only` (see the module docstring).
-
-    Costs nothing beyond the cached phases unless the collection is being given back; then one
-    indexed SQL read per call to learn whether SQL still owns the user, and the give-back itself
-    once per user."""
-
-    def __init__(
-        self,
-        sql: StoreGetter,
-        phases: Phases,
-        db: FirestoreGetter | None = None,
-        settle_s: float | None = None,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        self._sql = sql
-        self._phases = phases
-        self._db = db
-        self._settle_s = settle_s
-        self._clock = clock
-
-    def sql_serves(self, collection: Collection, uid: str) -> bool:
-        if self._phases.of(collection, uid) == "sql_only":
-            return True
-        setting = self._phases.config().of(collection)
-        if not setting.give_back or not self._sql().owns(collection, uid):
-            return False
-        if collection == "devices" or not settled(setting, self._now(), self._settle()):
-            # Devices go back all at once (`focusctl mirror give-back devices`); the others
-            # stay on SQL while an instance may still serve this user in `sql_only`.
-            return True
-        from shared.mirror.give_back import GiveBack
-
-        GiveBack(self._sql(), self._firestore()).user(collection, uid)
-        return False
-
-    def _now(self) -> datetime:
-        from shared.clock import utcnow
-
-        return (self._clock or utcnow)()
-
-    def _settle(self) -> float:
-        if self._settle_s is not None:
-            return self._settle_s
-        from shared.settings import get_settings
-
-        return 2 * get_settings().phase_cache_s
-
-    def _firestore(self) -> firestore.Client:
-        if self._db is not None:
-            return self._db()
-        from shared.clients import firestore_client
-
-        return firestore_client()
-
-
 class PhasedAccountStore:
     """`AccountStore` (bootstrapAccount) on Firestore, or on SQL alone (`SqlAccountStore`) for
     users whose `users` phase is `sql_only`. Reads of the profile by export follow the phase in
@@ -208,27 +113,25 @@ class PhasedAccountStore:
         phases: Phases,
         gate: GiveBackGate | None = None,
     ) -> None:
-        self._inner = inner
-        self._sql = sql
-        self._gate = gate or GiveBackGate(sql, phases)
+        def on_sql() -> AccountStore:
+            from shared.accounts.sql import SqlAccountStore
 
-    def _store(self, uid: str) -> AccountStore:
-        if not self._gate.sql_serves("users", uid):
-            return self._inner
-        from shared.mirror.sql_accounts import SqlAccountStore
+            return SqlAccountStore(sql(), firestore_record=inner.current_record)
 
-        return SqlAccountStore(self._sql(), firestore_record=self._inner.current_record)
+        self._router: PhaseRouter[AccountStore] = PhaseRouter(
+            "users", inner, on_sql, gate or GiveBackGate(sql, phases)
+        )
 
     def get_profile(self, uid: str) -> UserProfile | None:
-        return self._store(uid).get_profile(uid)
+        return self._router.store(uid).get_profile(uid)
 
     def save_profile(self, uid: str, plan: ProfilePlanner) -> tuple[UserProfile, bool]:
-        return self._store(uid).save_profile(uid, plan)
+        return self._router.store(uid).save_profile(uid, plan)
 
 
 class PhasedSessionStore:
     """`SessionStore` following the user's `sessions` phase: the pull as the module docstring
-    says, and everything on the SQL session store (shared/mirror/sql_sessions.py) in
+    says, and everything on the SQL session store (shared/sessions/sql.py) in
     `sql_only`."""
 
     def __init__(
@@ -243,25 +146,20 @@ class PhasedSessionStore:
         self._sql = sql
         self._phases = phases
         self._stats = stats
-        self._gate = gate or GiveBackGate(sql, phases)
+        self._router: PhaseRouter[SessionStore] = PhaseRouter(
+            "sessions", inner, self._sql_sessions, gate or GiveBackGate(sql, phases)
+        )
 
     def _sql_sessions(self) -> SessionStore:
-        from shared.mirror.sql_sessions import SqlSessionStore
+        from shared.sessions.sql import SqlSessionStore
 
         return SqlSessionStore(self._sql(), firestore_head=self._inner.head)
 
-    def _sql_only(self, uid: str) -> bool:
-        return self._gate.sql_serves("sessions", uid)
-
     def head(self, uid: str) -> Head:
-        if self._sql_only(uid):
-            return self._sql_sessions().head(uid)
-        return self._inner.head(uid)
+        return self._router.store(uid).head(uid)
 
     def apply(self, uid: str, ids: Sequence[str], decide: Decide) -> Applied:
-        if self._sql_only(uid):
-            return self._sql_sessions().apply(uid, ids, decide)
-        return self._inner.apply(uid, ids, decide)
+        return self._router.store(uid).apply(uid, ids, decide)
 
     def purge_expired(self, now: datetime, budget_s: float) -> PurgeOutcome:
         """Firestore's tombstones always; SQL's too once some users are in `sql_only`, or some may
@@ -280,9 +178,10 @@ class PhasedSessionStore:
 
     def changes(self, uid: str, after: Position, upto_seq: int, limit: int) -> list[Stored]:
         phase: Phase = self._phases.of("sessions", uid)
-        if self._sql_only(uid):
+        pick = self._router.pick(uid)
+        if pick.sql:
             self._stats.record("sessions", "servedFromSql")
-            return self._sql_sessions().changes(uid, after, upto_seq, limit)
+            return pick.store.changes(uid, after, upto_seq, limit)
         if phase == "shadow_read":
             rows = self._inner.changes(uid, after, upto_seq, limit)
             self._shadow(uid, after, upto_seq, limit, rows)
@@ -415,32 +314,6 @@ class PhasedAccountReader:
         )
 
 
-def phased_read[T](
-    phase: Phase,
-    collection: Collection,
-    from_firestore: Callable[[], T],
-    from_sql: Callable[[], T],
-    compare: Callable[[T], Any],
-    stats: ShadowStats,
-    read: str,
-) -> T:
-    """One read of `collection` as `phase` says: Firestore; Firestore compared with SQL
-    (`shadow_read`, the client always gets Firestore's answer); or SQL (`sql_primary` on)."""
-    if at_least(phase, "sql_primary"):
-        stats.record(collection, "servedFromSql")
-        return from_sql()
-    value = from_firestore()
-    if phase == "shadow_read":
-        try:
-            shadow = from_sql()
-        except Exception as err:
-            stats.record(collection, "sqlError", error=type(err).__name__, read=read)
-            return value
-        same = compare(shadow) == compare(value)
-        stats.record(collection, "match" if same else "mismatch", read=read)
-    return value
-
-
 def _wire(value: Any) -> Any:
     if value is None:
         return None
@@ -465,17 +338,15 @@ class PhasedScheduleStore:
         db: firestore.Client,
         gate: GiveBackGate | None = None,
     ) -> None:
-        self._inner = inner
-        self._sql = sql
-        self._db = db
-        self._gate = gate or GiveBackGate(sql, phases, lambda: db)
+        def on_sql() -> ScheduleStore:
+            from shared.schedules.sql import SqlScheduleStore
 
-    def _store(self, uid: str) -> ScheduleStore:
-        if not self._gate.sql_serves("schedules", uid):
-            return self._inner
-        from shared.mirror.sql_schedules import SqlScheduleStore
+            return SqlScheduleStore(sql(), db, inner.list_with_versions)
 
-        return SqlScheduleStore(self._sql(), self._db, self._inner.list_with_versions)
+        self._router: PhaseRouter[ScheduleStore] = PhaseRouter(
+            "schedules", inner, on_sql, gate or GiveBackGate(sql, phases, lambda: db)
+        )
+        self._store = self._router.store
 
     def list_schedules(self, uid: str) -> list[Schedule]:
         return self._store(uid).list_schedules(uid)
@@ -500,7 +371,7 @@ class PhasedScheduleStore:
 
 class PhasedDeviceStore:
     """`DeviceRegistry` and `DeviceStore` on Firestore, or on SQL (`SqlDeviceStore`) once the
-    `devices` phase is `sql_only` (all users at once: shared/mirror/sql_devices.py)."""
+    `devices` phase is `sql_only` (all users at once: shared/devices/sql.py)."""
 
     def __init__(
         self,
@@ -509,16 +380,15 @@ class PhasedDeviceStore:
         phases: Phases,
         gate: GiveBackGate | None = None,
     ) -> None:
-        self._inner = inner
-        self._sql = sql
-        self._gate = gate or GiveBackGate(sql, phases)
+        def on_sql() -> FirestoreDeviceStore | SqlDeviceStore:
+            from shared.devices.sql import SqlDeviceStore
 
-    def _store(self, uid: str) -> FirestoreDeviceStore | SqlDeviceStore:
-        if not self._gate.sql_serves("devices", uid):
-            return self._inner
-        from shared.mirror.sql_devices import SqlDeviceStore
+            return SqlDeviceStore(sql())
 
-        return SqlDeviceStore(self._sql())
+        self._router: PhaseRouter[FirestoreDeviceStore | SqlDeviceStore] = PhaseRouter(
+            "devices", inner, on_sql, gate or GiveBackGate(sql, phases)
+        )
+        self._store = self._router.store
 
     def register(
         self, uid: str, request: RegisterDeviceRequest, now: datetime, max_devices: int
@@ -596,6 +466,6 @@ class PhasedMirrorEraser:
         return self._sql().newest_version(uid) if self._sql_serves(uid) else 0
 
     def _sql_serves(self, uid: str) -> bool:
-        from shared.mirror.events import COLLECTIONS
+        from shared.changes import COLLECTIONS
 
         return any(at_least(self._phases.of(c, uid), "sql_primary") for c in COLLECTIONS)

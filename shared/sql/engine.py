@@ -23,8 +23,8 @@ from shared.once import once
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from shared.mirror.sql_store import SqlMirrorStore
     from shared.settings import Settings
+    from shared.sql.store import SqlMirrorStore
 
 CONNECT_TIMEOUT_S = 10
 POOL_TIMEOUT_S = 10  # waiting for a free pooled connection; then the request fails (retried)
@@ -85,7 +85,7 @@ def build_engine(settings: Settings, connector: Connector | None = None) -> Engi
             **pool_options(settings),
         )
     if settings.postgres_dsn:
-        from shared.mirror.sql_schema import sqlalchemy_url
+        from shared.sql.schema import sqlalchemy_url
 
         return create_engine(
             sqlalchemy_url(settings.postgres_dsn),
@@ -117,7 +117,7 @@ def engine() -> Engine:
 @once
 def mirror_store() -> SqlMirrorStore:
     """The instance's `SqlMirrorStore` on `engine()`."""
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.store import SqlMirrorStore
 
     return SqlMirrorStore(engine())
 

@@ -1,4 +1,5 @@
-"""The production `ChangeSink`: publishes change records to the `mirror-changes` topic.
+"""The production `ChangeSink`: publishes change records to the `mirror-changes` topic (and
+`PubSubMirrorEraser`, the production `MirrorEraser` of shared/privacy/erasure.py, its erasures).
 
 Records of one commit travel together as one `ChangeBatch` message (split only when a message
 would exceed Pub/Sub's size limit); `publish` returns after Pub/Sub acknowledged every message,
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shared.mirror.events import ChangeRecord
+    from shared.changes import ChangeRecord
 
 MIRROR_TOPIC = "mirror-changes"
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024  # Pub/Sub accepts 10 MB; keep headroom for attributes
@@ -25,13 +26,32 @@ class PubSubChangeSink:
             return
         from shared.clients import publish
         from shared.clock import utcnow
-        from shared.mirror.events import ChangeBatch, encode
+        from shared.sql.events import ChangeBatch, encode
 
         messages = [
             (encode(ChangeBatch(records=chunk, emitted_at=utcnow())), {"uid": chunk[0].uid})
             for chunk in _split(list(records))
         ]
         publish(MIRROR_TOPIC, messages)  # PublishFailed: the caller answers UNAVAILABLE
+
+
+class PubSubMirrorEraser:
+    """`MirrorEraser` on the dual-write path: an `AccountErased` event on the mirror topic.
+
+    The mirror consumer applies it with `SqlMirrorStore.erase_user`, which also records the
+    erasure (by uid hash) so that change events still in flight cannot bring rows back.
+    """
+
+    def erase_user(self, uid: str, version: int) -> None:
+        from shared.clients import publish
+        from shared.sql.events import AccountErased, encode
+
+        publish(MIRROR_TOPIC, [(encode(AccountErased(uid=uid, version=version)), {})])
+
+    def newest_version(self, uid: str) -> int:
+        """0: on this path SQL only copies Firestore, whose versions the last commit covers."""
+        del uid
+        return 0
 
 
 def _split(records: list[ChangeRecord]) -> list[list[ChangeRecord]]:

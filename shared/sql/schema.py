@@ -21,7 +21,7 @@ Decisions:
 - FCM tokens are not mirrored: they are operational secrets bound to Firebase. Only when devices
   move to `sql_only` (all at once) are tokens copied, into `devices.fcm_token` and `fcm_tokens`.
 - `delete_markers` remembers deleted documents so that an older upsert arriving after the
-  delete cannot bring the row back (see `sql_store`); pruned after the redelivery window.
+  delete cannot bring the row back (see `store`); pruned after the redelivery window.
 - `erased_users` remembers deleted accounts by sha256(uid) only, never the uid itself: a stale
   event arriving after the erasure must not re-create data, and keeping the uid would leave a
   trace of the account (GDPR). The hash is only useful to someone who already knows the uid.
@@ -56,15 +56,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.mirror.events import (
-    FIELDS,
-    ChangeDataError,
-    ChangeRecord,
-    Collection,
-    hash_normalized,
-    identity_field,
-    normalize,
-)
+from shared.changes import ChangeRecord, Collection
+from shared.sql.events import FIELDS, ChangeDataError, hash_normalized, identity_field, normalize
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -187,7 +180,7 @@ class SessionFeed(Base):
     `sql_seq` set means SQL owns the feed (the user's `sessions` phase is `sql_only`): the SQL
     session store numbers commits from there on (`sql_seq` is its head, `sql_epoch` the epoch
     carried over from Firestore so cursors stay valid), and the mirror refuses session events
-    of that user from Firestore (shared/mirror/sql_sessions.py says why).
+    of that user from Firestore (shared/sessions/sql.py says why).
     """
 
     __tablename__ = "session_feeds"

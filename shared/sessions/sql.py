@@ -14,13 +14,13 @@ a device holds stays valid. If the mirror is still behind (a commit in flight), 
 refused with UNAVAILABLE and the app retries: nothing was written.
 
 **The fence.** From the takeover on, the mirror refuses session records of that user
-(`sql_store.sql_owned_feeds`): the synchronous apply of a `sql_primary` request that an instance
+(`ownership.sql_owned_feeds`): the synchronous apply of a `sql_primary` request that an instance
 with a stale phase cache still serves fails (`PhasedChangeSink` answers UNAVAILABLE, the app
 retries and reaches this store), and the consumer, backfill and reconcile leave those sessions
 alone. Nothing acknowledged can be lost this way only if no instance still serves the user in a
 phase that does not apply to SQL before answering, which is why `focusctl mirror phase set
 sessions sql_only` requires `sql_primary` at 100% for longer than the phase cache
-(shared/mirror/phases.py).
+(shared/migration/phases.py).
 
 Versions: each commit's rows get the commit time in microseconds, raised above the version of
 any row or delete marker of those sessions (a Firestore version from before the takeover may be
@@ -38,8 +38,6 @@ from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from shared import fs
-from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import SqlMirrorStore, lock_users, next_version
 from shared.sessions.models import (
     TOMBSTONE_RETENTION,
     Head,
@@ -50,6 +48,9 @@ from shared.sessions.models import (
     purge_at,
 )
 from shared.sessions.repository import Applied, Decide, PurgeOutcome, session_record
+from shared.sql.ownership import lock_users
+from shared.sql.schema import data_from_row, metadata, row_from_record
+from shared.sql.store import SqlMirrorStore, next_version
 
 _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]

@@ -19,7 +19,8 @@ Guarantees (each is a test in tests/integration/test_sql_store.py):
 - The fence: records of a (collection, user) that SQL owns (`sql_only`: `session_feeds.sql_seq`
   for sessions, `sql_owners` for the others) are refused by `apply` (counted as `fenced`),
   `bulk_upsert` and `overwrite_same_version`: SQL is their source from then on, and Firestore's
-  copies are stale (shared/mirror/sql_sessions.py, sql_accounts.py).
+  copies are stale (shared/sessions/sql.py, shared/accounts/sql.py); who owns what is
+  shared/sql/ownership.py.
 - Concurrency: every transaction first takes a transaction-level advisory lock per user it
   touches, in sorted order (no deadlocks). A marker check and the insert after it are two
   statements, and under READ COMMITTED a concurrent delete or erasure could slip between them
@@ -33,6 +34,10 @@ written, so the Pub/Sub consumer can nack it into the dead-letter topic instead 
 Synchronous SQLAlchemy Core over any PostgreSQL driver (psycopg locally, pg8000 through the
 Cloud SQL connector in production): rows travel as one jsonb parameter expanded by
 `jsonb_to_recordset`, which needs neither COPY nor driver-specific batching.
+
+Over 400 lines: the upsert, delete-marker, fence and erasure rules are one set of guarantees
+over the same tables and statements, and read best together; who owns what and the locks are
+in ownership.py.
 """
 
 from __future__ import annotations
@@ -68,8 +73,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from shared.mirror.events import COLLECTIONS, ChangeBatch, ChangeRecord, Collection
-from shared.mirror.sql_schema import (
+from shared.changes import COLLECTIONS, ChangeRecord, Collection
+from shared.sql.events import ChangeBatch
+from shared.sql.ownership import (
+    devices_taken_over,
+    lock_users,
+    sql_owned,
+    sql_owns,
+)
+from shared.sql.schema import (
     TABLES,
     TableMap,
     Timestamp,
@@ -86,10 +98,6 @@ _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]
 _owners = metadata.tables["sql_owners"]
 _tokens = metadata.tables["fcm_tokens"]
-# `mirror_state` key set when devices moved to SQL, all at once (shared/mirror/sql_devices.py).
-DEVICES_TAKEN_OVER = "devices.takenOver"
-# Set while devices are given back to Firestore, all at once (shared/mirror/sql_devices.py).
-DEVICES_GIVING_BACK = "devices.givingBack"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,7 +132,7 @@ def user_hash(uid: str) -> str:
 
 
 class SqlMirrorStore:
-    """The mirror's PostgreSQL repository (tables from `sql_schema`, migrated to head)."""
+    """The mirror's PostgreSQL repository (tables from `schema`, migrated to head)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -670,76 +678,13 @@ _ADVANCE_FEED = text(
 )
 
 
-def _lock_key(uid: str) -> int:
-    """A signed 64-bit advisory lock key per user (a collision only serialises two users)."""
-    return int.from_bytes(hashlib.sha256(b"mirror-user:" + uid.encode()).digest()[:8], signed=True)
-
-
-def sql_owned_feeds(conn: Connection, uids: Iterable[str]) -> set[str]:
-    """The users among `uids` whose session feed SQL owns (`sql_only`): their sessions are
-    written by the SQL session store only, and Firestore's copies of them are stale."""
-    wanted = sorted(set(uids))
-    if not wanted:
-        return set()
-    query = select(_feeds.c.user_id).where(
-        _feeds.c.user_id.in_(wanted), _feeds.c.sql_seq.is_not(None)
-    )
-    return {str(uid) for uid in conn.execute(query).scalars()}
-
-
-def sql_owned(conn: Connection, records: Iterable[ChangeRecord]) -> set[tuple[str, str]]:
-    """The (collection, uid) pairs among `records` that SQL owns (`sql_only`)."""
-    by_collection: dict[str, set[str]] = {}
-    for record in records:
-        by_collection.setdefault(record.collection, set()).add(record.uid)
-    owned = {("sessions", uid) for uid in sql_owned_feeds(conn, by_collection.pop("sessions", ()))}
-    device_uids = by_collection.pop("devices", set())
-    if device_uids and devices_taken_over(conn):
-        owned |= {("devices", uid) for uid in device_uids}
-    pairs = [(c, uid) for c, uids in by_collection.items() for uid in uids]
-    if pairs:
-        query = select(_owners.c.collection, _owners.c.user_id).where(
-            tuple_(_owners.c.collection, _owners.c.user_id).in_(pairs)
-        )
-        owned |= {(str(c), str(uid)) for c, uid in conn.execute(query).all()}
-    return owned
-
-
-def sql_owns(conn: Connection, collection: Collection, uid: str) -> bool:
-    """Whether SQL owns `uid`'s documents of `collection` (`sql_only`); one indexed read."""
-    if collection == "sessions":
-        return bool(sql_owned_feeds(conn, {uid}))
-    if collection == "devices":
-        return devices_taken_over(conn)  # devices move all at once
-    query = select(_owners.c.user_id).where(
-        _owners.c.collection == collection, _owners.c.user_id == uid
-    )
-    return conn.execute(query).first() is not None
-
-
-def devices_taken_over(conn: Connection) -> bool:
-    """Whether devices moved to SQL (they move all at once: shared/mirror/sql_devices.py)."""
-    query = select(_state.c.key).where(_state.c.key == DEVICES_TAKEN_OVER)
-    return conn.execute(query).first() is not None
-
-
-def take_over(conn: Connection, collection: Collection, uid: str) -> None:
-    """Record that SQL owns `uid`'s documents of `collection` from now on (the caller holds the
-    user's lock and has copied Firestore's current documents first). Sessions take theirs over
-    with the feed (shared/mirror/sql_sessions.py)."""
-    if collection == "sessions":
-        raise ValueError("sessions are taken over with their feed head")
-    insert = pg_insert(_owners).values(collection=collection, user_id=uid)
-    conn.execute(insert.on_conflict_do_nothing(index_elements=["collection", "user_id"]))
-
-
 def next_version(
     conn: Connection, collection: Collection, uid: str, ids: list[str], now: datetime
 ) -> int:
     """The version for a write by a SQL store (`sql_only`) of documents `ids`: `now` in µs,
     raised above every row and delete marker of them (a version mirrored from Firestore may be
     ahead of this clock), so the guards order it after everything before it."""
-    from shared.mirror.events import version_from_timestamp
+    from shared.changes import version_from_timestamp
 
     mapping = TABLES[collection]
     table = mapping.table
@@ -755,19 +700,6 @@ def next_version(
 
 def _fenced(record: ChangeRecord, owned: set[tuple[str, str]]) -> bool:
     return (record.collection, record.uid) in owned
-
-
-def lock_users(conn: Connection, uids: Iterable[str]) -> None:
-    """Take the transaction-level advisory lock of each user (see the module docstring)."""
-    # Every transaction takes its locks in ascending key order, so two of them can never wait
-    # on each other in a cycle. One statement for all of them (a backfill chunk spans hundreds
-    # of users): a function scan over unnest() yields, and so locks, in array order.
-    keys = sorted({_lock_key(uid) for uid in uids})
-    if keys:
-        conn.execute(_LOCK_USERS, {"keys": keys})
-
-
-_LOCK_USERS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 
 
 def _erased_versions(conn: Connection, uids: Iterable[str]) -> dict[str, int]:

@@ -17,7 +17,7 @@ without a plan, which the retry deletes.
 **Taking over** copies the user's Firestore schedules (with their revisions) into SQL, removes
 rows the mirror still holds for schedules Firestore no longer has (a delete in flight), and
 records the ownership in `sql_owners`, all under the user's advisory lock; from then on the
-mirror fences Firestore's copies (`sql_store.sql_owned`).
+mirror fences Firestore's copies (`ownership.sql_owned`).
 """
 
 from __future__ import annotations
@@ -31,14 +31,6 @@ from sqlalchemy import Connection, delete, func, select
 
 from shared import fs
 from shared.errors import ResourceExhausted
-from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import (
-    SqlMirrorStore,
-    lock_users,
-    next_version,
-    sql_owns,
-    take_over,
-)
 from shared.push.plans import FirestorePlanStore, PlanRecord, plan_from_doc, plan_to_doc
 from shared.schedules.models import (
     MAX_SCHEDULES_PER_USER,
@@ -53,6 +45,9 @@ from shared.schedules.repository import (
     plan_for,
     schedule_record,
 )
+from shared.sql.ownership import lock_users, sql_owns, take_over
+from shared.sql.schema import data_from_row, metadata, row_from_record
+from shared.sql.store import SqlMirrorStore, next_version
 
 if TYPE_CHECKING:
     from google.cloud import firestore

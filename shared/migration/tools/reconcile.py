@@ -21,6 +21,9 @@ again; the run is clean when nothing but `ahead` is left.
 `focusctl mirror reconcile` exits 1 on drift (0 after a successful `--repair`); the scheduled
 `reconcileMirror` samples users and logs one structured `mirrorDrift` metric line, repairing
 nothing.
+
+Over 400 lines: the comparison (pure), the repair and the scheduled run share their drift
+model; the Firestore reads are in firestore_source.py.
 """
 
 from __future__ import annotations
@@ -34,15 +37,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
-from shared.mirror.events import (
-    COLLECTIONS,
-    ChangeBatch,
-    ChangeDataError,
-    ChangeRecord,
-    Collection,
-    content_hash,
-)
-from shared.mirror.firestore_source import (
+from shared.changes import COLLECTIONS, ChangeRecord, Collection
+from shared.migration.tools.firestore_source import (
     FEED_DOC,
     SYNC_STATE,
     UID_ALPHABET,
@@ -50,11 +46,12 @@ from shared.mirror.firestore_source import (
     feed_head_seq,
     record_from_document,
 )
+from shared.sql.events import ChangeBatch, ChangeDataError, content_hash
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-    from shared.mirror.sql_store import SqlMirrorStore
+    from shared.sql.store import SqlMirrorStore
 
 DriftKind = Literal["missing", "extra", "stale", "ahead", "content", "invalid"]
 REPAIRABLE: frozenset[DriftKind] = frozenset({"missing", "extra", "stale", "content"})
@@ -405,7 +402,7 @@ def run_scheduled_reconcile(data: bytes) -> ReconcileReport:
     The tick's body may be `{"sample": N}`; otherwise DEFAULT_SAMPLE users."""
     from shared import logs
     from shared.clients import firestore_client
-    from shared.mirror.sql_engine import mirror_store
+    from shared.sql.engine import mirror_store
 
     count = DEFAULT_SAMPLE
     try:

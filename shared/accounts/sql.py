@@ -4,11 +4,11 @@ Same contract as the Firestore store (shared/accounts/repository.py): read the p
 pure plan decide, write it when it changed. The row is the mirror's own `users` row, so export,
 delete and reconcile read it as before.
 
-Taking over is simpler than for sessions (shared/mirror/sql_sessions.py): there is one document
+Taking over is simpler than for sessions (shared/sessions/sql.py): there is one document
 and no feed, so the first call in `sql_only` copies Firestore's current profile into SQL itself
 (guarded by version: a newer mirrored row is kept) and records the ownership in `sql_owners`,
 under the user's advisory lock. From then on the mirror fences Firestore's copies of the
-profile (`sql_store.sql_owned`), exactly as for sessions.
+profile (`ownership.sql_owned`), exactly as for sessions.
 """
 
 from __future__ import annotations
@@ -20,18 +20,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, select
 
 from shared.accounts.repository import ProfilePlanner, profile_from_doc, profile_record
-from shared.mirror.sql_schema import data_from_row, metadata, row_from_record
-from shared.mirror.sql_store import (
-    SqlMirrorStore,
-    lock_users,
-    next_version,
-    sql_owns,
-    take_over,
-)
+from shared.sql.ownership import lock_users, sql_owns, take_over
+from shared.sql.schema import data_from_row, metadata, row_from_record
+from shared.sql.store import SqlMirrorStore, next_version
 
 if TYPE_CHECKING:
     from shared.accounts.models import UserProfile
-    from shared.mirror.events import ChangeRecord
+    from shared.changes import ChangeRecord
 
 _users = metadata.tables["users"]
 

@@ -7,7 +7,7 @@ grows), and then gets `phase`; the others get the phase just before it. So `sql_
 means 10% of users read from SQL and 90% are in `shadow_read`; rolling back is setting the
 previous phase at 100%. From `sql_only`, whose writes exist in SQL alone, the step back goes to
 `sql_primary` (at 100%, or by lowering the `sql_only` percentage) and raises `give_back`: the
-users SQL still owns are given back to Firestore (shared/mirror/give_back.py) before Firestore
+users SQL still owns are given back to Firestore (shared/migration/moves/) before Firestore
 serves them again (`check_change` says which changes are refused, and why).
 
 Where they are kept: the Firestore document `config/migration`, read by each instance at most
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.mirror.events import COLLECTIONS, Collection
+from shared.changes import COLLECTIONS, Collection
 from shared.once import once
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ PHASES: tuple[Phase, ...] = (
 CONFIG_COLLECTION = "config"
 CONFIG_DOC = "migration"
 BUCKETS = 10_000
-# `sql_only` needs a SQL store with the collection's write rules (shared/mirror/sql_*.py).
+# `sql_only` needs a SQL store with the collection's write rules (shared/<capability>/sql.py).
 SQL_ONLY_COLLECTIONS: frozenset[Collection] = frozenset(
     {"sessions", "users", "schedules", "devices"}
 )
@@ -142,13 +142,13 @@ def check_change(
 
     - Forward: the users it takes must already be served by `sql_primary` everywhere, or an
       instance still reading an older phase from its cache would acknowledge a Firestore write
-      that the mirror's fence then refuses (shared/mirror/sql_sessions.py). So `sql_primary` at
+      that the mirror's fence then refuses (shared/sessions/sql.py). So `sql_primary` at
       100% for longer than `settle_s` (the phase cache, with a margin) before the first
       `sql_only`. Devices move all at once, after `focusctl mirror take-over-devices` copied
-      them (shared/mirror/sql_devices.py says why).
+      them (shared/devices/sql.py says why).
     - Back: only as far as `sql_primary` (at 100%, or by a lower `sql_only` percentage; devices
       all at once), where every request reaches SQL: the users leaving `sql_only` are given
-      back to Firestore first (shared/mirror/give_back.py). Further back only once
+      back to Firestore first (shared/migration/moves/give_back.py). Further back only once
       `focusctl mirror give-back` has finished (`give_back` cleared).
     """
     if steps_back_from_sql_only(current, phase, percent):

@@ -38,7 +38,7 @@ def summarize(data: bytes) -> str:
     """A one-line description of a message body: its kind and size, or why it is poison."""
     from pydantic import ValidationError
 
-    from shared.mirror.events import AccountErased, decode_event
+    from shared.sql.events import AccountErased, decode_event
 
     try:
         event = decode_event(data)

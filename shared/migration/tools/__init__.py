@@ -1,0 +1,1 @@
+"""What `focusctl mirror ...` and the scheduled jobs run: backfill, reconcile and their reads."""

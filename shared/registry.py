@@ -301,8 +301,9 @@ FUNCTIONS: tuple[Function, ...] = (
             "The user's schedules.",
         ),
     ),
-    # The Cloud Tasks target of every push queue: at the 09:00 peak ~5,600 dispatches/s of
-    # ~100-300 ms each (docs/PUSH.md), so many concurrent requests per instance.
+    # The Cloud Tasks target of every push queue: at the 09:00 peak ~1,700 dispatches/s (4,199
+    # at the queues' caps) of ~100-300 ms each (docs/PUSH.md), so many concurrent requests per
+    # instance.
     Function(
         "deliverPush",
         "http",

@@ -56,6 +56,7 @@ def test_lead_window_is_the_shortest_step_that_keeps_the_worst_minute_under_targ
 
 def test_planner_and_registry_follow_the_plan() -> None:
     plan = peak.plan()
+    assert (plan.queue_shards, plan.queue_rate) == peak.queue_sizing()
     queue = registry.queue(SCHEDULE_QUEUE)
     assert plan.lead_window == LEAD_WINDOW
     assert (queue.shards, queue.max_dispatches_per_second) == (plan.queue_shards, plan.queue_rate)

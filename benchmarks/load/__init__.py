@@ -18,7 +18,7 @@ def run() -> str:
 
     with own_stack() as target:
         results = [
-            run_load(target, users=n, concurrency=n, seed=SEED + n, max_seconds=900) for n in LEVELS
+            run_load(target, users=n, concurrency=n, seed=SEED + n, max_seconds=600) for n in LEVELS
         ]
     lines = [
         "## A user-day under load",

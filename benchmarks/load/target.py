@@ -66,7 +66,11 @@ def own_stack() -> Iterator[Target]:
     shutil.rmtree(state, ignore_errors=True)
     stack = Stack(StackConfig(state_dir=state, ports=Ports.free(), wipe_postgres=True))
     saved = dict(os.environ)
-    stack.start()
+    try:
+        stack.start()  # stops what it started when it fails
+    except BaseException:
+        shutil.rmtree(state, ignore_errors=True)
+        raise
     os.environ.update(stack.env())
 
     def reset() -> None:

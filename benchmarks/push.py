@@ -324,12 +324,14 @@ def run() -> str:
         "The FCM HTTP v1 API takes one message per request (the multicast batch endpoint was "
         "retired), so `send_each` still makes one HTTP request per message: batching does not "
         "reduce FCM requests, it sends them concurrently (one thread per message) over pooled "
-        "connections. What batching per user does save is upstream: one Cloud Tasks dispatch, "
-        "one function invocation, one schedule read and one device query per user-event instead "
-        "of per device (0.5 tasks per message at 2 devices per user), which is what keeps the "
-        "09:00 peak inside 500 dispatches/s per queue (docs/PUSH.md). Connections: "
-        "firebase-admin's session keeps 10 per host, so large `send_each` calls open and drop "
-        "extra ones; against FCM itself, HTTP/2 would multiplex them. The seconds measure the "
-        "client's concurrency against a local stand-in, not FCM's own latency.",
+        "HTTP/1.1 connections, and firebase-admin's session keeps 10 per host, so large "
+        "`send_each` calls open and drop extra ones. What batching per user does save is "
+        "upstream: one Cloud Tasks dispatch, one function invocation, one schedule read and one "
+        "device query per user-event instead of per device (docs/PUSH.md). The HTTP/2 rows are "
+        "`shared/push/h2_sender.py` (what deliverPush sends with): one warm client per instance, "
+        "every request of every delivery multiplexed on at most 2 connections (h2c to the "
+        "stand-in). Here they are bound by the stand-in, which serves each HTTP/2 connection "
+        "from one thread with a pure-Python HTTP/2 stack, and by the client's own framing, on "
+        "the same 2 cores: the seconds measure this machine, not FCM's latency.",
     ]
     return "\n".join(lines)

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: dev test lint typecheck unit bench install requirements package fmt clean contract contract-gate contract-baseline docs
+.PHONY: dev test lint typecheck unit bench load install requirements package fmt clean contract contract-gate contract-baseline docs
 
 ## Install the Python environment (venv + project in editable mode with dev extras).
 $(STAMP): pyproject.toml
@@ -73,6 +73,13 @@ fmt: $(STAMP)
 ## Benchmarks; figures go to docs/BENCHMARKS.md.
 bench: install
 	$(PY) -m benchmarks
+
+## Simulated users playing a day against a local stack of their own (docs/COST.md); the report
+## on stdout. `make load LOAD_ARGS="--users 200 --seed 3"`; against a running `make dev`:
+## LOAD_ARGS="--stack-file .local/stack.json". The `load` section of `make bench` runs 50 and 200.
+LOAD_ARGS ?=
+load: install
+	$(PY) -m benchmarks.load $(LOAD_ARGS)
 
 ## Regenerate functions/requirements.txt (deploy) and the Terraform registry input.
 requirements: $(STAMP)

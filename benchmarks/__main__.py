@@ -21,6 +21,8 @@ SECTIONS: dict[str, str] = {
     "cold_import": "benchmarks.cold_import",
     "sync": "benchmarks.sync",
     "push": "benchmarks.push",
+    "peak": "benchmarks.peak",
+    "load": "benchmarks.load",
     "mirror": "benchmarks.mirror",
     "request_limits": "benchmarks.request_limits",
 }

@@ -28,19 +28,26 @@ Endpoints:
   firebase-admin retries a 503 four times (about 7 s of backoff) and each attempt is recorded.
 - `DELETE /messages`: clears the record.
 - `GET /healthz`: 200 once the server is up.
+- `GET /connections`: connections accepted so far, by protocol (`{"http/1.1": n, "h2c": m}`).
 
 Bodies that are not a JSON object are answered 400 and not recorded.
 
 Over 400 lines: a whole stand-in server (the send endpoint with FCM's checks and failures, the
 record) in one file that runs on its own.
+Protocols: HTTP/1.1 (firebase-admin's `send` and `send_each`, and every tool), and HTTP/2 over
+cleartext with prior knowledge (h2c: a connection that opens with HTTP/2's preface), which is
+what an HTTP/2 client sends to an `http://` URL (`shared/push/h2_sender.py`). Over h2c only
+`messages:send` is served, up to 100 concurrent streams per connection, as FCM allows.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import signal
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -497,6 +504,74 @@ class Record:
             return count
 
 
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+H2_MAX_STREAMS = 100
+
+
+def handle_send(record: Record, path: str, raw: bytes) -> tuple[int, object]:
+    """A `messages:send` request, whatever the protocol: (status, answer), recorded."""
+    match = _SEND_PATH.match(unquote(urlsplit(path).path))
+    if match is None:
+        return 404, {
+            "error": {"code": 404, "message": f"No route for {path}", "status": "NOT_FOUND"}
+        }
+    project = match.group("project")
+    try:
+        body: object = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        answer = invalid("Invalid JSON payload received. Unexpected token.")
+        return answer.status, answer.body
+    answer = answer_send(project, body)
+    if isinstance(body, dict) and not is_dry_run(body):
+        record.add(Received(project, answer.status, body))
+    return answer.status, answer.body
+
+
+def serve_h2c(sock: socket.socket, record: Record) -> None:
+    """One HTTP/2 connection (prior knowledge), until the client closes it."""
+    from h2.config import H2Configuration
+    from h2.connection import H2Connection
+    from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded
+    from h2.settings import SettingCodes
+
+    conn = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
+    conn.initiate_connection()
+    conn.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: H2_MAX_STREAMS})
+    sock.sendall(conn.data_to_send())
+    streams: dict[int, tuple[dict[str, str], bytearray]] = {}
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return
+        for event in conn.receive_data(data):
+            if isinstance(event, RequestReceived):
+                headers = {str(k): str(v) for k, v in event.headers or []}
+                streams[event.stream_id or 0] = (headers, bytearray())
+            elif isinstance(event, DataReceived) and event.stream_id in streams:
+                streams[event.stream_id][1].extend(event.data or b"")
+                conn.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id)
+            elif isinstance(event, StreamEnded) and event.stream_id in streams:
+                headers, body = streams.pop(event.stream_id)
+                if headers.get(":method") == "POST":
+                    status, payload = handle_send(record, headers.get(":path", ""), bytes(body))
+                else:
+                    status, payload = 404, {"error": {"code": 404, "status": "NOT_FOUND"}}
+                out = json.dumps(payload).encode()
+                conn.send_headers(
+                    event.stream_id,
+                    [
+                        (":status", str(status)),
+                        ("content-type", "application/json; charset=UTF-8"),
+                        ("content-length", str(len(out))),
+                    ],
+                )
+                conn.send_data(event.stream_id, out, end_stream=True)  # answers are < 16 KiB
+            elif isinstance(event, ConnectionTerminated):
+                sock.sendall(conn.data_to_send())
+                return
+        sock.sendall(conn.data_to_send())
+
+
 class StandinServer(ThreadingHTTPServer):
     """The HTTP server with its record; one thread per connection."""
 
@@ -507,7 +582,13 @@ class StandinServer(ThreadingHTTPServer):
 
     def __init__(self, port: int) -> None:
         self.record = Record()
+        self.connections = {"http/1.1": 0, "h2c": 0}
+        self._count_lock = threading.Lock()
         super().__init__((HOST, port), _Handler)
+
+    def count(self, protocol: str) -> None:
+        with self._count_lock:
+            self.connections[protocol] += 1
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -522,10 +603,27 @@ class _Handler(BaseHTTPRequestHandler):
     def _record(self) -> Record:
         return cast(StandinServer, self.server).record
 
+    def handle(self) -> None:
+        """HTTP/2 when the connection opens with its preface, else HTTP/1.1."""
+        server = cast(StandinServer, self.server)
+        try:
+            first = self.connection.recv(len(H2_PREFACE), socket.MSG_PEEK | socket.MSG_WAITALL)
+        except OSError:
+            return
+        if first == H2_PREFACE:
+            server.count("h2c")
+            with contextlib.suppress(OSError):
+                serve_h2c(self.connection, server.record)
+            return
+        server.count("http/1.1")
+        super().handle()
+
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/healthz":
             self._send_json(200, {"ok": True})
+        elif url.path == "/connections":
+            self._send_json(200, dict(cast(StandinServer, self.server).connections))
         elif url.path == "/messages":
             accepted_only = parse_qs(url.query).get("accepted", [""])[0].lower() == "true"
             items = self._record.items()
@@ -549,21 +647,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self._read_body()
-        match = _SEND_PATH.match(unquote(urlsplit(self.path).path))
-        if match is None:
+        if _SEND_PATH.match(unquote(urlsplit(self.path).path)) is None:
             self._not_found()
             return
-        project = match.group("project")
-        try:
-            body: object = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            answer = invalid("Invalid JSON payload received. Unexpected token.")
-            self._send_json(answer.status, answer.body)
-            return
-        answer = answer_send(project, body)
-        if isinstance(body, dict) and not is_dry_run(body):
-            self._record.add(Received(project, answer.status, body))
-        self._send_json(answer.status, answer.body)
+        status, payload = handle_send(self._record, self.path, raw)
+        self._send_json(status, payload)
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

@@ -180,9 +180,10 @@ def push_planner() -> PushPlanner:
 @once
 def push_delivery() -> DeliveryService:
     from shared.push.delivery import DeliveryService
-    from shared.push.sender import FcmSender
+    from shared.push.h2_sender import Http2FcmSender
 
-    return DeliveryService(schedule_store(), device_store(), FcmSender(), plan_store())
+    # One HTTP/2 client per instance, shared by its concurrent deliveries (docs/PUSH.md).
+    return DeliveryService(schedule_store(), device_store(), Http2FcmSender(), plan_store())
 
 
 @once

@@ -5,8 +5,9 @@ The local stack (`devstack`) and Terraform (`infra/`, through the generated
 queue is declared once. `tests/unit/test_registry.py` keeps `functions/main.py` and the
 generated Terraform input in step with it.
 
-Plain dataclasses and no imports beyond the standard library: this module is read at deploy
-time and by tooling, and must stay cheap.
+Plain dataclasses and no imports beyond the standard library (and `shared.push.peak`, which
+sizes the push queues and is standard library only): this module is read at deploy time and by
+tooling, and must stay cheap.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import json
 from typing import Literal
+
+from shared.push.peak import SCHEDULE_QUEUE_RATE, SCHEDULE_QUEUE_SHARDS
 
 FunctionKind = Literal["callable", "http", "pubsub"]
 
@@ -321,8 +324,9 @@ FUNCTIONS: tuple[Function, ...] = (
             "The user's schedules.",
         ),
     ),
-    # The Cloud Tasks target of every push queue: at the 09:00 peak ~5,600 dispatches/s of
-    # ~100-300 ms each (docs/PUSH.md), so many concurrent requests per instance.
+    # The Cloud Tasks target of every push queue: at the 09:00 peak ~1,700 dispatches/s (4,199
+    # at the queues' caps) of ~100-300 ms each (docs/PUSH.md), so many concurrent requests per
+    # instance.
     Function(
         "deliverPush",
         "http",
@@ -385,17 +389,17 @@ TOPICS: tuple[Topic, ...] = (
 )
 
 QUEUES: tuple[Queue, ...] = (
-    # Schedule pushes: 16 shards x 350/s = 5,600 tasks/s (~8,400 FCM messages/s at 1.5 devices
-    # per user), under Cloud Tasks' 500/s per queue and, with sync pushes, FCM's 600k/min.
+    # Schedule pushes, sized in shared/push/peak.py: 13 shards x 323/s = 4,199 tasks/s, 80% of
+    # FCM's 600k/min at 1.9 devices per user, each shard at 65% of Cloud Tasks' 500/s per queue.
     Queue(
         "push-schedule",
         "deliverPush",
-        max_dispatches_per_second=350,
+        max_dispatches_per_second=SCHEDULE_QUEUE_RATE,
         max_concurrent_dispatches=1000,
         max_attempts=8,
         min_backoff_s=5,
         max_backoff_s=300,
-        shards=16,
+        shards=SCHEDULE_QUEUE_SHARDS,
     ),
     # Sync pushes: a smaller share of FCM's quota, few retries (they are the first to drop).
     Queue(

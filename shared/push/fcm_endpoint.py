@@ -8,9 +8,12 @@ constant. This module is the only place in the project that touches firebase-adm
 everything else sends through the public `firebase_admin.messaging` API.
 
 Call `point_messaging_at` once at start-up, before the first send: an app whose messaging
-service already exists keeps the URL it was built with. Only `messages:send` (used by `send`,
-`send_each`, `send_each_async` and the multicast variants) is redirected; topic management and
-the Instance ID API still point at Google.
+service already exists keeps the URL it was built with. `shared/push/h2_sender.py` sends
+without firebase-admin's transport and asks `send_url` for the same URL (and `encode` for
+firebase-admin's JSON of a message), so this stays the one place that says where FCM is.
+
+Only `messages:send` (used by `send`, `send_each`, `send_each_async` and the multicast
+variants) is redirected; topic management and the Instance ID API still point at Google.
 """
 
 from __future__ import annotations
@@ -54,3 +57,20 @@ def point_messaging_at(base_url: str | None) -> None:
         _production_url = current
     escaped = base_url.rstrip("/").replace("{", "{{").replace("}", "}}")
     service.FCM_URL = escaped + _SEND_PATH
+
+
+def send_url(project_id: str) -> str:
+    """The `messages:send` URL firebase-admin sends to now: Google's, or the stand-in's after
+    `point_messaging_at`."""
+    from firebase_admin import messaging
+
+    url: str = messaging._MessagingService.FCM_URL.format(project_id)
+    return url
+
+
+def encode(message: object) -> dict[str, object]:
+    """firebase-admin's JSON form of a `messaging.Message` (what `send` puts in the body)."""
+    from firebase_admin import messaging
+
+    encoded: dict[str, object] = messaging._MessagingService.encode_message(message)
+    return encoded

@@ -13,9 +13,10 @@ push it twice.
 
 Timing (see docs/PUSH.md for the arithmetic): a push for an event planned more than
 `LEAD_WINDOW` ahead is sent early by a deterministic offset in [0, LEAD_WINDOW), so the 09:00
-peak of millions of blocks is spread over half an hour instead of hitting FCM in one second;
-the data carries `occurrenceAt`, so the app still acts at the exact instant. An event planned
-closer than that (a block created minutes before it starts) is sent at its instant.
+peak of millions of blocks is spread over ten minutes (sized in `peak.py`) instead of hitting
+FCM in one second; the data carries `occurrenceAt`, so the app still acts at the exact instant.
+An event planned closer than that (a block created minutes before it starts) is sent at its
+instant.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pydantic import Field, TypeAdapter
 
 from shared import registry
 from shared.clock import format_timestamp
+from shared.push import peak
 from shared.schedules.occurrences import (
     EventKind,
     WeeklyRule,
@@ -40,8 +42,9 @@ from shared.wire import Timestamp, WireModel
 
 # -- tuning (the figures behind them are in docs/PUSH.md) ------------------------------------
 
-LEAD_WINDOW = timedelta(minutes=30)
-"""Pushes of events planned further ahead than this are spread over this window before them."""
+LEAD_WINDOW = peak.plan().lead_window
+"""Pushes of events planned further ahead than this are spread over this window before them
+(10 minutes: sized from the 09:00 peak in shared/push/peak.py)."""
 HORIZON = timedelta(hours=72)
 """Tasks exist for events up to this far ahead (Cloud Tasks accepts at most 30 days)."""
 LOW_WATER = timedelta(hours=24)

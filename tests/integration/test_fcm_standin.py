@@ -318,3 +318,58 @@ def test_stops_cleanly_on_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_http2_sender_multiplexes_on_at_most_two_connections(
+    standin: str, app: firebase_admin.App
+) -> None:
+    """The HTTP/2 sender speaks h2c to the stand-in: 600 pushes over at most two connections,
+    each recorded with firebase-admin's JSON, and each answer classified."""
+    from shared.push.h2_sender import Http2FcmSender
+    from shared.push.sender import OutgoingPush
+
+    def h2c() -> int:
+        return int(requests.get(f"{standin}/connections", timeout=5).json()["h2c"])
+
+    before = h2c()
+    sender = Http2FcmSender(app)
+    pushes = [
+        OutgoingPush(f"d{i}", "ios" if i % 2 else "android", f"tok-{i}", "schedule", {"k": "v"})
+        for i in range(599)
+    ]
+    pushes.append(OutgoingPush("gone", "ios", "unregistered-x", "sync", {"kind": "sync"}))
+    try:
+        results = sender.send(pushes)
+    finally:
+        sender.close()
+    assert [r.outcome for r in results] == ["sent"] * 599 + ["unregistered"]
+    assert results[-1].code == "UNREGISTERED"
+    assert 1 <= h2c() - before <= 2
+    recorded = _messages(standin)
+    assert len(recorded) == 600
+    ios = next(m["message"] for m in recorded if m["message"]["token"] == "tok-1")
+    assert ios["apns"]["payload"]["aps"] == {"content-available": 1}
+
+
+def test_fcm_answers_are_classified_like_firebase_admin_errors() -> None:
+    from shared.push.h2_sender import classify_answer
+
+    def error(status: int, code: str | None, state: str) -> dict[str, Any]:
+        details = [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError"}]
+        if code:
+            details[0]["errorCode"] = code
+        return {"error": {"code": status, "status": state, "details": details}}
+
+    assert classify_answer(200, {"name": "x"}) == ("sent", None)
+    assert classify_answer(404, error(404, "UNREGISTERED", "NOT_FOUND")) == (
+        "unregistered",
+        "UNREGISTERED",
+    )
+    assert classify_answer(429, error(429, "QUOTA_EXCEEDED", "RESOURCE_EXHAUSTED"))[0] == "retry"
+    assert classify_answer(503, error(503, None, "UNAVAILABLE")) == ("retry", "UNAVAILABLE")
+    assert classify_answer(403, error(403, "SENDER_ID_MISMATCH", "PERMISSION_DENIED")) == (
+        "failed",
+        "SENDER_ID_MISMATCH",
+    )
+    assert classify_answer(400, error(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT"))[0] == "failed"
+    assert classify_answer(502, None) == ("retry", "502")

@@ -340,7 +340,7 @@ def test_ios_sync_pushes_stop_at_three_an_hour_android_ones_do_not(world: World)
 
 
 def test_ios_sync_push_gives_way_to_schedule_pushes_due_within_the_hour(world: World) -> None:
-    before_block = START - timedelta(minutes=40)  # the 09:00 start may be pushed from 08:30
+    before_block = START - timedelta(minutes=40)  # the 09:00 start is due within the hour
     world.devices.add("u1", "origin", "android", "tok-origin")
     recent(world, "phone", timedelta(minutes=30), now=before_block)
     world.service.deliver(sync_task(before_block, "origin"), before_block)

@@ -104,7 +104,7 @@ def test_lead_offset_is_inside_the_window(key: str) -> None:
 def test_lead_offsets_cover_the_window_uniformly() -> None:
     keys = [schedule_delivery_key(f"u{i}", "s", "start", utc(2026, 1, 1)) for i in range(6000)]
     minutes = Counter(int(lead_offset(k).total_seconds() // 60) for k in keys)
-    assert set(minutes) == set(range(30))
+    assert set(minutes) == set(range(int(LEAD_WINDOW.total_seconds() // 60)))
     assert max(minutes.values()) < 2 * min(minutes.values())
 
 
@@ -234,10 +234,13 @@ def test_task_bodies_round_trip_as_camel_case_json() -> None:
 
 def test_upcoming_events_include_those_whose_push_may_go_early() -> None:
     now = utc(2026, 6, 15, 8)
-    r = rule("UTC", {"mon"}, "09:20", "09:40")
+    start = now + timedelta(hours=1) + LEAD_WINDOW - timedelta(minutes=5)
+    end = now + timedelta(hours=1) + LEAD_WINDOW + timedelta(minutes=5)
+    r = rule("UTC", {"mon"}, f"{start:%H:%M}", f"{end:%H:%M}")
     found = upcoming_event_instants([("s", r)], now, timedelta(hours=1))
-    # 09:20 is within an hour plus the lead window (its push may go at 08:50); 09:40 is not.
-    assert found == [("s", "start", utc(2026, 6, 15, 9, 20))]
+    # The start is within an hour plus the lead window (its push may go before 09:00); the
+    # end is not.
+    assert found == [("s", "start", start)]
     assert upcoming_event_instants([("s", r)], utc(2026, 6, 15, 7), timedelta(hours=1)) == []
 
 

@@ -1,0 +1,89 @@
+"""Where a load run goes: a local stack of its own (free ports, like every benchmark), or the
+running `make dev` of this checkout (`.local/stack.json`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from benchmarks.load.meter import Target
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def from_stack(stack: Any) -> Target:
+    """The meter's view of a `devstack.stack.Stack` this process started."""
+    from devstack.process import session_members
+
+    def pids() -> list[int]:
+        sid = stack.process("functions").pid
+        return session_members(sid) if sid is not None else []
+
+    ports = stack.ports
+    return Target(
+        functions_base_url=stack.functions_base_url,
+        auth_host=f"127.0.0.1:{ports.auth}",
+        fcm_url=stack.fcm_url,
+        postgres_dsn=stack.postgres_dsn,
+        project_id=stack.config.project_id,
+        region=stack.config.region,
+        functions_log=stack.log_dir / "functions.log",
+        tasks_host=f"127.0.0.1:{ports.tasks}",
+        functions_pids=pids,
+    )
+
+
+def from_descriptor(path: Path) -> Target:
+    """`make dev`'s stack as its descriptor describes it. The functions' CPU time is not read
+    (the processes are `make dev`'s); the Tasks emulator is found at its `make dev` port."""
+    described = json.loads(path.read_text())
+    tasks_port = os.environ.get("FOCUS_DEV_TASKS_PORT", "9399")
+    return Target(
+        functions_base_url=described["functionsBaseUrl"],
+        auth_host=described["authHost"],
+        fcm_url=described["fcmUrl"],
+        postgres_dsn=described["postgresDsn"],
+        project_id=described["projectId"],
+        region=described["region"],
+        functions_log=path.parent / "dev" / "logs" / "functions.log",
+        tasks_host=f"127.0.0.1:{tasks_port}",
+    )
+
+
+@contextmanager
+def own_stack() -> Iterator[Target]:
+    """A whole local stack on free ports for the length of the block, then stopped."""
+    from devstack.stack import Ports, Stack, StackConfig
+    from shared import clients, container
+    from shared.settings import get_settings
+
+    state = ROOT / ".local" / f"bench-load-{os.getpid()}"
+    shutil.rmtree(state, ignore_errors=True)
+    stack = Stack(StackConfig(state_dir=state, ports=Ports.free(), wipe_postgres=True))
+    saved = dict(os.environ)
+    try:
+        stack.start()  # stops what it started when it fails
+    except BaseException:
+        shutil.rmtree(state, ignore_errors=True)
+        raise
+    os.environ.update(stack.env())
+
+    def reset() -> None:
+        get_settings.cache_clear()
+        clients.reset_for_tests()
+        container.reset()
+
+    reset()
+    try:
+        yield from_stack(stack)
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        reset()
+        shutil.rmtree(state, ignore_errors=True)

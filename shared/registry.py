@@ -5,9 +5,10 @@ The local stack (`devstack`) and Terraform (`infra/`, through the generated
 queue is declared once. `tests/unit/test_registry.py` keeps `functions/main.py` and the
 generated Terraform input in step with it.
 
-Plain dataclasses and no imports beyond the standard library (and `shared.push.peak`, which
-sizes the push queues and is standard library only): this module is read at deploy time and by
-tooling, and must stay cheap.
+Plain dataclasses and no imports beyond the standard library: this module is read at deploy
+time and by tooling, and must stay cheap, and it sits below every layer (docs/ARCHITECTURE.md).
+Figures computed elsewhere are written here as numbers, with a test that they agree (the push
+queues: shared/push/peak.py, `tests/unit/test_push_peak.py`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from typing import Literal
-
-from shared.push.peak import SCHEDULE_QUEUE_RATE, SCHEDULE_QUEUE_SHARDS
 
 FunctionKind = Literal["callable", "http", "pubsub"]
 
@@ -394,12 +393,12 @@ QUEUES: tuple[Queue, ...] = (
     Queue(
         "push-schedule",
         "deliverPush",
-        max_dispatches_per_second=SCHEDULE_QUEUE_RATE,
+        max_dispatches_per_second=323,  # peak.SCHEDULE_QUEUE_RATE
         max_concurrent_dispatches=1000,
         max_attempts=8,
         min_backoff_s=5,
         max_backoff_s=300,
-        shards=SCHEDULE_QUEUE_SHARDS,
+        shards=13,  # peak.SCHEDULE_QUEUE_SHARDS (tests/unit/test_push_peak.py)
     ),
     # Sync pushes: a smaller share of FCM's quota, few retries (they are the first to drop).
     Queue(

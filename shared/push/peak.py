@@ -27,7 +27,6 @@ Sizing, in this order:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -132,7 +131,6 @@ def lead_window_for(cohort_messages: float) -> timedelta:
     return WINDOW_STEP * steps
 
 
-@functools.cache
 def plan(day: date = REFERENCE_DAY) -> PeakPlan:
     peak_at, share = max(cohorts(day).items(), key=lambda item: item[1])
     tasks = round(USERS * SCHEDULED_AT_0900 * share)

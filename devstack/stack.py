@@ -118,6 +118,14 @@ class Stack:
         c = self.config
         return f"http://127.0.0.1:{self.ports.functions}/{c.project_id}/{c.region}"
 
+    def push_endpoint(self, function: str) -> str:
+        """Where a push subscription delivers to `function`. The emulator sends no OIDC token
+        and no custom header, so the stack's secret stands in for the token in the query
+        (shared/push/auth.py, `authenticate_push`)."""
+        from shared.push.auth import PUSH_SECRET_PARAM
+
+        return f"{self.functions_base_url}/{function}?{PUSH_SECRET_PARAM}={self.task_secret}"
+
     @property
     def fcm_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.fcm}"

@@ -43,7 +43,7 @@ def wire_pubsub(stack: Stack) -> None:
         if fn.kind != "pubsub" or fn.topic is None:
             continue
         topic = registry.topic(fn.topic)
-        endpoint = f"{stack.functions_base_url}/{fn.name}"
+        endpoint = stack.push_endpoint(fn.name)
         _subscribe(
             subscriber,
             project,

@@ -226,7 +226,7 @@ class _PushRelay:
         self._path = self._subscriber.subscription_path(
             stack.config.project_id, registry.subscription_name(fn)
         )
-        self._endpoint = f"{stack.functions_base_url}/{fn.name}"
+        self._endpoint = stack.push_endpoint(fn.name)
         self._subscriber.modify_push_config(request={"subscription": self._path, "push_config": {}})
         sessions = threading.local()
 

@@ -320,8 +320,12 @@ class PostgresCluster:
 
         with self._admin() as conn:
             role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,))
-            if role.fetchone() is None:
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(APP_ROLE)))
+            # CREATEROLE, as Cloud SQL's migrator has through cloudsqlsuperuser: the migrations
+            # create the functions' group roles (migrations/versions/0006_app_roles.py).
+            verb = "CREATE" if role.fetchone() is None else "ALTER"
+            conn.execute(
+                sql.SQL(verb + " ROLE {} LOGIN CREATEROLE").format(sql.Identifier(APP_ROLE))
+            )
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (APP_DATABASE,)
             ).fetchone()

@@ -121,6 +121,14 @@ class Stack:
         c = self.config
         return f"http://127.0.0.1:{self.ports.functions}/{c.project_id}/{c.region}"
 
+    def push_endpoint(self, function: str) -> str:
+        """Where a push subscription delivers to `function`. The emulator sends no OIDC token
+        and no custom header, so the stack's secret stands in for the token in the query
+        (shared/push/auth.py, `authenticate_push`)."""
+        from shared.push.auth import PUSH_SECRET_PARAM
+
+        return f"{self.functions_base_url}/{function}?{PUSH_SECRET_PARAM}={self.task_secret}"
+
     @property
     def fcm_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.fcm}"
@@ -269,7 +277,7 @@ class Stack:
 
         wire_tasks(c.project_id, c.region)
         self._start_functions()
-        wire_pubsub(c.project_id, self.functions_base_url)
+        wire_pubsub(c.project_id, self.push_endpoint)
         on_progress("functions ready")
         if c.descriptor_path is not None:
             c.descriptor_path.parent.mkdir(parents=True, exist_ok=True)

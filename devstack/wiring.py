@@ -6,6 +6,7 @@ Production gets the same from Terraform (`infra/`), generated from the same regi
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from shared import registry
 
@@ -19,9 +20,9 @@ def fresh_clients() -> None:
     container.reset()
 
 
-def wire_pubsub(project: str, functions_base_url: str) -> None:
+def wire_pubsub(project: str, push_endpoint: Callable[[str], str]) -> None:
     """Topics, dead-letter topics with an inspection subscription, and push subscriptions
-    that deliver to the functions at `functions_base_url`."""
+    that deliver to each function at `push_endpoint(name)`."""
     import google.cloud.pubsub_v1 as pubsub_v1
     from google.api_core import exceptions
 
@@ -39,7 +40,7 @@ def wire_pubsub(project: str, functions_base_url: str) -> None:
         if fn.kind != "pubsub" or fn.topic is None:
             continue
         topic = registry.topic(fn.topic)
-        endpoint = f"{functions_base_url}/{fn.name}"
+        endpoint = push_endpoint(fn.name)
         _subscribe(
             subscriber,
             project,

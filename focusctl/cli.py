@@ -8,6 +8,7 @@ operator's own IAM database user) or `FOCUS_POSTGRES_DSN` through the Cloud SQL 
 No target, no credentials, a stack that does not answer: one `error:` line and exit 2.
 
     focusctl mirror migrate                      alembic upgrade head
+    focusctl mirror grant-roles                  functions' database users into their roles
     focusctl mirror backfill [...]               copy Firestore into SQL (resumable)
     focusctl mirror reconcile [--repair] [...]   compare, report drift (exit 1), repair
     focusctl mirror phase show | set C P [--percent N]
@@ -167,6 +168,18 @@ def migrate() -> None:
     assert dsn is not None
     upgrade_to_head(dsn)
     typer.echo("migrated to head")
+
+
+@mirror.command("grant-roles")
+def grant_roles() -> None:
+    """Put each function's IAM database user in its group role (shared/sql/roles.py); run by
+    the deploy after `migrate`. Revokes every membership the registry does not name."""
+    from shared.sql.roles import converge, wanted_members
+
+    with _store(connections=1).engine.begin() as conn:
+        for line in converge(conn, wanted_members(_project())):
+            typer.echo(line)
+    typer.echo("group roles match the registry")
 
 
 # -- backfill ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import re
 import sys
 import threading
 import traceback
@@ -39,17 +40,24 @@ _SEVERITY = {
 }
 
 
+# A trace id is 32 lowercase hex digits, not all zero (W3C trace context; Google's header uses
+# the same ids). The headers come from the client: anything else (a forged path, a uid, a very
+# long string) would otherwise become the entry's trace name, so it is ignored instead.
+_TRACE_ID = re.compile(r"(?!0{32})[0-9a-f]{32}")
+
+
 def trace_id_from_headers(headers: _Headers) -> str | None:
-    """The trace id of an incoming request, from Google's or the W3C header."""
+    """The trace id of an incoming request, from Google's or the W3C header; None when neither
+    holds a well-formed one."""
     cloud = headers.get("X-Cloud-Trace-Context")
     if cloud:
-        trace = cloud.split("/", 1)[0].strip()
-        if trace:
+        trace = cloud.split("/", 1)[0].strip().lower()
+        if _TRACE_ID.fullmatch(trace):
             return trace
     parent = headers.get("traceparent")
     if parent:
         parts = parent.split("-")
-        if len(parts) >= 3 and len(parts[1]) == 32:
+        if len(parts) >= 3 and _TRACE_ID.fullmatch(parts[1]):
             return parts[1]
     return None
 

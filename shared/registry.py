@@ -83,6 +83,13 @@ class Function:
     # Callables: the largest request body taken, bytes, from the function's largest honest
     # request (docs/API.md, "Request size"); a larger one is refused before it is read.
     max_request_bytes: int = 64 * 1024
+    # SQL functions that only read: their database user joins `focus_reader` instead of
+    # `focus_writer` (shared/sql/roles.py).
+    sql_read_only: bool = False
+    # Where PUBSUB_PUBLISHER, TASKS_ENQUEUER and TASKS_DELETER apply: Terraform grants them on
+    # these topics and on these queues' shards only, never on the project.
+    publishes: tuple[str, ...] = ()
+    task_queues: tuple[str, ...] = ()
     contract: Contract | None = None  # for kind == "callable"
     # Callables: stricter per-user limits than the default one (docs/API.md, "Rate limits").
     rate_limits: tuple[RateLimit, ...] = ()
@@ -135,8 +142,11 @@ TASKS_ENQUEUER = "roles/cloudtasks.enqueuer"
 TASKS_DELETER = "roles/cloudtasks.taskDeleter"
 SQL_CLIENT = "roles/cloudsql.client"
 SQL_INSTANCE_USER = "roles/cloudsql.instanceUser"
-AUTH_ADMIN = "roles/firebaseauth.admin"
-FCM_SENDER = "roles/firebasecloudmessaging.admin"
+# Custom roles (infra/modules/functions/custom_roles.tf) where the predefined ones are admin
+# roles: reading and deleting Auth users, sending FCM messages.
+AUTH_USER_READER = "custom/focusAuthUserReader"
+AUTH_USER_DELETER = "custom/focusAuthUserDeleter"
+FCM_SENDER = "custom/focusFcmSender"
 LOG_WRITER = "roles/logging.logWriter"
 ACT_AS = "roles/iam.serviceAccountUser"  # to mint OIDC tokens for Cloud Tasks as the invoker SA
 
@@ -147,10 +157,18 @@ _SQL = (SQL_CLIENT, SQL_INSTANCE_USER)
 _CALLABLE_BASE = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER)
 _CALLABLE_SQL = (*_CALLABLE_BASE, *_SQL)
 FIRESTORE_VIEWER = "roles/datastore.viewer"
-_EXPORT_ROLES = (FIRESTORE_VIEWER, LOG_WRITER, *_SQL)
+# exportAccount checks the token against Auth (revoked, disabled): users.get.
+_EXPORT_ROLES = (FIRESTORE_VIEWER, LOG_WRITER, AUTH_USER_READER, *_SQL)
 # Firestore (marker, data, push plans), the mirror topic (AccountErased), Auth (delete the
 # user), Cloud Tasks (cancel pending pushes).
-_ERASER_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER, AUTH_ADMIN, TASKS_DELETER, *_SQL)
+_ERASER_ROLES = (
+    FIRESTORE_USER,
+    PUBSUB_PUBLISHER,
+    LOG_WRITER,
+    AUTH_USER_DELETER,
+    TASKS_DELETER,
+    *_SQL,
+)
 ACCOUNT_DELETION_SWEEP_TOPIC = "account-deletion-sweep"
 # Schedules and silent pushes (docs/PUSH.md). Creating a task with an OIDC token needs actAs on
 # the invoker account; deleting stale tasks needs taskDeleter.
@@ -170,6 +188,8 @@ PURGE_TOMBSTONES_TOPIC = "purge-tombstones"
 # The PostgreSQL mirror (shared/sql, docs/MIGRATION.md). The consumer only writes SQL; the
 # reconciler reads Firestore and SQL (and repairs SQL only when asked, from focusctl).
 MIRROR_TOPIC = "mirror-changes"
+PUSH_SCHEDULE_QUEUE = "push-schedule"  # shared/push/planning.py names them too
+PUSH_SYNC_QUEUE = "push-sync"
 MIRROR_DEAD_LETTER_TOPIC = "mirror-changes-dead-letter"
 MIRROR_RECONCILE_TOPIC = "mirror-reconcile"
 _MIRROR_CONSUMER_ROLES = (*_SQL, LOG_WRITER)
@@ -180,6 +200,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "bootstrapAccount",
         "callable",
         roles=_CALLABLE_SQL,
+        publishes=(MIRROR_TOPIC,),
         sql_pool=1,
         contract=Contract(
             "shared.accounts.models:BootstrapAccountRequest",
@@ -192,6 +213,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "registerDevice",
         "callable",
         roles=_CALLABLE_SQL,
+        publishes=(MIRROR_TOPIC,),
         sql_pool=1,
         contract=Contract(
             "shared.devices.models:RegisterDeviceRequest",
@@ -204,6 +226,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "unregisterDevice",
         "callable",
         roles=_CALLABLE_SQL,
+        publishes=(MIRROR_TOPIC,),
         sql_pool=1,
         contract=Contract(
             "shared.devices.models:UnregisterDeviceRequest",
@@ -220,6 +243,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=120,
         roles=_EXPORT_ROLES,
         sql_pool=1,
+        sql_read_only=True,
         # An export reads up to 5,000 documents a page: 10 new exports an hour per user (the
         # pages of an export under way count only against the default limit).
         rate_limits=(RateLimit("10/hour", fail_closed=True, unless_field="cursor"),),
@@ -236,6 +260,8 @@ FUNCTIONS: tuple[Function, ...] = (
         memory_mb=512,
         timeout_s=540,
         roles=_ERASER_ROLES,
+        publishes=(MIRROR_TOPIC,),
+        task_queues=(PUSH_SCHEDULE_QUEUE, PUSH_SYNC_QUEUE),
         sql_pool=1,
         # Rare by nature; the retries of one deletion fit easily.
         rate_limits=(RateLimit("10/hour", fail_closed=True),),
@@ -254,6 +280,8 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=540,
         max_instances=1,
         roles=_ERASER_ROLES,
+        publishes=(MIRROR_TOPIC,),
+        task_queues=(PUSH_SCHEDULE_QUEUE, PUSH_SYNC_QUEUE),
         sql_pool=1,
     ),
     # Up to 500 mutations and 500 changes per call; calls mostly wait on Firestore, so several
@@ -265,6 +293,8 @@ FUNCTIONS: tuple[Function, ...] = (
         max_instances=1000,
         concurrency=8,
         roles=_SYNC_ROLES,
+        publishes=(MIRROR_TOPIC,),
+        task_queues=(PUSH_SYNC_QUEUE,),
         sql_pool=1,
         # 500 mutations of ~1 KB (a session with a few dozen blocked apps) is ~0.5 MiB.
         max_request_bytes=2 * 1024 * 1024,
@@ -284,6 +314,7 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=120,
         max_instances=4,
         roles=_PURGE_ROLES,
+        publishes=(MIRROR_TOPIC, PURGE_TOMBSTONES_TOPIC),
         sql_pool=1,
     ),
     # A schedule may block 500 apps of up to 255 characters: ~130 KB.
@@ -291,6 +322,8 @@ FUNCTIONS: tuple[Function, ...] = (
         "upsertSchedule",
         "callable",
         roles=_SCHEDULE_WRITER_ROLES,
+        publishes=(MIRROR_TOPIC,),
+        task_queues=(PUSH_SCHEDULE_QUEUE,),
         sql_pool=1,
         max_request_bytes=256 * 1024,
         contract=Contract(
@@ -304,6 +337,8 @@ FUNCTIONS: tuple[Function, ...] = (
         "deleteSchedule",
         "callable",
         roles=_SCHEDULE_DELETER_ROLES,
+        publishes=(MIRROR_TOPIC,),
+        task_queues=(PUSH_SCHEDULE_QUEUE,),
         sql_pool=1,
         contract=Contract(
             "shared.schedules.models:DeleteScheduleRequest",
@@ -317,6 +352,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "callable",
         roles=(FIRESTORE_VIEWER, LOG_WRITER, *_SQL),
         sql_pool=1,
+        sql_read_only=True,
         contract=Contract(
             "shared.schedules.models:ListSchedulesRequest",
             "shared.schedules.models:ListSchedulesResult",
@@ -334,6 +370,7 @@ FUNCTIONS: tuple[Function, ...] = (
         max_instances=300,
         concurrency=80,
         roles=_PUSH_DELIVERY_ROLES,
+        publishes=(MIRROR_TOPIC,),
         sql_pool=2,  # in sql_only a delivery reads devices and writes push bookkeeping there
     ),
     # Hourly: extends push plans running short; fans out into parallel slices on its own topic.
@@ -345,6 +382,8 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=540,
         max_instances=16,
         roles=_PUSH_REFILL_ROLES,
+        publishes=(PUSH_REFILL_TOPIC,),
+        task_queues=(PUSH_SCHEDULE_QUEUE,),
     ),
     # Applies change events to PostgreSQL. One apply is a short transaction (~5-20 ms), so a
     # few requests share an instance; 50 x 4 = 200 connections at most, ~10k events/s, far
@@ -369,6 +408,7 @@ FUNCTIONS: tuple[Function, ...] = (
         max_instances=1,
         roles=_MIRROR_RECONCILE_ROLES,
         sql_pool=1,
+        sql_read_only=True,  # scheduled runs only compare; repairs run as the migrator
     ),
 )
 
@@ -391,7 +431,7 @@ QUEUES: tuple[Queue, ...] = (
     # Schedule pushes, sized in shared/push/peak.py: 13 shards x 323/s = 4,199 tasks/s, 80% of
     # FCM's 600k/min at 1.9 devices per user, each shard at 65% of Cloud Tasks' 500/s per queue.
     Queue(
-        "push-schedule",
+        PUSH_SCHEDULE_QUEUE,
         "deliverPush",
         max_dispatches_per_second=323,  # peak.SCHEDULE_QUEUE_RATE
         max_concurrent_dispatches=1000,
@@ -402,7 +442,7 @@ QUEUES: tuple[Queue, ...] = (
     ),
     # Sync pushes: a smaller share of FCM's quota, few retries (they are the first to drop).
     Queue(
-        "push-sync",
+        PUSH_SYNC_QUEUE,
         "deliverPush",
         max_dispatches_per_second=100,
         max_concurrent_dispatches=200,
@@ -464,6 +504,10 @@ def as_terraform_vars() -> dict[str, object]:
                 "concurrency": fn.concurrency,
                 "roles": list(fn.roles),
                 "sql_pool": fn.sql_pool,
+                "publishes": list(fn.publishes),
+                "task_queues": [
+                    shard for name in fn.task_queues for shard in queue(name).shard_names()
+                ],
             }
             for fn in FUNCTIONS
         },

@@ -85,7 +85,20 @@ class Settings(BaseSettings):
         "OIDC tokens Cloud Tasks mints); set by Terraform.",
     )
     task_shared_secret: str | None = Field(
-        None, description="Local stand-in for Cloud Tasks OIDC; refused in production."
+        None,
+        description="Local stand-in for the OIDC tokens of Cloud Tasks and Pub/Sub push; "
+        "refused in production.",
+    )
+    pubsub_pusher_email: str | None = Field(
+        None,
+        validation_alias=AliasChoices("FOCUS_PUBSUB_PUSHER_SA", "FOCUS_PUBSUB_PUSHER_EMAIL"),
+        description="Service account whose OIDC token Pub/Sub push deliveries carry (set by "
+        "Terraform); without it every push is refused in production.",
+    )
+    pubsub_push_audience: str | None = Field(
+        None,
+        description="Audience of the push deliveries' OIDC tokens: this function's Cloud Run URL "
+        "(set by Terraform on Pub/Sub push targets).",
     )
 
     # PostgreSQL mirror.

@@ -87,6 +87,7 @@ def pubsub_function(
     def endpoint(request: flask.Request) -> flask.Response:
         from shared import logs
         from shared.metering import metered
+        from shared.push import auth as push_auth
 
         logs.configure()
         log = logs.get_logger("pubsub")
@@ -95,9 +96,13 @@ def pubsub_function(
         trace = logs.trace_id_from_headers(request.headers)
         with logs.request_context(trace, function=spec.name), metered() as ops:
             try:
+                push_auth.check_push(request)  # before anything of the body is read
                 body = json.loads(request.get_data(cache=True) or b"null")
                 message = parse_push_envelope(body)
                 handler(message)
+            except push_auth.PushRefused as err:
+                outcome = err.status
+                log.warning("%s: push refused: %s", spec.name, err)
             except (MalformedMessage, ValueError) as err:
                 outcome = 400
                 log.warning("%s: malformed message: %s", spec.name, err)

@@ -11,7 +11,16 @@ this check is the defence in depth that still holds if that IAM binding is ever 
 Local: the emulator sends no OIDC token, so tasks carry `X-Focus-Task-Secret` with the stack's
 per-run secret (`FOCUS_TASK_SHARED_SECRET`, refused by the settings in production).
 
-401: no credentials; 403: credentials that do not prove Cloud Tasks.
+The Pub/Sub push targets (`pubsub_function`) are checked the same way by `authenticate_push`:
+in production the push subscription's OIDC token, minted for the pusher account
+(`FOCUS_PUBSUB_PUSHER_SA`) with the function's own Cloud Run URL as audience
+(`FOCUS_PUBSUB_PUSH_AUDIENCE`), both set by Terraform; locally the same per-run secret, which the
+Pub/Sub emulator (it sends no token and no custom header) carries in the push endpoint's query
+(`?focusPushSecret=`). Without this a forged envelope posted by anything that can reach the
+function (another function's identity, if the invoker binding were ever widened) would be applied
+to the mirror as if Pub/Sub had delivered it.
+
+401: no credentials; 403: credentials that do not prove Cloud Tasks (or Pub/Sub).
 """
 
 from __future__ import annotations
@@ -94,25 +103,83 @@ def authenticate(
     verify: TokenVerifier = google_oidc_verifier,
 ) -> AuthResult:
     """Is this request from our Cloud Tasks queues? `headers`: names in lower case."""
-    secret = settings.task_shared_secret
-    if secret:
-        given = headers.get(TASK_SECRET_HEADER.lower())
-        if not given:
-            return AuthResult(False, 401, "missing task secret")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            return AuthResult(False, 403, "wrong task secret")
-        return AuthResult(True)
-    invoker = settings.tasks_invoker_email
+    if settings.task_shared_secret:
+        return _check_secret(headers.get(TASK_SECRET_HEADER.lower()), settings.task_shared_secret)
+    return _check_oidc(
+        headers,
+        settings.tasks_invoker_email,
+        accepted_audiences(settings),
+        verify,
+    )
+
+
+# The query parameter of a local push endpoint that carries the stack's secret.
+PUSH_SECRET_PARAM = "focusPushSecret"  # noqa: S105 (a parameter name, not a secret)
+
+
+def authenticate_push(
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    settings: Settings,
+    verify: TokenVerifier = google_oidc_verifier,
+) -> AuthResult:
+    """Is this request a delivery of our push subscription? `headers`: names in lower case;
+    `query`: the URL's query parameters."""
+    if settings.task_shared_secret:
+        given = query.get(PUSH_SECRET_PARAM) or headers.get(TASK_SECRET_HEADER.lower())
+        return _check_secret(given, settings.task_shared_secret)
+    audience = settings.pubsub_push_audience
+    return _check_oidc(
+        headers,
+        settings.pubsub_pusher_email if audience else None,
+        [audience.rstrip("/")] if audience else [],
+        verify,
+    )
+
+
+def _check_secret(given: str | None, secret: str) -> AuthResult:
+    if not given:
+        return AuthResult(False, 401, "missing task secret")
+    if not hmac.compare_digest(given.encode(), secret.encode()):
+        return AuthResult(False, 403, "wrong task secret")
+    return AuthResult(True)
+
+
+def _check_oidc(
+    headers: Mapping[str, str],
+    account: str | None,
+    audiences: list[str],
+    verify: TokenVerifier,
+) -> AuthResult:
+    """A Google-signed OIDC token (signature, expiry, issuer, one of `audiences`) of `account`."""
     authorization = headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return AuthResult(False, 401, "missing bearer token")
-    if not invoker:
+    if not account:
         return AuthResult(False, 403, "no invoker account configured")
     try:
-        claims = verify(token.strip(), accepted_audiences(settings))
+        claims = verify(token.strip(), audiences)
     except Exception as err:  # any failure of verification is a refusal
         return AuthResult(False, 403, f"invalid OIDC token: {type(err).__name__}")
-    if claims.get("email") != invoker or claims.get("email_verified") is not True:
+    if claims.get("email") != account or claims.get("email_verified") is not True:
         return AuthResult(False, 403, "OIDC token of another account")
     return AuthResult(True)
+
+
+class PushRefused(Exception):
+    """A Pub/Sub push request that did not prove it came from our subscription."""
+
+    def __init__(self, result: AuthResult) -> None:
+        super().__init__(result.reason)
+        self.status = result.status
+
+
+def check_push(request: Any) -> None:
+    """Raise `PushRefused` unless the Flask `request` is a delivery of our push subscription."""
+    from shared.settings import get_settings
+
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    result = authenticate_push(headers, request.args, get_settings())
+    if not result.ok:
+        raise PushRefused(result)

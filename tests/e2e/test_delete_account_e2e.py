@@ -197,7 +197,7 @@ def test_the_same_uid_can_come_back_with_a_fresh_profile(
 
 
 def test_the_sweep_endpoint_speaks_pubsub_push(stack: Stack) -> None:
-    url = f"{stack.functions_base_url}/sweepAccountDeletions"
+    url = stack.push_endpoint("sweepAccountDeletions")
     tick = requests.post(url, json=push_envelope(b"{}"), timeout=60)
     assert tick.status_code == 204
     for malformed in ({"nope": 1}, {"message": {"data": "%%%"}}):

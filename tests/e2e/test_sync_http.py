@@ -201,8 +201,8 @@ def test_the_purge_job_runs_from_its_topic(clean_stack: Any, db: Any) -> None:
     later = {**tombstone, "id": "new", "purgeAt": datetime.now(UTC) + timedelta(days=31)}
     sessions.document("new").set({**later, "serverUpdatedAt": T0})
 
-    base = clean_stack.functions_base_url
-    malformed = requests.post(f"{base}/purgeTombstones", json={"nope": 1}, timeout=30)
+    url = clean_stack.push_endpoint("purgeTombstones")
+    malformed = requests.post(url, json={"nope": 1}, timeout=30)
     assert malformed.status_code == 400
     assert sessions.document("old").get().exists
 
@@ -214,5 +214,5 @@ def test_the_purge_job_runs_from_its_topic(clean_stack: Any, db: Any) -> None:
     assert sessions.document("new").get().exists
 
     envelope = {"message": {"data": base64.b64encode(json.dumps({}).encode()).decode()}}
-    direct = requests.post(f"{base}/purgeTombstones", json=envelope, timeout=30)
+    direct = requests.post(url, json=envelope, timeout=30)
     assert direct.status_code == 204

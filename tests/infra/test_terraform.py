@@ -178,11 +178,31 @@ def rich_registry(monkeypatch: pytest.MonkeyPatch) -> Json:
     base = (registry.FIRESTORE_USER, registry.PUBSUB_PUBLISHER, registry.LOG_WRITER)
     sql = (registry.SQL_CLIENT, registry.SQL_INSTANCE_USER)
     enqueue = (registry.TASKS_ENQUEUER, registry.ACT_AS)
+    mirror = ("mirror-changes",)
     functions = (
-        registry.Function("bootstrapAccount", "callable", roles=base),
-        registry.Function("syncSessions", "callable", roles=(*base, *sql, *enqueue), sql_pool=1),
+        registry.Function("bootstrapAccount", "callable", roles=base, publishes=mirror),
         registry.Function(
-            "deleteAccount", "callable", roles=(*base, *sql, registry.AUTH_ADMIN), sql_pool=1
+            "syncSessions",
+            "callable",
+            roles=(*base, *sql, *enqueue),
+            sql_pool=1,
+            publishes=mirror,
+            task_queues=("push-delivery",),
+        ),
+        registry.Function(
+            "deleteAccount",
+            "callable",
+            roles=(*base, *sql, registry.AUTH_USER_DELETER, registry.TASKS_DELETER),
+            sql_pool=1,
+            publishes=mirror,
+            task_queues=("push-delivery", "push-retry"),
+        ),
+        registry.Function(
+            "exportAccount",
+            "callable",
+            roles=(registry.FIRESTORE_VIEWER, *sql, registry.AUTH_USER_READER),
+            sql_pool=1,
+            sql_read_only=True,
         ),
         registry.Function(
             "deliverPush",
@@ -201,9 +221,21 @@ def rich_registry(monkeypatch: pytest.MonkeyPatch) -> Json:
             roles=(registry.FIRESTORE_USER, *sql, registry.LOG_WRITER),
             sql_pool=8,
         ),
-        registry.Function("fanOutPushes", "pubsub", topic="push-fanout", roles=(*base, *enqueue)),
         registry.Function(
-            "refillPushHorizon", "pubsub", topic="push-horizon", roles=(*base, *enqueue)
+            "fanOutPushes",
+            "pubsub",
+            topic="push-fanout",
+            roles=(*base, *enqueue),
+            publishes=("push-fanout", "mirror-changes"),
+            task_queues=("push-delivery",),
+        ),
+        registry.Function(
+            "refillPushHorizon",
+            "pubsub",
+            topic="push-horizon",
+            roles=(*base, *enqueue),
+            publishes=("push-horizon",),
+            task_queues=("push-retry",),
         ),
         registry.Function(
             "reconcileMirror",
@@ -297,6 +329,7 @@ def _stack_variables(registry_vars: Json, max_connections: int = 1000) -> Json:
         "project_id": "demo-focus",
         "region": registry.REGION,
         "sql": {**_SQL_SIZING, "max_connections": max_connections},
+        "firestore_app_check_enforcement": "ENFORCED",
         **registry_vars,
     }
 
@@ -412,7 +445,7 @@ def test_environment_has_empty_gcs_backend_and_pinned_providers(
         for required in block.get("required_providers", [])
         for name, spec in required.items()
     }
-    assert set(providers) == {"google", "google-beta", "archive"}
+    assert set(providers) == {"google", "google-beta", "archive", "random"}
     for name, spec in providers.items():
         assert _attr(spec[0], "source") == f"hashicorp/{name}"
         assert _attr(spec[0], "version").startswith("~>")
@@ -458,8 +491,9 @@ def _entry_attributes(name: str) -> list[str]:
     }[name]
     # Every dataclass field but the key, the queue's shard count (expanded into keys) and what
     # only the code and the contract read (a callable's request size limit, its rate limits and
-    # its contract: no resource holds them).
-    skipped = {"name", "shards", "max_request_bytes", "contract", "rate_limits"}
+    # its contract: no resource holds them; the database group role, which `focusctl mirror
+    # grant-roles` applies).
+    skipped = {"name", "shards", "max_request_bytes", "contract", "rate_limits", "sql_read_only"}
     return [f.name for f in dataclasses.fields(entry) if f.name not in skipped]
 
 
@@ -488,10 +522,11 @@ def test_every_function_gets_its_own_service_account_and_function(tf: dict[str, 
 def test_registry_for_each_sources(tf: dict[str, Json]) -> None:
     """Each registry-driven resource iterates a variable or a local evaluated below."""
     expected = {
-        ("functions", "google_project_iam_member", "fn"): "local.regular_role_grants",
-        ("functions", "google_project_iam_member", "fn_firebase_admin"): (
-            "local.admin_role_grants"
-        ),
+        ("functions", "google_project_iam_member", "fn"): "local.project_role_grants",
+        ("functions", "google_project_iam_member", "fn_custom"): "local.custom_role_grants",
+        ("functions", "google_project_iam_custom_role", "fn"): "local.custom_roles",
+        ("pubsub", "google_pubsub_topic_iam_member", "function_publishes"): "var.publishers",
+        ("tasks", "google_cloud_tasks_queue_iam_member", "function"): "var.queue_grants",
         ("functions", "google_service_account_iam_member", "enqueuer_acts_as_invoker"): (
             "local.act_as_functions"
         ),
@@ -530,6 +565,8 @@ def test_registry_for_each_sources(tf: dict[str, Json]) -> None:
         ("tasks", "queues", "var.queues"),
         ("scheduler", "jobs", "var.scheduled_jobs"),
         ("pubsub", "topics", "var.topics"),
+        ("pubsub", "publishers", "module.functions.publisher_grants"),
+        ("tasks", "queue_grants", "module.functions.queue_grants"),
     ):
         assert _expr(_attr(_module_call(tf, stack, module), argument)) == source
     pushes = _attr(_module_call(tf, stack, "pubsub"), "push_subscriptions")
@@ -594,19 +631,53 @@ def test_functions_module_derivations(tmp_path: Path, rich_registry: Json) -> No
     assert set(values["act_as_functions"]) == {
         name for name, fn in functions.items() if registry.ACT_AS in fn["roles"]
     }
-    # Every registry role is granted once, on the project, except actAs (bound on the invoker
-    # account only); admin roles go through the resource whose checkov skip explains them.
-    grants = values["regular_role_grants"] | values["admin_role_grants"]
-    assert {(g["function"], g["role"]) for g in grants.values()} == {
+    # Every registry role is granted once, and where it applies: predefined roles on the
+    # project, custom roles (for Auth and FCM) by the custom-role resource, the publisher role
+    # on each topic the function names, Cloud Tasks roles on each queue shard it names, actAs on
+    # the invoker account only.
+    scoped = {registry.PUBSUB_PUBLISHER, registry.TASKS_ENQUEUER, registry.TASKS_DELETER}
+    project, custom = values["project_role_grants"], values["custom_role_grants"]
+    assert not {g["role"] for g in project.values()} & (scoped | {registry.ACT_AS})
+    assert all(g["role"].startswith("roles/") for g in project.values())
+    granted = (
+        {(g["function"], g["role"]) for g in project.values()}
+        | {(g["function"], g["role"]) for g in custom.values()}
+        | {(g["function"], registry.PUBSUB_PUBLISHER) for g in values["publisher_grants"].values()}
+        | {(g["function"], g["role"]) for g in values["queue_grants"].values()}
+    )
+    assert granted == {
         (name, role)
         for name, fn in functions.items()
         for role in fn["roles"]
         if role != registry.ACT_AS
     }
-    assert {g["role"] for g in values["admin_role_grants"].values()} == {
-        registry.AUTH_ADMIN,
+    assert {g["role"] for g in custom.values()} == {
+        registry.AUTH_USER_DELETER,
+        registry.AUTH_USER_READER,
         registry.FCM_SENDER,
     }
+    assert {f"custom/{role_id}" for role_id in values["custom_roles"]} == {
+        registry.AUTH_USER_DELETER,
+        registry.AUTH_USER_READER,
+        registry.FCM_SENDER,
+    }
+    assert {(g["function"], g["topic"]) for g in values["publisher_grants"].values()} == {
+        (name, topic) for name, fn in functions.items() for topic in fn["publishes"]
+    }
+    assert {(g["function"], g["role"], g["queue"]) for g in values["queue_grants"].values()} == {
+        (name, role, queue)
+        for name, fn in functions.items()
+        for role in fn["roles"]
+        if role in (registry.TASKS_ENQUEUER, registry.TASKS_DELETER)
+        for queue in fn["task_queues"]
+    }
+    # Shards: deleteAccount may delete tasks from the 4 push-delivery shards and push-retry.
+    assert sorted(
+        g["queue"] for g in values["queue_grants"].values() if g["function"] == "deleteAccount"
+    ) == ["push-delivery-0", "push-delivery-1", "push-delivery-2", "push-delivery-3", "push-retry"]
+    assert values["pubsub_push_audiences"]["mirrorChanges"] == (
+        "https://mirrorchanges-123456789.europe-west1.run.app"
+    )
     assert values["http_function_urls"] == {
         "deliverPush": "https://deliverpush-123456789.europe-west1.run.app"
     }
@@ -647,6 +718,24 @@ SQL_POOL_CHANGES = {
 }
 
 
+# Roles off the stack's allowlist: (function, role added).
+ROLE_CHANGES = {
+    "basic role": ("bootstrapAccount", "roles/editor"),
+    "unlisted admin role": ("bootstrapAccount", "roles/cloudsql.admin"),
+    "the predefined Auth admin role": ("deleteAccount", "roles/firebaseauth.admin"),
+    "a broad role without admin in its name": ("bootstrapAccount", "roles/pubsub.editor"),
+}
+# Where scoped roles apply: (function, field, value).
+SCOPE_CHANGES: dict[str, tuple[str, str, list[str]]] = {
+    "publisher naming no topic": ("bootstrapAccount", "publishes", []),
+    "publishing to an unknown topic": ("bootstrapAccount", "publishes", ["no-such-topic"]),
+    "topics without the publisher role": ("deliverPush", "publishes", ["mirror-changes"]),
+    "enqueuer naming no queue": ("syncSessions", "task_queues", []),
+    # Queues are named by shard: push-delivery-0 .. -3.
+    "an unknown queue": ("syncSessions", "task_queues", ["push-delivery"]),
+}
+
+
 def _broken(registry_vars: Json, change: str) -> Json:
     broken: Json = json.loads(json.dumps(registry_vars))
     functions, queues = broken["functions"], broken["queues"]
@@ -660,10 +749,12 @@ def _broken(registry_vars: Json, change: str) -> Json:
         functions["bootstrapAccount"]["topic"] = "mirror-changes"
     elif change == "unknown kind":
         functions["bootstrapAccount"]["kind"] = "event"
-    elif change == "basic role":
-        functions["bootstrapAccount"]["roles"].append("roles/editor")
-    elif change == "unlisted admin role":
-        functions["bootstrapAccount"]["roles"].append("roles/cloudsql.admin")
+    elif change in ROLE_CHANGES:
+        name, role = ROLE_CHANGES[change]
+        functions[name]["roles"].append(role)
+    elif change in SCOPE_CHANGES:
+        name, field, value = SCOPE_CHANGES[change]
+        functions[name][field] = value
     elif change == "name too long for a service account":
         functions["anExtremelyLongFunctionNameX"] = functions["bootstrapAccount"]
     elif change == "pubsub timeout beyond the ack deadline":
@@ -686,8 +777,15 @@ def _broken(registry_vars: Json, change: str) -> Json:
         ("pubsub function without a known topic", "topic must be one of the registry's topics"),
         ("callable with a topic", "A pubsub function names its topic; other kinds name none."),
         ("unknown kind", "kind is callable, http or pubsub"),
-        ("basic role", "may not have basic roles"),
-        ("unlisted admin role", "may not have basic roles, nor admin roles"),
+        ("basic role", "must be on the allowlist"),
+        ("unlisted admin role", "must be on the allowlist"),
+        ("the predefined Auth admin role", "must be on the allowlist"),
+        ("a broad role without admin in its name", "must be on the allowlist"),
+        ("publisher naming no topic", "names the registry topics it publishes to"),
+        ("publishing to an unknown topic", "names the registry topics it publishes to"),
+        ("topics without the publisher role", "only such a function names any"),
+        ("enqueuer naming no queue", "names the registry queues it uses"),
+        ("an unknown queue", "task_queues names the registry queues it uses"),
         ("name too long for a service account", "at most 27 characters"),
         ("pubsub timeout beyond the ack deadline", "timeout_s is at most 600 for pubsub"),
         ("job on an unknown topic", "publishes to one of the registry's topics"),
@@ -731,9 +829,9 @@ def test_checks_are_quiet_for_a_registry_that_fits(tmp_path: Path, rich_registry
 def test_check_warns_when_sql_connections_outgrow_the_instance(
     tmp_path: Path, rich_registry: Json
 ) -> None:
-    # The rich registry's SQL functions peak at 100 + 100 + 40 x 8 + 100 = 620 connections.
+    # The rich registry's SQL functions peak at 100 + 100 + 100 + 40 x 8 + 100 = 720 connections.
     output = _plan_with_checks(tmp_path, _stack_variables(rich_registry, max_connections=300))
-    assert "may open 620 connections" in output, output
+    assert "may open 720 connections" in output, output
 
 
 def test_check_warns_when_queues_outrun_their_function(tmp_path: Path, rich_registry: Json) -> None:

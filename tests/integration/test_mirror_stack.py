@@ -346,7 +346,7 @@ def _poison_subscription(stack: Stack, topic: str) -> None:
         request={
             "name": subscriber.subscription_path(project, f"{topic}--mirrorChanges"),
             "topic": publisher.topic_path(project, topic),
-            "push_config": {"push_endpoint": f"{stack.functions_base_url}/mirrorChanges"},
+            "push_config": {"push_endpoint": stack.push_endpoint("mirrorChanges")},
             "ack_deadline_seconds": 10,
             "retry_policy": {
                 "minimum_backoff": duration_pb2.Duration(seconds=1),

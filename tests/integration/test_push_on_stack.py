@@ -353,7 +353,7 @@ def test_the_refill_extends_plans_running_short(pushes: Pushes, db: Any) -> None
 
     tick = Slice(before=datetime.now(UTC) + timedelta(hours=24)).encode()
     envelope = {"message": {"data": base64.b64encode(tick).decode(), "messageId": "1"}}
-    url = f"{pushes.stack.functions_base_url}/refillPushHorizon"
+    url = pushes.stack.push_endpoint("refillPushHorizon")
     assert requests.post(url, json=envelope, timeout=120).status_code == 204
     # Not due yet (more than 24 h ahead): nothing happens.
     assert plan_ref.get().to_dict()["plannedUntil"] == short

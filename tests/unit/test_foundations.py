@@ -162,10 +162,27 @@ class TestSharedLimits:
 
 class TestLogs:
     def test_trace_id_from_google_and_w3c_headers(self) -> None:
-        assert trace_id_from_headers({"X-Cloud-Trace-Context": "abc123/1;o=1"}) == "abc123"
+        google = {"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"}
+        assert trace_id_from_headers(google) == "105445aa7843bc8bf206b12000100000"
         w3c = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
         assert trace_id_from_headers(w3c) == "0af7651916cd43dd8448eb211c80319c"
         assert trace_id_from_headers({}) is None
+
+    @pytest.mark.parametrize(
+        "header",
+        [
+            "abc123/1;o=1",  # too short
+            "uid-of-someone-else/1",
+            "../../projects/other/traces/105445aa7843bc8bf206b12000100000",
+            "105445aa7843bc8bf206b12000100000" * 100,
+            "105445aa7843bc8bf206b1200010000g/1",  # not hex
+            "0" * 32,  # the invalid all-zero id
+        ],
+    )
+    def test_a_malformed_client_trace_header_is_ignored(self, header: str) -> None:
+        assert trace_id_from_headers({"X-Cloud-Trace-Context": header}) is None
+        w3c = {"traceparent": f"00-{header}-b7ad6b7169203331-01"}
+        assert trace_id_from_headers(w3c) is None
 
     def test_entries_are_json_with_severity_trace_and_fields(self) -> None:
         stream = io.StringIO()

@@ -18,7 +18,7 @@ from google.auth import crypt, jwt
 from pydantic import Field
 
 from shared.push import auth
-from shared.push.auth import authenticate, google_oidc_verifier
+from shared.push.auth import authenticate, authenticate_push, google_oidc_verifier
 from shared.push.tasks import TASK_SECRET_HEADER
 from shared.settings import Settings
 
@@ -192,3 +192,74 @@ def test_the_cloud_run_url_the_queues_name_is_accepted_too(
     assert authenticate(bearer(keys.token()), settings).ok
     elsewhere = keys.token(aud="https://other-123456.europe-west1.run.app")
     assert authenticate(bearer(elsewhere), settings).status == 403
+
+
+# -- Pub/Sub push targets (authenticate_push) ----------------------------------------------------
+
+PUSHER = "pubsub-pusher@demo-focus.iam.gserviceaccount.com"
+MIRROR_URL = "https://mirrorchanges-123456.europe-west1.run.app"
+
+
+def push_production(monkeypatch: pytest.MonkeyPatch, audience: str | None = MIRROR_URL) -> Settings:
+    production(monkeypatch)  # clears the environment
+    return Settings(
+        env="production",
+        project_id="demo-focus",
+        tasks_invoker_email=INVOKER,
+        pubsub_pusher_email=PUSHER,
+        pubsub_push_audience=audience,
+    )
+
+
+def test_push_local_secret_in_the_query_or_the_header() -> None:
+    assert authenticate_push({}, {auth.PUSH_SECRET_PARAM: "s3cret"}, local()).ok
+    assert authenticate_push({TASK_SECRET_HEADER.lower(): "s3cret"}, {}, local()).ok
+    assert authenticate_push({}, {}, local()).status == 401
+    assert authenticate_push({}, {auth.PUSH_SECRET_PARAM: "guess"}, local()).status == 403
+
+
+def test_the_push_subscriptions_token_passes(
+    keys: Keys, transport: FakeTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = keys.token(email=PUSHER, aud=MIRROR_URL)
+    assert authenticate_push(bearer(token), {}, push_production(monkeypatch)).ok
+
+
+@pytest.mark.parametrize(
+    ("claims", "why"),
+    [
+        # Cloud Tasks' own token, for deliverPush: another account and another audience.
+        ({}, "invalid"),
+        ({"aud": MIRROR_URL}, "another account"),
+        # The pusher's token for another push target cannot be replayed here.
+        (
+            {"email": PUSHER, "aud": "https://refillpushhorizon-123456.europe-west1.run.app"},
+            "invalid",
+        ),
+        ({"email": PUSHER, "aud": MIRROR_URL, "iss": "https://evil.example.com"}, "invalid"),
+        ({"email": PUSHER, "aud": MIRROR_URL, "email_verified": False}, "another account"),
+    ],
+)
+def test_other_push_tokens_are_refused(
+    keys: Keys,
+    transport: FakeTransport,
+    monkeypatch: pytest.MonkeyPatch,
+    claims: dict[str, Any],
+    why: str,
+) -> None:
+    result = authenticate_push(bearer(keys.token(**claims)), {}, push_production(monkeypatch))
+    assert (result.ok, result.status) == (False, 403)
+    assert why in result.reason
+
+
+def test_push_without_a_token_or_settings_is_refused(
+    keys: Keys, transport: FakeTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = push_production(monkeypatch)
+    assert authenticate_push({}, {}, settings).status == 401
+    # The local secret means nothing in production.
+    assert authenticate_push({}, {auth.PUSH_SECRET_PARAM: "s3cret"}, settings).status == 401
+    # Without the settings Terraform sets, every push is refused rather than accepted.
+    token = keys.token(email=PUSHER, aud=MIRROR_URL)
+    unset = push_production(monkeypatch, audience=None)
+    assert authenticate_push(bearer(token), {}, unset).status == 403

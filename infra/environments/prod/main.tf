@@ -36,5 +36,12 @@ module "stack" {
     max_connections   = 3000
   }
 
+  # Unenforced until the App Check metrics show (nearly) every Firestore request verified;
+  # then ENFORCED (infra/README.md, "App Check on Firestore").
+  firestore_app_check_enforcement = "UNENFORCED"
+
+  # The postgres user's password is random and unknown; bump after a break-glass use.
+  postgres_password_version = 1
+
   alert_notification_channels = var.alert_notification_channels
 }

@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.9.0"
+  required_version = ">= 1.11.0"
 
   required_providers {
     google = {
@@ -13,6 +13,11 @@ terraform {
     archive = {
       source  = "hashicorp/archive"
       version = "~> 2.7"
+    }
+    # Ephemeral random_password (the postgres user's write-only password) needs 3.7.
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.7"
     }
   }
 }

@@ -32,5 +32,11 @@ module "stack" {
   # One node: a restart only resets the rate-limit windows.
   redis = { tier = "BASIC" }
 
+  # Staging's apps are test builds with App Check debug tokens: enforced from the start.
+  firestore_app_check_enforcement = "ENFORCED"
+
+  # The postgres user's password is random and unknown; bump after a break-glass use.
+  postgres_password_version = 1
+
   alert_notification_channels = var.alert_notification_channels
 }

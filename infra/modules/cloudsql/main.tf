@@ -10,6 +10,9 @@ resource "google_sql_database_instance" "main" {
   region              = var.region
   database_version    = "POSTGRES_15"
   deletion_protection = var.deletion_protection
+  # The bootstrap user's password: random, write-only, rotated by version (bootstrap.tf).
+  root_password_wo         = ephemeral.random_password.postgres.result
+  root_password_wo_version = var.postgres_password_version
 
   settings {
     tier                        = var.tier

@@ -3,5 +3,8 @@ terraform {
     google = {
       source = "hashicorp/google"
     }
+    random = {
+      source = "hashicorp/random"
+    }
   }
 }

@@ -84,17 +84,10 @@ resource "google_service_account" "fn" {
   description  = "Runtime identity of the ${each.value.kind} function ${each.key}; roles come from shared/registry.py."
 }
 
+# Predefined roles on the project; custom roles in custom_roles.tf; publisher and Cloud Tasks
+# roles on their topics and queues (modules/pubsub, modules/tasks).
 resource "google_project_iam_member" "fn" {
-  for_each = local.regular_role_grants
-
-  project = var.project_id
-  role    = each.value.role
-  member  = "serviceAccount:${google_service_account.fn[each.value.function].email}"
-}
-
-resource "google_project_iam_member" "fn_firebase_admin" {
-  #checkov:skip=CKV_GCP_42:Only roles/firebaseauth.admin and roles/firebasecloudmessaging.admin reach this resource (local.admin_role_grants in locals.tf); they are the narrowest predefined roles for deleting Auth users and sending FCM messages, granted only to the functions that the registry says need them.
-  for_each = local.admin_role_grants
+  for_each = local.project_role_grants
 
   project = var.project_id
   role    = each.value.role
@@ -136,19 +129,24 @@ resource "google_service_account" "builder" {
   description  = "Builds the functions' images from the source archive."
 }
 
-# What a custom build account needs: read the source, push the image (the gcf-artifacts
-# repository is created on first push), write the build log. Not roles/cloudbuild.builds.builder,
-# which could act as other service accounts.
+# What a custom build account needs: read the source (on its bucket only), push the image (the
+# gcf-artifacts repository is created on first push), write the build log. Not
+# roles/cloudbuild.builds.builder, which could act as other service accounts.
 resource "google_project_iam_member" "builder" {
   for_each = toset([
     "roles/artifactregistry.createOnPushWriter",
     "roles/logging.logWriter",
-    "roles/storage.objectViewer",
   ])
 
   project = var.project_id
   role    = each.value
   member  = "serviceAccount:${google_service_account.builder.email}"
+}
+
+resource "google_storage_bucket_iam_member" "builder_reads_source" {
+  bucket = google_storage_bucket.source.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.builder.email}"
 }
 
 # --- Functions -------------------------------------------------------------------------------
@@ -204,6 +202,11 @@ resource "google_cloudfunctions2_function" "fn" {
         # max_connections (modules/stack, check "sql_connection_budget").
         FOCUS_SQL_POOL_SIZE = tostring(each.value.sql_pool)
       } : {},
+      # Push deliveries are checked against these (shared/push/auth.py).
+      each.value.kind == "pubsub" ? {
+        FOCUS_PUBSUB_PUSHER_SA     = google_service_account.pubsub_pusher.email
+        FOCUS_PUBSUB_PUSH_AUDIENCE = local.pubsub_push_audiences[each.key]
+      } : {},
     )
 
     # The AUTH string of the rate limits' Redis, never in the plain environment.
@@ -228,9 +231,10 @@ resource "google_cloudfunctions2_function" "fn" {
   # The roles are in place before the first request runs under the new identity.
   depends_on = [
     google_project_iam_member.fn,
-    google_project_iam_member.fn_firebase_admin,
+    google_project_iam_member.fn_custom,
     google_project_iam_member.builder,
     google_secret_manager_secret_iam_member.redis_auth,
+    google_storage_bucket_iam_member.builder_reads_source,
   ]
 }
 

@@ -32,3 +32,29 @@ output "source_object" {
   description = "The deployed source archive."
   value       = "gs://${google_storage_bucket.source.name}/${google_storage_bucket_object.source.name}"
 }
+
+output "publisher_grants" {
+  description = "\"<function> <topic>\" => the function's service account and the topic it may publish to."
+  value = {
+    for key, grant in local.publisher_grants : key => {
+      topic  = grant.topic
+      member = "serviceAccount:${google_service_account.fn[grant.function].email}"
+    }
+  }
+}
+
+output "queue_grants" {
+  description = "\"<function> <role> <queue>\" => the function's service account, the role and the queue."
+  value = {
+    for key, grant in local.queue_grants : key => {
+      queue  = grant.queue
+      role   = grant.role
+      member = "serviceAccount:${google_service_account.fn[grant.function].email}"
+    }
+  }
+}
+
+output "pubsub_push_audiences" {
+  description = "pubsub function name => the audience of its push tokens (its deterministic run.app URL)."
+  value       = local.pubsub_push_audiences
+}

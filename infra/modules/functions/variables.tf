@@ -29,6 +29,8 @@ variable "functions" {
     concurrency   = number
     roles         = list(string)
     sql_pool      = number
+    publishes     = list(string)
+    task_queues   = list(string)
   }))
 }
 

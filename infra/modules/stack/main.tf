@@ -20,8 +20,9 @@ module "network" {
 module "firestore" {
   source = "../firestore"
 
-  project_id = var.project_id
-  location   = coalesce(var.firestore_location, var.region)
+  project_id            = var.project_id
+  location              = coalesce(var.firestore_location, var.region)
+  app_check_enforcement = var.firestore_app_check_enforcement
 
   depends_on = [module.project]
 }
@@ -39,6 +40,7 @@ module "cloudsql" {
   disk_size_gb                = var.sql.disk_size_gb
   max_connections             = var.sql.max_connections
   deletion_protection         = var.sql.deletion_protection
+  postgres_password_version   = var.postgres_password_version
   iam_service_accounts        = { for name in keys(local.sql_functions) : name => module.functions.service_account_emails[name] }
   labels                      = local.labels
 
@@ -91,11 +93,13 @@ module "pubsub" {
       topic = fn.topic
       # functions-framework takes the CloudEvent's source from this path of a raw push, so
       # the event looks like the one an Eventarc trigger would deliver.
-      endpoint       = "${module.functions.uris[name]}/projects/${var.project_id}/topics/${fn.topic}"
-      audience       = module.functions.uris[name]
+      endpoint = "${module.functions.uris[name]}/projects/${var.project_id}/topics/${fn.topic}"
+      # The deterministic run.app URL: the function knows it before it exists and checks it.
+      audience       = module.functions.pubsub_push_audiences[name]
       ack_deadline_s = fn.ack_deadline_s
     }
   }
+  publishers                  = module.functions.publisher_grants
   pusher_email                = module.functions.pubsub_pusher_email
   pusher_id                   = module.functions.pubsub_pusher_id
   pubsub_service_agent        = module.project.pubsub_service_agent
@@ -113,6 +117,7 @@ module "tasks" {
   queues             = var.queues
   target_urls        = { for name in keys(local.http_functions) : name => module.functions.uris[name] }
   invoker_email      = module.functions.tasks_invoker_email
+  queue_grants       = module.functions.queue_grants
   log_sampling_ratio = var.tasks_log_sampling_ratio
 
   depends_on = [module.project]

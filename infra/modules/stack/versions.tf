@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.9.0" # variable validations that refer to other variables
+  required_version = ">= 1.11.0" # validations that refer to other variables; write-only arguments
 
   required_providers {
     google = {
@@ -10,6 +10,9 @@ terraform {
     }
     archive = {
       source = "hashicorp/archive"
+    }
+    random = {
+      source = "hashicorp/random"
     }
   }
 }

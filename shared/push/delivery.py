@@ -78,6 +78,9 @@ class DeliveryReport:
     outcome: str  # "done", "stale:<why>", "retry"
     status: int = 204
     devices: Counter[str] = dataclasses.field(default_factory=Counter)  # outcome -> count
+    # Schedule pushes: how long after its planned instant the delivery ran (the punctuality
+    # SLI, infra/modules/monitoring).
+    late_ms: float | None = None
 
     def as_fields(self) -> dict[str, object]:
         return {
@@ -86,6 +89,7 @@ class DeliveryReport:
             "outcome": self.outcome,
             "status": self.status,
             "devices": dict(self.devices),
+            "lateMs": self.late_ms,
         }
 
 
@@ -118,7 +122,8 @@ class DeliveryService:
     # -- schedule pushes ---------------------------------------------------------------------
 
     def _deliver_schedule(self, task: ScheduleTask, now: datetime) -> DeliveryReport:
-        report = DeliveryReport("schedule", task.uid, "done")
+        late_ms = round((now - task.occurrence_at).total_seconds() * 1000, 1)
+        report = DeliveryReport("schedule", task.uid, "done", late_ms=late_ms)
         stored = self._schedules.get(task.uid, task.schedule_id)
         why = _schedule_stale(stored, task, now)
         if why is not None:

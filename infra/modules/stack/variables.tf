@@ -174,6 +174,26 @@ variable "scheduled_jobs" {
   }
 }
 
+variable "slos" {
+  description = "The registry's SLOs, keyed by \"<function>-<sli>\" (validated in modules/monitoring)."
+  type = map(object({
+    function     = string
+    kind         = string
+    topic        = string
+    area         = string
+    sli          = string
+    goal         = number
+    threshold_ms = number
+    period_days  = number
+    runbook      = string
+  }))
+
+  validation {
+    condition     = alltrue([for slo in values(var.slos) : contains(keys(var.functions), slo.function)])
+    error_message = "An SLO belongs to a function of the registry."
+  }
+}
+
 # --- Per-environment sizing ------------------------------------------------------------------
 
 variable "sql" {
@@ -214,4 +234,10 @@ variable "alert_notification_channels" {
   description = "Monitoring notification channel ids for alerts."
   type        = list(string)
   default     = []
+}
+
+variable "runbook_base_url" {
+  description = "Where docs/runbooks/ is browsable; alerts link their runbook under it (empty: the repository path)."
+  type        = string
+  default     = ""
 }

@@ -47,12 +47,14 @@ dev: install
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/actionlint
 	$(PY) -m mypy
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/actionlint
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -85,7 +85,7 @@ def pubsub_function(
 
     @functools.wraps(handler)
     def endpoint(request: flask.Request) -> flask.Response:
-        from shared import logs
+        from shared import logs, tracing
         from shared.metering import metered
 
         logs.configure()
@@ -97,7 +97,12 @@ def pubsub_function(
             try:
                 body = json.loads(request.get_data(cache=True) or b"null")
                 message = parse_push_envelope(body)
-                handler(message)
+                # The publisher's trace continues from the message attributes (shared/tracing.py).
+                with (
+                    tracing.server_span(spec.name, message.attributes, trace, kind="consumer") as t,
+                    logs.request_context(t),
+                ):
+                    handler(message)
             except (MalformedMessage, ValueError) as err:
                 outcome = 400
                 log.warning("%s: malformed message: %s", spec.name, err)

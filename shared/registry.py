@@ -177,19 +177,22 @@ SQL_INSTANCE_USER = "roles/cloudsql.instanceUser"
 AUTH_ADMIN = "roles/firebaseauth.admin"
 FCM_SENDER = "roles/firebasecloudmessaging.admin"
 LOG_WRITER = "roles/logging.logWriter"
+TRACE_AGENT = "roles/cloudtrace.agent"  # spans to Cloud Trace (shared/tracing.py)
 ACT_AS = "roles/iam.serviceAccountUser"  # to mint OIDC tokens for Cloud Tasks as the invoker SA
 
+# Every function logs and traces.
+_TELEMETRY = (LOG_WRITER, TRACE_AGENT)
 # Cloud SQL through the connector with IAM database authentication. Request paths need it from
 # `shadow_read` on (reads, then writes, move per phase: docs/MIGRATION.md); one connection per
 # instance is enough for them, their SQL statements take milliseconds.
 _SQL = (SQL_CLIENT, SQL_INSTANCE_USER)
-_CALLABLE_BASE = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER)
+_CALLABLE_BASE = (FIRESTORE_USER, PUBSUB_PUBLISHER, *_TELEMETRY)
 _CALLABLE_SQL = (*_CALLABLE_BASE, *_SQL)
 FIRESTORE_VIEWER = "roles/datastore.viewer"
-_EXPORT_ROLES = (FIRESTORE_VIEWER, LOG_WRITER, *_SQL)
+_EXPORT_ROLES = (FIRESTORE_VIEWER, *_TELEMETRY, *_SQL)
 # Firestore (marker, data, push plans), the mirror topic (AccountErased), Auth (delete the
 # user), Cloud Tasks (cancel pending pushes).
-_ERASER_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER, AUTH_ADMIN, TASKS_DELETER, *_SQL)
+_ERASER_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, *_TELEMETRY, AUTH_ADMIN, TASKS_DELETER, *_SQL)
 ACCOUNT_DELETION_SWEEP_TOPIC = "account-deletion-sweep"
 # Schedules and silent pushes (docs/PUSH.md). Creating a task with an OIDC token needs actAs on
 # the invoker account; deleting stale tasks needs taskDeleter.
@@ -197,22 +200,22 @@ _SCHEDULE_WRITER_ROLES = (*_CALLABLE_SQL, TASKS_ENQUEUER, TASKS_DELETER, ACT_AS)
 _SCHEDULE_DELETER_ROLES = (*_CALLABLE_SQL, TASKS_DELETER)
 # deliverPush reads schedules and devices, writes push bookkeeping, removes dead tokens (whose
 # device change is mirrored) and sends through FCM.
-_PUSH_DELIVERY_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, FCM_SENDER, LOG_WRITER, *_SQL)
-_PUSH_REFILL_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, TASKS_ENQUEUER, ACT_AS, LOG_WRITER)
+_PUSH_DELIVERY_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, FCM_SENDER, *_TELEMETRY, *_SQL)
+_PUSH_REFILL_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, TASKS_ENQUEUER, ACT_AS, *_TELEMETRY)
 PUSH_REFILL_TOPIC = "push-refill"
 # Sessions sync (docs/SYNC.md): Firestore, the mirror topic, and enqueueing the coalesced
 # "sync" push task (actAs for its OIDC token). The purge deletes tombstones of every user and
 # publishes its own continuation.
 _SYNC_ROLES = (*_CALLABLE_SQL, TASKS_ENQUEUER, ACT_AS)
-_PURGE_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER, *_SQL)
+_PURGE_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, *_TELEMETRY, *_SQL)
 PURGE_TOMBSTONES_TOPIC = "purge-tombstones"
 # The PostgreSQL mirror (shared/mirror, docs/MIGRATION.md). The consumer only writes SQL; the
 # reconciler reads Firestore and SQL (and repairs SQL only when asked, from focusctl).
 MIRROR_TOPIC = "mirror-changes"
 MIRROR_DEAD_LETTER_TOPIC = "mirror-changes-dead-letter"
 MIRROR_RECONCILE_TOPIC = "mirror-reconcile"
-_MIRROR_CONSUMER_ROLES = (*_SQL, LOG_WRITER)
-_MIRROR_RECONCILE_ROLES = (FIRESTORE_VIEWER, *_SQL, LOG_WRITER)
+_MIRROR_CONSUMER_ROLES = (*_SQL, *_TELEMETRY)
+_MIRROR_RECONCILE_ROLES = (FIRESTORE_VIEWER, *_SQL, *_TELEMETRY)
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -364,7 +367,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "listSchedules",
         "callable",
-        roles=(FIRESTORE_VIEWER, LOG_WRITER, *_SQL),
+        roles=(FIRESTORE_VIEWER, *_TELEMETRY, *_SQL),
         sql_pool=1,
         contract=Contract(
             "shared.schedules.models:ListSchedulesRequest",

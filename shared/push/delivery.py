@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from shared import logs
+from shared import logs, tracing
 from shared.clock import format_timestamp
 from shared.push.ledger import (
     BUDGET_WINDOW,
@@ -209,7 +209,8 @@ class DeliveryService:
         pushes = [
             OutgoingPush(d.device_id, d.platform, d.fcm_token or "", kind, data) for d in claimed
         ]
-        results = self._sender.send(pushes)
+        with tracing.span("fcm.send", kind="client", pushKind=kind, devices=len(pushes)):
+            results = self._sender.send(pushes)
         retry_codes: list[str | None] = []
         release: list[str] = []
         for result in results:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from shared import logs
+from shared import logs, tracing
 
 if TYPE_CHECKING:
     import flask
@@ -41,7 +41,11 @@ def handle_delivery(
         "retryCount": request.headers.get("X-CloudTasks-TaskRetryCount"),
     }
     trace = logs.trace_id_from_headers(request.headers)
-    with logs.request_context(trace, function="deliverPush"), metered() as ops:
+    with (
+        tracing.server_span("deliverPush", request.headers, trace) as trace,
+        logs.request_context(trace, function="deliverPush"),
+        metered() as ops,
+    ):
         try:
             if request.method != "POST":
                 status = 405

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shared import logs
+from shared import logs, tracing
 from shared.push.planning import PlannedTask, encode_body
 
 if TYPE_CHECKING:
@@ -94,7 +94,8 @@ class CloudTasksQueue:
         http: dict[str, Any] = {
             "url": self._url,
             "http_method": "POST",
-            "headers": {"Content-Type": "application/json"},
+            # deliverPush continues the creating request's trace from these headers.
+            "headers": tracing.inject({"Content-Type": "application/json"}),
             "body": encode_body(task.body),
         }
         if self._settings.tasks_invoker_email:

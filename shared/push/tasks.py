@@ -12,6 +12,7 @@ tasks are harmless anyway, their delivery checks the schedule first.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import dataclasses
 import threading
 from collections.abc import Callable, Sequence
@@ -125,7 +126,10 @@ class CloudTasksQueue:
                     self._parallelism, thread_name_prefix="push-tasks"
                 )
             pool = self._pool
-        return list(pool.map(fn, items))
+        # Each call runs in a copy of the caller's context: its trace (the headers injected
+        # into the task, the log lines' trace id) follows it into the pool.
+        contexts = [contextvars.copy_context() for _ in items]
+        return list(pool.map(lambda ctx, item: ctx.run(fn, item), contexts, items))
 
     def create(self, tasks: Sequence[PlannedTask]) -> CreateReport:
         from google.api_core import exceptions

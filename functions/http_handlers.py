@@ -93,16 +93,17 @@ def pubsub_function(
         started = time.perf_counter()
         outcome = 204
         trace = logs.trace_id_from_headers(request.headers)
-        with logs.request_context(trace, function=spec.name), metered() as ops:
+        # The publisher's trace continues from the message attributes (shared/tracing.py).
+        attributes = tracing.pubsub_attributes(request.get_data(cache=True))
+        with (
+            tracing.server_span(spec.name, attributes, trace, kind="consumer") as trace,
+            logs.request_context(trace, function=spec.name),
+            metered() as ops,
+        ):
             try:
                 body = json.loads(request.get_data(cache=True) or b"null")
                 message = parse_push_envelope(body)
-                # The publisher's trace continues from the message attributes (shared/tracing.py).
-                with (
-                    tracing.server_span(spec.name, message.attributes, trace, kind="consumer") as t,
-                    logs.request_context(t),
-                ):
-                    handler(message)
+                handler(message)
             except (MalformedMessage, ValueError) as err:
                 outcome = 400
                 log.warning("%s: malformed message: %s", spec.name, err)

@@ -179,6 +179,21 @@ def inject(carrier: MutableMapping[str, str]) -> MutableMapping[str, str]:
     return carrier
 
 
+def pubsub_attributes(body: bytes) -> dict[str, str]:
+    """The attributes of a Pub/Sub push request's message ({} when it has none or is not one),
+    read before the handler parses it so the whole request, its last log line included, is in
+    the publisher's trace."""
+    if not enabled():
+        return {}
+    try:
+        attributes = json.loads(body or b"null")["message"]["attributes"]
+    except (ValueError, TypeError, KeyError):
+        return {}
+    if not isinstance(attributes, dict):
+        return {}
+    return {str(k): str(v) for k, v in attributes.items()}
+
+
 def _clean(attributes: Mapping[str, Any]) -> dict[str, Any]:
     return {
         k: v for k, v in attributes.items() if isinstance(v, str | bool | int | float) and v != ""

@@ -4,6 +4,7 @@ spans file and its tree, and nothing imported while tracing is off."""
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -121,3 +122,12 @@ def test_importing_the_functions_imports_no_opentelemetry() -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_push_request_attributes_are_read_before_the_handler(spans_file: Path) -> None:
+    del spans_file  # tracing on
+    envelope = {"message": {"data": "", "attributes": {"traceparent": "00-ab-cd-01"}}}
+    body = json.dumps(envelope).encode()
+    assert tracing.pubsub_attributes(body) == {"traceparent": "00-ab-cd-01"}
+    for malformed in (b"", b"[]", b"{}", b'{"message": {"attributes": 3}}', b"%%"):
+        assert tracing.pubsub_attributes(malformed) == {}

@@ -50,6 +50,7 @@ test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/actionlint
 	$(PY) -m mypy
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
@@ -58,6 +59,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/actionlint
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -138,6 +138,11 @@ class Stack:
         return f"redis://127.0.0.1:{self.ports.redis}/0"
 
     @property
+    def trace_file(self) -> Path:
+        """Where the functions' spans go, every trace recorded (`focusctl trace show`)."""
+        return self.config.state_dir / "traces" / "spans.jsonl"
+
+    @property
     def postgres_dsn(self) -> str:
         return str(self._postgres.dsn) if self._postgres is not None else ""
 
@@ -159,6 +164,8 @@ class Stack:
             "FOCUS_POSTGRES_DSN": self.postgres_dsn,
             "FOCUS_REDIS_URL": self.redis_url,
             "FOCUS_PHASE_CACHE_S": f"{c.phase_cache_s:g}",
+            "FOCUS_TRACE_FILE": str(self.trace_file),
+            "FOCUS_TRACE_SAMPLE_RATIO": "1",
         }
 
     def descriptor(self) -> dict[str, str]:

@@ -13,6 +13,8 @@ No target, no credentials, a stack that does not answer: one `error:` line and e
     focusctl mirror reconcile [--repair] [...]   compare, report drift (exit 1), repair
     focusctl mirror phase show | set C P [--percent N]
     focusctl mirror dead-letters list | replay
+    focusctl smoke --base-url URL [...]          every callable once, for a throwaway user
+    focusctl trace show TRACE_ID [--file F]      the spans of one trace, as a tree (local)
 
 Parsing and printing only: what a command checks and does is in shared/migration/tools/ (and
 shared/sql/ for the dead letters), where tests call it directly. Over 400 lines because each
@@ -42,7 +44,9 @@ app = typer.Typer(help="Operator commands of the focus backend.", no_args_is_hel
 mirror = typer.Typer(help="The Firestore -> PostgreSQL mirror.", no_args_is_help=True)
 phase_app = typer.Typer(help="Migration phases per collection.", no_args_is_help=True)
 dead_app = typer.Typer(help="Mirror messages that failed every delivery.", no_args_is_help=True)
+trace_app = typer.Typer(help="Traces recorded by the local stack.", no_args_is_help=True)
 app.add_typer(mirror, name="mirror")
+app.add_typer(trace_app, name="trace")
 mirror.add_typer(phase_app, name="phase")
 mirror.add_typer(dead_app, name="dead-letters")
 
@@ -483,6 +487,79 @@ def main() -> None:
             raise
         sys.stderr.write(f"error: {message}\n")
         sys.exit(2)
+
+
+@trace_app.command("show")
+def trace_show(
+    trace_id: Annotated[str, typer.Argument(help="32 hex digits, as in a log line's trace.")],
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="FOCUS_TRACE_FILE",
+            help="The spans file (default: the local stack's, .local/dev/traces/spans.jsonl).",
+        ),
+    ] = None,
+) -> None:
+    """Print the spans of one trace as a tree; exit 1 when none was recorded.
+
+    In production, traces are in Cloud Trace (the console's Trace explorer, or a log line's
+    trace link); this reads what the local stack wrote."""
+    from shared.tracing import read_trace, render_tree
+
+    # A log line names it projects/<p>/traces/<id>: take the id either way.
+    wanted = trace_id.rsplit("/", 1)[-1].lower()
+    path = file or ROOT / ".local" / "dev" / "traces" / "spans.jsonl"
+    spans = read_trace(path, wanted)
+    if not spans:
+        _fail(f"no spans of trace {wanted} in {path}", code=1)
+    typer.echo(render_tree(spans))
+
+
+@app.command("smoke")
+def smoke(
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Where the functions answer (<base>/<name>); default: the target's."),
+    ] = None,
+    api_key: Annotated[
+        str, typer.Option(envvar="FOCUS_SMOKE_API_KEY", help="The project's web API key.")
+    ] = "fake-api-key",
+    app_id: Annotated[
+        str | None,
+        typer.Option(envvar="FOCUS_SMOKE_APP_ID", help="Firebase app id of the App Check token."),
+    ] = None,
+    app_check_debug_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FOCUS_SMOKE_APP_CHECK_DEBUG_TOKEN",
+            help="A debug token registered for --app-id (where App Check is enforced).",
+        ),
+    ] = None,
+) -> None:
+    """Call every callable once for a throwaway user, then erase it; exit 1 on a failure."""
+    from focusctl.smoke import SmokeFailure, SmokeTarget, Step, run
+    from shared.settings import get_settings
+
+    _use_target()
+    settings = get_settings()
+    target = SmokeTarget(
+        base_url=base_url or settings.base_url,
+        project_id=settings.project_id,
+        auth_emulator=os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") or None,
+        api_key=api_key,
+        app_id=app_id,
+        app_check_debug_token=app_check_debug_token,
+    )
+
+    def report(step: Step) -> None:
+        mark = "ok  " if step.ok else "FAIL"
+        typer.echo(f"{mark} {step.name:<20} HTTP {step.status} {step.ms:8.1f} ms {step.detail}")
+
+    try:
+        steps = run(target, report)
+    except SmokeFailure as err:
+        _fail(f"smoke test failed: {err}", code=1)
+    typer.echo(f"{len(steps)} calls ok against {target.base_url}")
 
 
 def _failure_line(err: Exception) -> str | None:

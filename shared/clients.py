@@ -114,13 +114,19 @@ def publish(topic: str, messages: Sequence[tuple[bytes, Mapping[str, str]]]) -> 
         multiplier=2.0,
         timeout=timeout,
     )
+    from shared import tracing
+
     client, path = publisher(), topic_path(topic)
     deadline = time.monotonic() + timeout
     try:
-        futures = [
-            client.publish(path, data, retry=policy, timeout=timeout, **attributes)
-            for data, attributes in messages
-        ]
+        with tracing.span("pubsub.publish", kind="producer", topic=topic, messages=len(messages)):
+            # The consumer continues this trace from the attributes (shared/tracing.py).
+            futures = [
+                client.publish(
+                    path, data, retry=policy, timeout=timeout, **tracing.inject(dict(attributes))
+                )
+                for data, attributes in messages
+            ]
         for future in futures:
             future.result(timeout=max(deadline - time.monotonic(), 0.0))
     except (TimeoutError, exceptions.RetryError, *transient) as err:

@@ -100,7 +100,10 @@ def commit(batch: firestore.WriteBatch, writes: int, deletes: int = 0) -> list[A
 
     Only a successful commit is billed, so only a successful commit is counted.
     """
-    results: list[Any] = batch.commit()
+    from shared import tracing
+
+    with tracing.span("firestore.commit", kind="client", writes=writes, deletes=deletes):
+        results: list[Any] = batch.commit()
     count_writes(writes)
     count_deletes(deletes)
     return results

@@ -1,8 +1,10 @@
-"""The one registry of deployable pieces: functions, topics, subscriptions, queues, jobs.
+"""The one registry of deployable pieces: functions, topics, subscriptions, queues, jobs, and
+each function's SLOs.
 
 The local stack (`devstack`) and Terraform (`infra/`, through the generated
-`infra/environments/*/registry.auto.tfvars.json`) both follow from this module, so a topic or a
-queue is declared once. `tests/unit/test_registry.py` keeps `functions/main.py` and the
+`infra/environments/*/registry.auto.tfvars.json` and the dashboards under
+`infra/modules/monitoring/dashboards/`) both follow from this module, so a topic, a queue or an
+SLO is declared once. `tests/unit/test_registry.py` keeps `functions/main.py` and the
 generated Terraform input in step with it.
 
 Plain dataclasses and no imports beyond the standard library: this module is read at deploy
@@ -18,6 +20,18 @@ import json
 from typing import Literal
 
 FunctionKind = Literal["callable", "http", "pubsub"]
+# What an SLO measures (docs/OPERATIONS.md says why each target is what it is):
+# - availability: share of requests not answered 5xx (for callables: not INTERNAL/UNAVAILABLE),
+#   from Cloud Run's request count;
+# - latency: share of requests answered within `threshold_ms`, from Cloud Run's latencies;
+# - freshness: share of mirrored change batches in SQL within `threshold_ms` of their commit,
+#   from the `lagMs` field of the consumer's `mirrorApplied` log line;
+# - punctuality: share of schedule pushes handled within `threshold_ms` of their planned time,
+#   from the `lateMs` field of `push.delivery` log lines;
+# - delivery: share of final FCM answers that are not failures, from `push.send` log lines.
+SliKind = Literal["availability", "latency", "freshness", "punctuality", "delivery"]
+# Dashboards, one per area (infra/modules/monitoring/dashboards/<area>.json).
+Area = Literal["callables", "sync", "mirror", "pushes"]
 
 
 # Callable error codes every client function may answer: a malformed request, no usable
@@ -65,6 +79,48 @@ class RateLimit:
 
 
 @dataclasses.dataclass(frozen=True)
+class Slo:
+    """A service level objective of one function: `goal` of the events are good over
+    `period_days` (rolling). Its burn-rate alerts link `docs/runbooks/<runbook>.md`."""
+
+    sli: SliKind
+    goal: float
+    threshold_ms: int | None = None  # latency, freshness, punctuality
+    period_days: int = 28
+
+    @property
+    def runbook(self) -> str:
+        return RUNBOOKS[self.sli]
+
+
+# One runbook per kind of alert (docs/runbooks/); the SLO alerts of every function of a kind
+# share the runbook of their SLI.
+RUNBOOKS: dict[str, str] = {
+    "availability": "availability",
+    "latency": "latency",
+    "freshness": "mirror-freshness",
+    "punctuality": "push-punctuality",
+    "delivery": "push-delivery",
+}
+# Alerts that are not SLO burn rates, and their runbooks.
+OTHER_ALERTS: dict[str, str] = {
+    "dead_letters": "dead-letters",
+    "reconcile_drift": "reconcile-drift",
+    "mirror_backlog": "mirror-backlog",
+}
+
+# A callable answers most calls from one Firestore round trip or transaction; 99.9 % of calls
+# without a server fault is what an app that retries with backoff turns into "always works".
+CALLABLE_AVAILABILITY = Slo("availability", 0.999)
+# Background functions are retried by Pub/Sub or Cloud Tasks; their errors cost delay, not data.
+BACKGROUND_AVAILABILITY = Slo("availability", 0.99)
+
+
+def callable_slos(latency_ms: int, goal: float = 0.99) -> tuple[Slo, ...]:
+    return (CALLABLE_AVAILABILITY, Slo("latency", goal, threshold_ms=latency_ms))
+
+
+@dataclasses.dataclass(frozen=True)
 class Function:
     """One deployed Cloud Function (2nd gen)."""
 
@@ -93,6 +149,9 @@ class Function:
     contract: Contract | None = None  # for kind == "callable"
     # Callables: stricter per-user limits than the default one (docs/API.md, "Rate limits").
     rate_limits: tuple[RateLimit, ...] = ()
+    # What its users feel of it, and the dashboard it is drawn on (docs/OPERATIONS.md).
+    slos: tuple[Slo, ...] = ()
+    area: Area = "callables"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,23 +207,27 @@ AUTH_USER_READER = "custom/focusAuthUserReader"
 AUTH_USER_DELETER = "custom/focusAuthUserDeleter"
 FCM_SENDER = "custom/focusFcmSender"
 LOG_WRITER = "roles/logging.logWriter"
+TRACE_AGENT = "roles/cloudtrace.agent"  # spans to Cloud Trace (shared/tracing.py)
 ACT_AS = "roles/iam.serviceAccountUser"  # to mint OIDC tokens for Cloud Tasks as the invoker SA
 
+# Every function logs and traces.
+_TELEMETRY = (LOG_WRITER, TRACE_AGENT)
 # Cloud SQL through the connector with IAM database authentication. Request paths need it from
 # `shadow_read` on (reads, then writes, move per phase: docs/MIGRATION.md); one connection per
 # instance is enough for them, their SQL statements take milliseconds.
 _SQL = (SQL_CLIENT, SQL_INSTANCE_USER)
-_CALLABLE_BASE = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER)
+_CALLABLE_BASE = (FIRESTORE_USER, PUBSUB_PUBLISHER, *_TELEMETRY)
 _CALLABLE_SQL = (*_CALLABLE_BASE, *_SQL)
 FIRESTORE_VIEWER = "roles/datastore.viewer"
-# exportAccount checks the token against Auth (revoked, disabled): users.get.
-_EXPORT_ROLES = (FIRESTORE_VIEWER, LOG_WRITER, AUTH_USER_READER, *_SQL)
+# exportAccount checks the token against Auth (revoked, disabled) and exports what Auth holds:
+# users.get.
+_EXPORT_ROLES = (FIRESTORE_VIEWER, *_TELEMETRY, AUTH_USER_READER, *_SQL)
 # Firestore (marker, data, push plans), the mirror topic (AccountErased), Auth (delete the
 # user), Cloud Tasks (cancel pending pushes).
 _ERASER_ROLES = (
     FIRESTORE_USER,
     PUBSUB_PUBLISHER,
-    LOG_WRITER,
+    *_TELEMETRY,
     AUTH_USER_DELETER,
     TASKS_DELETER,
     *_SQL,
@@ -176,14 +239,14 @@ _SCHEDULE_WRITER_ROLES = (*_CALLABLE_SQL, TASKS_ENQUEUER, TASKS_DELETER, ACT_AS)
 _SCHEDULE_DELETER_ROLES = (*_CALLABLE_SQL, TASKS_DELETER)
 # deliverPush reads schedules and devices, writes push bookkeeping, removes dead tokens (whose
 # device change is mirrored) and sends through FCM.
-_PUSH_DELIVERY_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, FCM_SENDER, LOG_WRITER, *_SQL)
-_PUSH_REFILL_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, TASKS_ENQUEUER, ACT_AS, LOG_WRITER)
+_PUSH_DELIVERY_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, FCM_SENDER, *_TELEMETRY, *_SQL)
+_PUSH_REFILL_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, TASKS_ENQUEUER, ACT_AS, *_TELEMETRY)
 PUSH_REFILL_TOPIC = "push-refill"
 # Sessions sync (docs/SYNC.md): Firestore, the mirror topic, and enqueueing the coalesced
 # "sync" push task (actAs for its OIDC token). The purge deletes tombstones of every user and
 # publishes its own continuation.
 _SYNC_ROLES = (*_CALLABLE_SQL, TASKS_ENQUEUER, ACT_AS)
-_PURGE_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, LOG_WRITER, *_SQL)
+_PURGE_ROLES = (FIRESTORE_USER, PUBSUB_PUBLISHER, *_TELEMETRY, *_SQL)
 PURGE_TOMBSTONES_TOPIC = "purge-tombstones"
 # The PostgreSQL mirror (shared/sql, docs/MIGRATION.md). The consumer only writes SQL; the
 # reconciler reads Firestore and SQL (and repairs SQL only when asked, from focusctl).
@@ -192,8 +255,8 @@ PUSH_SCHEDULE_QUEUE = "push-schedule"  # shared/push/planning.py names them too
 PUSH_SYNC_QUEUE = "push-sync"
 MIRROR_DEAD_LETTER_TOPIC = "mirror-changes-dead-letter"
 MIRROR_RECONCILE_TOPIC = "mirror-reconcile"
-_MIRROR_CONSUMER_ROLES = (*_SQL, LOG_WRITER)
-_MIRROR_RECONCILE_ROLES = (FIRESTORE_VIEWER, *_SQL, LOG_WRITER)
+_MIRROR_CONSUMER_ROLES = (*_SQL, *_TELEMETRY)
+_MIRROR_RECONCILE_ROLES = (FIRESTORE_VIEWER, *_SQL, *_TELEMETRY)
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -208,6 +271,7 @@ FUNCTIONS: tuple[Function, ...] = (
             "Create or update the signed-in user's profile (idempotent).",
             (*COMMON_ERRORS, *WRITE_ERRORS),
         ),
+        slos=callable_slos(latency_ms=1000),
     ),
     Function(
         "registerDevice",
@@ -221,6 +285,7 @@ FUNCTIONS: tuple[Function, ...] = (
             "Register this app install and its FCM token (upsert).",
             (*COMMON_ERRORS, *WRITE_ERRORS),
         ),
+        slos=callable_slos(latency_ms=1000),
     ),
     Function(
         "unregisterDevice",
@@ -234,6 +299,7 @@ FUNCTIONS: tuple[Function, ...] = (
             "Forget a device and its FCM token.",
             (*COMMON_ERRORS, *WRITE_ERRORS),
         ),
+        slos=callable_slos(latency_ms=1000),
     ),
     # Pages are built in memory (at most ~10 MB of JSON, plus reads of 100 sessions at a time).
     Function(
@@ -252,6 +318,8 @@ FUNCTIONS: tuple[Function, ...] = (
             "shared.privacy.export:ExportAccountResult",
             "Everything stored about the user, paged by sessions.",
         ),
+        # A page reads up to 100 sessions and serialises up to ~10 MB.
+        slos=callable_slos(latency_ms=5000),
     ),
     # Erasing a large account takes a while (batches of 500 deletes); a timeout is resumed.
     Function(
@@ -271,6 +339,8 @@ FUNCTIONS: tuple[Function, ...] = (
             "Delete the account and every trace of the user.",
             (*COMMON_ERRORS, *WRITE_ERRORS),
         ),
+        # Erasing in batches of 500 deletes: a large account takes tens of seconds.
+        slos=callable_slos(latency_ms=60_000, goal=0.95),
     ),
     Function(
         "sweepAccountDeletions",
@@ -283,6 +353,7 @@ FUNCTIONS: tuple[Function, ...] = (
         publishes=(MIRROR_TOPIC,),
         task_queues=(PUSH_SCHEDULE_QUEUE, PUSH_SYNC_QUEUE),
         sql_pool=1,
+        slos=(BACKGROUND_AVAILABILITY,),
     ),
     # Up to 500 mutations and 500 changes per call; calls mostly wait on Firestore, so several
     # share an instance. Peak ~10k calls/s at ~100 ms each needs ~1,000 in flight (docs/SYNC.md).
@@ -304,6 +375,9 @@ FUNCTIONS: tuple[Function, ...] = (
             "Send focus-session mutations and receive the changes since a cursor.",
             (*COMMON_ERRORS, *WRITE_ERRORS),
         ),
+        # Every app start and every session edit waits on it (docs/SYNC.md).
+        slos=callable_slos(latency_ms=1500),
+        area="sync",
     ),
     # Daily; each run stops well inside the push subscription's ack deadline and publishes a
     # continuation when tombstones are left (shared/sessions/repository.py).
@@ -316,6 +390,8 @@ FUNCTIONS: tuple[Function, ...] = (
         roles=_PURGE_ROLES,
         publishes=(MIRROR_TOPIC, PURGE_TOMBSTONES_TOPIC),
         sql_pool=1,
+        slos=(BACKGROUND_AVAILABILITY,),
+        area="sync",
     ),
     # A schedule may block 500 apps of up to 255 characters: ~130 KB.
     Function(
@@ -332,6 +408,7 @@ FUNCTIONS: tuple[Function, ...] = (
             "Create or replace a schedule (last writer wins); answers its next occurrences.",
             (*COMMON_ERRORS, *WRITE_ERRORS),
         ),
+        slos=callable_slos(latency_ms=1500),
     ),
     Function(
         "deleteSchedule",
@@ -346,11 +423,12 @@ FUNCTIONS: tuple[Function, ...] = (
             "Delete a schedule and cancel its pending pushes.",
             (*COMMON_ERRORS, *WRITE_ERRORS),
         ),
+        slos=callable_slos(latency_ms=1500),
     ),
     Function(
         "listSchedules",
         "callable",
-        roles=(FIRESTORE_VIEWER, LOG_WRITER, *_SQL),
+        roles=(FIRESTORE_VIEWER, *_TELEMETRY, *_SQL),
         sql_pool=1,
         sql_read_only=True,
         contract=Contract(
@@ -358,6 +436,7 @@ FUNCTIONS: tuple[Function, ...] = (
             "shared.schedules.models:ListSchedulesResult",
             "The user's schedules.",
         ),
+        slos=callable_slos(latency_ms=1000),
     ),
     # The Cloud Tasks target of every push queue: at the 09:00 peak ~1,700 dispatches/s (4,199
     # at the queues' caps) of ~100-300 ms each (docs/PUSH.md), so many concurrent requests per
@@ -372,6 +451,10 @@ FUNCTIONS: tuple[Function, ...] = (
         roles=_PUSH_DELIVERY_ROLES,
         publishes=(MIRROR_TOPIC,),
         sql_pool=2,  # in sql_only a delivery reads devices and writes push bookkeeping there
+        # It answers 503/429 on purpose for Cloud Tasks to come back (FCM throttling), so the
+        # SLOs are what users feel: pushes on time and accepted by FCM, not its status codes.
+        slos=(Slo("punctuality", 0.99, threshold_ms=30_000), Slo("delivery", 0.995)),
+        area="pushes",
     ),
     # Hourly: extends push plans running short; fans out into parallel slices on its own topic.
     Function(
@@ -384,6 +467,8 @@ FUNCTIONS: tuple[Function, ...] = (
         roles=_PUSH_REFILL_ROLES,
         publishes=(PUSH_REFILL_TOPIC,),
         task_queues=(PUSH_SCHEDULE_QUEUE,),
+        slos=(BACKGROUND_AVAILABILITY,),
+        area="pushes",
     ),
     # Applies change events to PostgreSQL. One apply is a short transaction (~5-20 ms), so a
     # few requests share an instance; 50 x 4 = 200 connections at most, ~10k events/s, far
@@ -397,6 +482,9 @@ FUNCTIONS: tuple[Function, ...] = (
         concurrency=4,
         roles=_MIRROR_CONSUMER_ROLES,
         sql_pool=4,  # one connection per concurrent apply
+        # A 5xx is PostgreSQL unreachable or a timeout; freshness is what SQL reads see.
+        slos=(BACKGROUND_AVAILABILITY, Slo("freshness", 0.99, threshold_ms=30_000)),
+        area="mirror",
     ),
     # Scheduled drift sampling (logs `mirrorDrift`); one instance, one connection.
     Function(
@@ -409,6 +497,8 @@ FUNCTIONS: tuple[Function, ...] = (
         roles=_MIRROR_RECONCILE_ROLES,
         sql_pool=1,
         sql_read_only=True,  # scheduled runs only compare; repairs run as the migrator
+        slos=(BACKGROUND_AVAILABILITY,),
+        area="mirror",
     ),
 )
 
@@ -536,7 +626,27 @@ def as_terraform_vars() -> dict[str, object]:
             j.name: {"schedule": j.schedule, "topic": j.topic, "time_zone": j.time_zone}
             for j in SCHEDULED_JOBS
         },
+        "slos": {
+            slo_key(fn, slo): {
+                "function": fn.name,
+                "kind": fn.kind,
+                "topic": fn.topic,
+                "area": fn.area,
+                "sli": slo.sli,
+                "goal": slo.goal,
+                "threshold_ms": slo.threshold_ms,
+                "period_days": slo.period_days,
+                "runbook": slo.runbook,
+            }
+            for fn in FUNCTIONS
+            for slo in fn.slos
+        },
     }
+
+
+def slo_key(fn: Function, slo: Slo) -> str:
+    """The SLO's key in Terraform and, lowercased, its id in Cloud Monitoring."""
+    return f"{fn.name}-{slo.sli}"
 
 
 def render_terraform_vars() -> str:

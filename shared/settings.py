@@ -144,6 +144,20 @@ class Settings(BaseSettings):
         description="How long an instance reuses the migration phases it read (config/migration).",
     )
 
+    # Traces (shared/tracing.py).
+    trace_sample_ratio: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Share of new traces recorded (a caller's sampling decision is kept); 0 "
+        "turns tracing off and OpenTelemetry is never imported.",
+    )
+    trace_file: str | None = Field(
+        None,
+        description="Local: append spans to this JSON-lines file (`focusctl trace show`); "
+        "unset, spans go to Cloud Trace in production and nowhere elsewhere.",
+    )
+
     @model_validator(mode="after")
     def _production_is_strict(self) -> Self:
         if self.env != "production":

@@ -296,7 +296,7 @@ def _run(
 ) -> Any:
     from firebase_functions import https_fn
 
-    from shared import logs
+    from shared import logs, tracing
     from shared.clock import utcnow
     from shared.metering import metered
 
@@ -307,7 +307,11 @@ def _run(
     trace = logs.trace_id_from_headers(request.raw_request.headers)
     outcome = "OK"
     uid = None
-    with logs.request_context(trace, function=name), metered() as ops:
+    with (
+        tracing.server_span(name, request.raw_request.headers, trace) as trace,
+        logs.request_context(trace, function=name),
+        metered() as ops,
+    ):
         try:
             call = _verified_call(name, request, utcnow())
             uid = call.uid

@@ -85,7 +85,7 @@ def pubsub_function(
 
     @functools.wraps(handler)
     def endpoint(request: flask.Request) -> flask.Response:
-        from shared import logs
+        from shared import logs, tracing
         from shared.metering import metered
         from shared.push import auth as push_auth
 
@@ -94,9 +94,21 @@ def pubsub_function(
         started = time.perf_counter()
         outcome = 204
         trace = logs.trace_id_from_headers(request.headers)
-        with logs.request_context(trace, function=spec.name), metered() as ops:
+        refused: push_auth.PushRefused | None = None
+        try:
+            push_auth.check_push(request)  # before anything of the body is read
+        except push_auth.PushRefused as err:
+            refused = err
+        # The publisher's trace continues from the message attributes (shared/tracing.py).
+        attributes = {} if refused else tracing.pubsub_attributes(request.get_data(cache=True))
+        with (
+            tracing.server_span(spec.name, attributes, trace, kind="consumer") as trace,
+            logs.request_context(trace, function=spec.name),
+            metered() as ops,
+        ):
             try:
-                push_auth.check_push(request)  # before anything of the body is read
+                if refused is not None:
+                    raise refused
                 body = json.loads(request.get_data(cache=True) or b"null")
                 message = parse_push_envelope(body)
                 handler(message)

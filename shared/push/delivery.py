@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from shared import logs
+from shared import logs, tracing
 from shared.clock import format_timestamp
 from shared.push.ledger import (
     BUDGET_WINDOW,
@@ -78,6 +78,9 @@ class DeliveryReport:
     outcome: str  # "done", "stale:<why>", "retry"
     status: int = 204
     devices: Counter[str] = dataclasses.field(default_factory=Counter)  # outcome -> count
+    # Schedule pushes: how long after its planned instant the delivery ran (the punctuality
+    # SLI, infra/modules/monitoring).
+    late_ms: float | None = None
 
     def as_fields(self) -> dict[str, object]:
         return {
@@ -86,6 +89,7 @@ class DeliveryReport:
             "outcome": self.outcome,
             "status": self.status,
             "devices": dict(self.devices),
+            "lateMs": self.late_ms,
         }
 
 
@@ -118,7 +122,8 @@ class DeliveryService:
     # -- schedule pushes ---------------------------------------------------------------------
 
     def _deliver_schedule(self, task: ScheduleTask, now: datetime) -> DeliveryReport:
-        report = DeliveryReport("schedule", task.uid, "done")
+        late_ms = round((now - task.occurrence_at).total_seconds() * 1000, 1)
+        report = DeliveryReport("schedule", task.uid, "done", late_ms=late_ms)
         stored = self._schedules.get(task.uid, task.schedule_id)
         why = _schedule_stale(stored, task, now)
         if why is not None:
@@ -204,7 +209,8 @@ class DeliveryService:
         pushes = [
             OutgoingPush(d.device_id, d.platform, d.fcm_token or "", kind, data) for d in claimed
         ]
-        results = self._sender.send(pushes)
+        with tracing.span("fcm.send", kind="client", pushKind=kind, devices=len(pushes)):
+            results = self._sender.send(pushes)
         retry_codes: list[str | None] = []
         release: list[str] = []
         for result in results:

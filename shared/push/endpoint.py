@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from shared import logs
+from shared import logs, tracing
 
 if TYPE_CHECKING:
     import flask
@@ -44,7 +44,11 @@ def handle_delivery(
         "retryCount": request.headers.get("X-CloudTasks-TaskRetryCount"),
     }
     trace = logs.trace_id_from_headers(request.headers)
-    with logs.request_context(trace, function="deliverPush"), metered() as ops:
+    with (
+        tracing.server_span("deliverPush", request.headers, trace) as trace,
+        logs.request_context(trace, function="deliverPush"),
+        metered() as ops,
+    ):
         try:
             if request.method != "POST":
                 status = 405

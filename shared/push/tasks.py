@@ -12,13 +12,14 @@ tasks are harmless anyway, their delivery checks the schedule first.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shared import logs
+from shared import logs, tracing
 from shared.push.planning import PlannedTask, encode_body
 
 if TYPE_CHECKING:
@@ -94,7 +95,8 @@ class CloudTasksQueue:
         http: dict[str, Any] = {
             "url": self._url,
             "http_method": "POST",
-            "headers": {"Content-Type": "application/json"},
+            # deliverPush continues the creating request's trace from these headers.
+            "headers": tracing.inject({"Content-Type": "application/json"}),
             "body": encode_body(task.body),
         }
         if self._settings.tasks_invoker_email:
@@ -124,7 +126,10 @@ class CloudTasksQueue:
                     self._parallelism, thread_name_prefix="push-tasks"
                 )
             pool = self._pool
-        return list(pool.map(fn, items))
+        # Each call runs in a copy of the caller's context: its trace (the headers injected
+        # into the task, the log lines' trace id) follows it into the pool.
+        contexts = [contextvars.copy_context() for _ in items]
+        return list(pool.map(lambda ctx, item: ctx.run(fn, item), contexts, items))
 
     def create(self, tasks: Sequence[PlannedTask]) -> CreateReport:
         from google.api_core import exceptions

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
 
+from shared import tracing
 from shared.sql.events import AccountErased, ChangeBatch, ChangeDataError, decode_event
 
 if TYPE_CHECKING:
@@ -80,7 +81,8 @@ def handle_message(data: bytes, store: MirrorApplier, now: datetime) -> Outcome:
         removed = store.erase_user(event.uid, event.version)
         return Outcome("account_erased", rows_erased=removed)
     try:
-        result = store.apply(event)
+        with tracing.span("postgresql.apply", kind="client", records=len(event.records)):
+            result = store.apply(event)
     except ChangeDataError as err:
         raise PoisonMessage(f"a record cannot be mirrored: {err}") from None
     lag = (now - event.emitted_at).total_seconds() * 1000

@@ -8,6 +8,7 @@ One window of about two minutes covers all three, so the suite waits for the clo
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import requests
 
 from devstack.stack import Stack
+from shared.tracing import read_trace
 from tests.support.auth import sign_up
 from tests.support.callables import FunctionsClient
 
@@ -71,7 +73,13 @@ def test_schedule_pushes_arrive_at_start_and_end_on_every_device(
         start += timedelta(minutes=1)
     end = start + timedelta(minutes=1)
 
-    kept = call("upsertSchedule", {"schedule": schedule("kept", start, end)})
+    # The pushes are followed by the trace of the call that planned them (shared/tracing.py).
+    trace_id = secrets.token_hex(16)
+    traced = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+    planned = functions_client.call(
+        "upsertSchedule", {"schedule": schedule("kept", start, end)}, user.id_token, headers=traced
+    )
+    kept = planned.result
     assert kept["nextOccurrences"][0] == {"startAt": rfc3339(start), "endAt": rfc3339(end)}
     call("upsertSchedule", {"schedule": schedule("dropped", start, end)})
     assert call("deleteSchedule", {"id": "dropped"}) == {"deleted": True}
@@ -130,3 +138,17 @@ def test_schedule_pushes_arrive_at_start_and_end_on_every_device(
 
     device = db.document(f"users/{user.uid}/devices/old-ipad").get().to_dict()
     assert device["fcmToken"] is None
+
+    # upsertSchedule -> Cloud Tasks -> deliverPush -> FCM, one trace: each delivery of the kept
+    # schedule (start, end) continued the planning call's trace and sent from inside it.
+    spans = read_trace(clean_stack.trace_file, trace_id)
+    by_id = {s["spanId"]: s for s in spans}
+    (root,) = [s for s in spans if s["name"] == "upsertSchedule"]
+    deliveries = [s for s in spans if s["name"] == "deliverPush"]
+    sends = [s for s in spans if s["name"] == "fcm.send"]
+    assert len(deliveries) >= 2 and len(sends) >= 2, [s["name"] for s in spans]
+    for delivery in deliveries:
+        assert delivery["parentSpanId"] == root["spanId"]
+    for send in sends:
+        assert by_id[send["parentSpanId"]]["name"] == "deliverPush"
+    assert sum(s["attributes"]["devices"] for s in sends) == len(ours)

@@ -469,6 +469,7 @@ def test_registry_variable_types_agree_everywhere(tf: dict[str, Json]) -> None:
         "topics": [("modules/stack", "topics"), ("modules/pubsub", "topics")],
         "queues": [("modules/stack", "queues"), ("modules/tasks", "queues")],
         "scheduled_jobs": [("modules/stack", "scheduled_jobs"), ("modules/scheduler", "jobs")],
+        "slos": [("modules/stack", "slos"), ("modules/monitoring", "slos")],
     }
     real = _real_registry()
     for name, places in uses.items():
@@ -483,6 +484,8 @@ def test_registry_variable_types_agree_everywhere(tf: dict[str, Json]) -> None:
 
 
 def _entry_attributes(name: str) -> list[str]:
+    if name == "slos":  # rendered from each function's SLOs, one entry per SLO
+        return [key for slo in _real_registry()["slos"].values() for key in slo]
     entry: type[Any] = {
         "functions": registry.Function,
         "topics": registry.Topic,
@@ -492,8 +495,17 @@ def _entry_attributes(name: str) -> list[str]:
     # Every dataclass field but the key, the queue's shard count (expanded into keys) and what
     # only the code and the contract read (a callable's request size limit, its rate limits and
     # its contract: no resource holds them; the database group role, which `focusctl mirror
-    # grant-roles` applies).
-    skipped = {"name", "shards", "max_request_bytes", "contract", "rate_limits", "sql_read_only"}
+    # grant-roles` applies); a function's SLOs and area are the `slos` variable's.
+    skipped = {
+        "name",
+        "shards",
+        "max_request_bytes",
+        "contract",
+        "rate_limits",
+        "sql_read_only",
+        "slos",
+        "area",
+    }
     return [f.name for f in dataclasses.fields(entry) if f.name not in skipped]
 
 

@@ -236,6 +236,16 @@ def test_a_start_too_late_for_its_block_is_dropped(world: World) -> None:
     assert report.outcome == "stale:too_late" and world.sender.sent == []
 
 
+def test_schedule_deliveries_log_how_late_they_ran(world: World) -> None:
+    """`lateMs` feeds the punctuality SLI (infra/modules/monitoring): early is negative."""
+    late = world.service.deliver(start_task(), START + timedelta(seconds=12))
+    assert late.as_fields()["lateMs"] == 12_000.0
+    early = world.service.deliver(start_task(), START - timedelta(minutes=3))
+    assert early.as_fields()["lateMs"] == -180_000.0
+    too_late = world.service.deliver(start_task(), START + timedelta(hours=3))
+    assert (too_late.outcome, too_late.late_ms) == ("stale:too_late", 3 * 3600 * 1000.0)
+
+
 def test_an_orphaned_plan_is_dropped_when_its_schedule_is_gone(world: World) -> None:
     world.plans.put(PlanRecord("u1", "s1", 10, "UTC", ("mon",), "09:00", "10:00", True, START))
     world.schedules.docs.clear()

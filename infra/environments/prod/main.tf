@@ -20,6 +20,7 @@ module "stack" {
   topics         = var.topics
   queues         = var.queues
   scheduled_jobs = var.scheduled_jobs
+  slos           = var.slos
 
   # Direct VPC egress takes about two addresses per instance of a SQL function during a
   # rollout; they may run ~2,400 instances at their peak, so a /19 (8,192 addresses).
@@ -44,4 +45,5 @@ module "stack" {
   postgres_password_version = 1
 
   alert_notification_channels = var.alert_notification_channels
+  runbook_base_url            = var.runbook_base_url
 }

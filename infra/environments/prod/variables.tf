@@ -15,6 +15,12 @@ variable "alert_notification_channels" {
   default     = []
 }
 
+variable "runbook_base_url" {
+  description = "Where docs/runbooks/ is browsable, e.g. the repository at the deployed commit; alerts link their runbook under it."
+  type        = string
+  default     = ""
+}
+
 # The registry, from registry.auto.tfvars.json (generated from shared/registry.py by
 # `make requirements`; never edit it by hand). Validated in modules/stack.
 
@@ -62,5 +68,20 @@ variable "scheduled_jobs" {
     schedule  = string
     topic     = string
     time_zone = string
+  }))
+}
+
+variable "slos" {
+  description = "The registry's SLOs."
+  type = map(object({
+    function     = string
+    kind         = string
+    topic        = string
+    area         = string
+    sli          = string
+    goal         = number
+    threshold_ms = number
+    period_days  = number
+    runbook      = string
   }))
 }

@@ -20,6 +20,7 @@ module "stack" {
   topics         = var.topics
   queues         = var.queues
   scheduled_jobs = var.scheduled_jobs
+  slos           = var.slos
 
   # Staging's traffic never comes near the registry's max_instances: the connection budget check
   # warns here, by decision (prod is sized for it).
@@ -39,4 +40,5 @@ module "stack" {
   postgres_password_version = 1
 
   alert_notification_channels = var.alert_notification_channels
+  runbook_base_url            = var.runbook_base_url
 }

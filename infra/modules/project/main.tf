@@ -7,7 +7,8 @@ locals {
     "cloudfunctions.googleapis.com",
     "cloudscheduler.googleapis.com",
     "cloudtasks.googleapis.com",
-    "compute.googleapis.com", # the VPC that reaches Cloud SQL's private IP
+    "cloudtrace.googleapis.com", # spans from the functions (shared/tracing.py)
+    "compute.googleapis.com",    # the VPC that reaches Cloud SQL's private IP
     "fcm.googleapis.com",
     "firebaseappcheck.googleapis.com",
     "firebaserules.googleapis.com",

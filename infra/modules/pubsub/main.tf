@@ -157,6 +157,7 @@ resource "google_monitoring_alert_policy" "dead_letters" {
       Messages exhausted their delivery attempts and were moved to `${each.key}`.
       Pull them from the subscription `${each.key}--inspect` to see why (the function's logs
       hold the failures), fix the cause, republish them to the source topic, then ack them.
+      Runbook: ${var.runbook_base_url == "" ? "docs/runbooks/dead-letters.md" : "${trimsuffix(var.runbook_base_url, "/")}/dead-letters.md"}
     EOT
   }
 }

@@ -48,6 +48,12 @@ variable "alert_notification_channels" {
   default     = []
 }
 
+variable "runbook_base_url" {
+  description = "Where docs/runbooks/ is browsable (empty: alerts name the path in the repository)."
+  type        = string
+  default     = ""
+}
+
 variable "labels" {
   description = "Labels for topics and subscriptions."
   type        = map(string)

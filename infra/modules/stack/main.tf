@@ -104,9 +104,22 @@ module "pubsub" {
   pusher_id                   = module.functions.pubsub_pusher_id
   pubsub_service_agent        = module.project.pubsub_service_agent
   alert_notification_channels = var.alert_notification_channels
+  runbook_base_url            = var.runbook_base_url
   labels                      = local.labels
 
   depends_on = [module.project]
+}
+
+module "monitoring" {
+  source = "../monitoring"
+
+  project_id                  = var.project_id
+  slos                        = var.slos
+  runbook_base_url            = var.runbook_base_url
+  alert_notification_channels = var.alert_notification_channels
+  labels                      = local.labels
+
+  depends_on = [module.project, module.pubsub]
 }
 
 module "tasks" {

@@ -213,6 +213,26 @@ variable "scheduled_jobs" {
   }
 }
 
+variable "slos" {
+  description = "The registry's SLOs, keyed by \"<function>-<sli>\" (validated in modules/monitoring)."
+  type = map(object({
+    function     = string
+    kind         = string
+    topic        = string
+    area         = string
+    sli          = string
+    goal         = number
+    threshold_ms = number
+    period_days  = number
+    runbook      = string
+  }))
+
+  validation {
+    condition     = alltrue([for slo in values(var.slos) : contains(keys(var.functions), slo.function)])
+    error_message = "An SLO belongs to a function of the registry."
+  }
+}
+
 # --- Per-environment sizing ------------------------------------------------------------------
 
 variable "sql" {
@@ -273,4 +293,8 @@ variable "postgres_password_version" {
   description = "Bump to rotate the built-in postgres user's password to a new random, unknown value (infra/README.md, Cloud SQL)."
   type        = number
   default     = 1
+variable "runbook_base_url" {
+  description = "Where docs/runbooks/ is browsable; alerts link their runbook under it (empty: the repository path)."
+  type        = string
+  default     = ""
 }

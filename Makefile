@@ -6,15 +6,20 @@ PYTHON ?= $(shell scripts/find-python.sh)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# One lock for every environment: every package of every extra, pinned with hashes
+# (`make requirements` writes it); the deployed functions/requirements.txt is cut from it.
+LOCK := requirements.lock
 NPM_STAMP := node_modules/.installed
 
 .PHONY: dev test lint typecheck unit bench load install requirements package fmt clean contract contract-gate contract-baseline docs
 
-## Install the Python environment (venv + project in editable mode with dev extras).
-$(STAMP): pyproject.toml
+## Install the Python environment from the lock (hashes checked), then the project itself in
+## editable mode without resolving anything again.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
 ## Install the npm tools from package-lock.json: firebase-tools (the Auth emulator), quicktype and
@@ -83,9 +88,12 @@ LOAD_ARGS ?=
 load: install
 	$(PY) -m benchmarks.load $(LOAD_ARGS)
 
-## Regenerate functions/requirements.txt (deploy) and the Terraform registry input.
+## Regenerate the lock (every extra, hashes), the deployed functions/requirements.txt (runtime
+## dependencies only, the lock's versions, hashes) and the Terraform registry input.
+PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 requirements: $(STAMP)
-	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --output-file functions/requirements.txt pyproject.toml
+	$(PIP_COMPILE) --all-extras --unsafe-package focus-backend --output-file $(LOCK) pyproject.toml
+	$(PIP_COMPILE) --constraint $(LOCK) --output-file functions/requirements.txt pyproject.toml
 	$(PY) -m devstack render-registry
 
 ## The client contract: docs/api/openapi.json from the wire models, then the app models under

@@ -293,6 +293,8 @@ variable "postgres_password_version" {
   description = "Bump to rotate the built-in postgres user's password to a new random, unknown value (infra/README.md, Cloud SQL)."
   type        = number
   default     = 1
+}
+
 variable "runbook_base_url" {
   description = "Where docs/runbooks/ is browsable; alerts link their runbook under it (empty: the repository path)."
   type        = string

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: dev test lint typecheck unit bench install requirements package fmt clean contract contract-gate contract-baseline docs
+.PHONY: dev test lint typecheck unit bench sql-dataset install requirements package fmt clean contract contract-gate contract-baseline docs
 
 ## Install the Python environment (venv + project in editable mode with dev extras).
 $(STAMP): pyproject.toml
@@ -68,6 +68,11 @@ fmt: $(STAMP)
 ## Benchmarks; figures go to docs/BENCHMARKS.md.
 bench: install
 	$(PY) -m benchmarks
+
+## A seeded dataset in PostgreSQL (make dev's, else one of its own): make sql-dataset ROWS=10000000
+ROWS ?= 1000000
+sql-dataset: install
+	$(PY) -m benchmarks.sql_dataset --rows $(ROWS)
 
 ## Regenerate functions/requirements.txt (deploy) and the Terraform registry input.
 requirements: $(STAMP)

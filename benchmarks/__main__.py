@@ -23,6 +23,7 @@ SECTIONS: dict[str, str] = {
     "push": "benchmarks.push",
     "mirror": "benchmarks.mirror",
     "request_limits": "benchmarks.request_limits",
+    "sql_scale": "benchmarks.sql_scale",
 }
 
 HEADER = (

@@ -402,16 +402,14 @@ def generate(
     }
 
 
-def sample_users(dsn: str, count: int, seed: int = 2) -> list[str]:
+def sample_users(dsn: str, count: int, seed: int = 2, *, mirrored: bool = False) -> list[str]:
     """`count` user ids of the dataset, drawn at random with a fixed seed (weighted by user, not
-    by session: most are ordinary users, as most requests are)."""
+    by session: most are ordinary users, as most requests are). `mirrored`: only users whose
+    sessions the mirror still writes (not `sql_only`, where it refuses them)."""
+    where = "complete_seq > 0" + (" AND sql_seq IS NULL" if mirrored else "")
     with psycopg.connect(dsn) as conn:
-        uids = [
-            r[0]
-            for r in conn.execute(
-                "SELECT user_id FROM session_feeds WHERE complete_seq > 0 ORDER BY user_id"
-            )
-        ]
+        query = f"SELECT user_id FROM session_feeds WHERE {where} ORDER BY user_id"
+        uids = [r[0] for r in conn.execute(query)]
     return random.Random(seed).sample(uids, min(count, len(uids)))
 
 

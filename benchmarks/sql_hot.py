@@ -135,7 +135,8 @@ class HotQuery:
     run: Callable[[Target], None]
     # table -> the indexes it may be read through (a large table read another way fails)
     indexes: Mapping[str, tuple[str, ...]]
-    destructive: bool = False  # removes the user's data: measured last, on users of its own
+    destructive: bool = False  # removes the user's data: measured on users of its own
+    mirrored: bool = False  # runs for users the mirror writes (it refuses `sql_only` sessions)
 
 
 HOT_QUERIES: tuple[HotQuery, ...] = (
@@ -161,6 +162,7 @@ HOT_QUERIES: tuple[HotQuery, ...] = (
             "delete_markers": ("pk_delete_markers", "ix_delete_markers_user_id"),
             "session_feeds": ("pk_session_feeds",),
         },
+        mirrored=True,
     ),
     HotQuery(
         "export_page",
@@ -304,6 +306,11 @@ def scans(plans: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
                 continue
             found.append((table, kind, node.get("Index Name")))
     return found
+
+
+def execution_ms(plans: list[dict[str, Any]]) -> float:
+    """Server-side execution time of the statements (EXPLAIN ANALYZE), without the client."""
+    return sum(float(plan.get("Execution Time", 0.0)) for plan in plans)
 
 
 def buffers(plans: list[dict[str, Any]]) -> int:

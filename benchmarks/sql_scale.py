@@ -179,6 +179,7 @@ def _one_size(dsn: str, rows: int) -> dict[str, Any]:
     try:
         uids = sql_dataset.sample_users(dsn, CALLS * 2 + 20)
         ordinary, spare = uids[: CALLS + 10], uids[CALLS + 10 :]
+        mirrored = sql_dataset.sample_users(dsn, CALLS + 10, mirrored=True)
         heavy = sql_dataset.heaviest_user(dsn)
         large = sql_hot.large_tables(engine, LARGE_PAGES)
         result: dict[str, Any] = {
@@ -190,7 +191,7 @@ def _one_size(dsn: str, rows: int) -> dict[str, Any]:
             "queries": {},
         }
         for query in sql_hot.HOT_QUERIES:
-            who = spare if query.destructive else ordinary
+            who = spare if query.destructive else mirrored if query.mirrored else ordinary
             plans, problems = sql_hot.checked_plans(engine, query, who[-1], large)
             times = _measure(engine, query, who[:-1])
             heavy_t = [
@@ -202,12 +203,13 @@ def _one_size(dsn: str, rows: int) -> dict[str, Any]:
                 "p99": _ms(times, 0.99),
                 "calls": len(times),
                 "buffers": sql_hot.buffers(plans),
+                "server_ms": sql_hot.execution_ms(plans),
                 "used": sql_hot.used_indexes(plans),
                 "problems": problems,
                 "heavy": min(heavy_t) * 1000,
             }
         if rows == max(SIZES):
-            result["peak"] = _write_peak(engine, ordinary)
+            result["peak"] = _write_peak(engine, mirrored)
         return result
     finally:
         engine.dispose()
@@ -224,20 +226,23 @@ def _report(results: list[dict[str, Any]]) -> str:
         "fresh local cluster (defaults: `shared_buffers` 128 MB, fsync off; the data fits in "
         "the OS page cache). Each hot query is the store's own call "
         "(benchmarks/sql_hot.py), timed end to end through SQLAlchemy for a seeded sample of "
-        "users; buffers are the pages its statements touch (`EXPLAIN (ANALYZE, BUFFERS)`); "
+        "users; buffers are the pages its statements touch and server ms their execution time "
+        "inside PostgreSQL (`EXPLAIN (ANALYZE, BUFFERS)` of one ordinary user's call); "
         '"heaviest" is the user with the most sessions.',
         "",
     ]
     header = "| query | " + " | ".join(f"{r['rows'] / 1e6:.1f}M p50 / p99 ms" for r in results)
     header += " | buffers (" + " / ".join(f"{r['rows'] / 1e6:.0f}M" for r in results) + ")"
+    header += " | server ms (" + " / ".join(f"{r['rows'] / 1e6:.0f}M" for r in results) + ")"
     header += f" | heaviest user ms ({results[-1]['rows'] / 1e6:.0f}M) | indexes used |"
-    lines += [header, "|---" * (len(results) + 4) + "|"]
+    lines += [header, "|---" * (len(results) + 5) + "|"]
     for query in sql_hot.HOT_QUERIES:
         cells = [query.what]
         for r in results:
             q = r["queries"][query.name]
             cells.append(f"{q['p50']:.1f} / {q['p99']:.1f}")
         cells.append(" / ".join(str(r["queries"][query.name]["buffers"]) for r in results))
+        cells.append(" / ".join(f"{r['queries'][query.name]['server_ms']:.2f}" for r in results))
         last = results[-1]["queries"][query.name]
         cells.append(f"{last['heavy']:.0f}")
         used = "; ".join(

@@ -11,7 +11,7 @@ peak with concurrent sync readers.
 
 Sizes and sample counts can be lowered for a quick look: FOCUS_BENCH_SQL_SIZES (comma-separated
 rows), FOCUS_BENCH_SQL_CALLS (per query and size), FOCUS_BENCH_SQL_PEAK_RATE (changes/s),
-FOCUS_BENCH_SQL_PEAK_SECONDS.
+FOCUS_BENCH_SQL_PEAK_SECONDS; FOCUS_BENCH_SQL_RESUME=1 reuses the sizes a previous run saved.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ CALLS = int(os.environ.get("FOCUS_BENCH_SQL_CALLS", "100"))
 MAX_SECONDS_PER_QUERY = 20.0
 PEAK_RATE = int(os.environ.get("FOCUS_BENCH_SQL_PEAK_RATE", "2000"))  # changes/s (docs/SCALING.md)
 PEAK_SECONDS = float(os.environ.get("FOCUS_BENCH_SQL_PEAK_SECONDS", "15"))
+RESUME = os.environ.get("FOCUS_BENCH_SQL_RESUME") == "1"
 PEAK_WRITERS = 8
 PEAK_READERS = 2
 LARGE_PAGES = 100  # a table this size is read through its index or the plan fails
@@ -216,7 +217,7 @@ def _one_size(dsn: str, rows: int) -> dict[str, Any]:
 
 
 def _mb(n: float) -> str:
-    return f"{n / 1024 / 1024:,.0f} MB"
+    return f"{n / 1024 / 1024:,.1f} MB"
 
 
 def _report(results: list[dict[str, Any]]) -> str:
@@ -268,6 +269,15 @@ def _report(results: list[dict[str, Any]]) -> str:
         n, heap, idx = last["sizes"][table]
         cells.append(f"{n / per:,.0f} rows, {_mb(heap / per)} + {_mb(idx / per)}")
         lines.append("| " + " | ".join(cells) + " |")
+    total = sum(heap + idx for _, heap, idx in last["sizes"].values())
+    sessions_heap, sessions_idx = last["sizes"]["focus_sessions"][1:]
+    lines += [
+        "",
+        f"Linear extrapolation to 1B session rows (x{1e9 / last['rows']:,.0f}; the same users "
+        f"mix, no bloat): focus_sessions {sessions_heap / per * 1000 / 1024:,.0f} GB heap + "
+        f"{sessions_idx / per * 1000 / 1024:,.0f} GB indexes, all tables "
+        f"{total / per * 1000 / 1024:,.0f} GB.",
+    ]
     idx_cells = ", ".join(f"{name} {_mb(size / per)}" for name, size in last["index_sizes"].items())
     lines += ["", f"focus_sessions indexes per 1M rows: {idx_cells}.", ""]
     lines += [
@@ -309,12 +319,17 @@ def _report(results: list[dict[str, Any]]) -> str:
 
 
 def run() -> str:
+    """Every size in turn. Each size's figures are saved under .local/ as soon as they exist;
+    with FOCUS_BENCH_SQL_RESUME=1 a size already saved is not measured again (a long run that
+    was interrupted goes on where it stopped)."""
     results = []
     for rows in SIZES:
+        saved = sql_dataset.ROOT / ".local" / f"bench-sql-{rows}.json"
+        if RESUME and saved.exists():
+            results.append(json.loads(saved.read_text()))
+            continue
         with sql_dataset.own_cluster(f"bench-sql-{rows}", fresh=True) as dsn:
             result = _one_size(dsn, rows)
         results.append(result)
-        # Each size's figures as soon as they exist (a long run can be looked at meanwhile).
-        saved = sql_dataset.ROOT / ".local" / f"bench-sql-{rows}.json"
         saved.write_text(json.dumps(result, indent=2, default=sorted))
     return _report(results)

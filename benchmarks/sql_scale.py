@@ -274,9 +274,9 @@ def _report(results: list[dict[str, Any]]) -> str:
     lines += [
         "",
         f"Linear extrapolation to 1B session rows (x{1e9 / last['rows']:,.0f}; the same users "
-        f"mix, no bloat): focus_sessions {sessions_heap / per * 1000 / 1024:,.0f} GB heap + "
-        f"{sessions_idx / per * 1000 / 1024:,.0f} GB indexes, all tables "
-        f"{total / per * 1000 / 1024:,.0f} GB.",
+        f"mix, no bloat): focus_sessions {sessions_heap / per * 1000 / 2**30:,.0f} GB heap + "
+        f"{sessions_idx / per * 1000 / 2**30:,.0f} GB indexes, all tables "
+        f"{total / per * 1000 / 2**30:,.0f} GB.",
     ]
     idx_cells = ", ".join(f"{name} {_mb(size / per)}" for name, size in last["index_sizes"].items())
     lines += ["", f"focus_sessions indexes per 1M rows: {idx_cells}.", ""]

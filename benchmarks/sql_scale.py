@@ -328,7 +328,7 @@ def run() -> str:
         if RESUME and saved.exists():
             results.append(json.loads(saved.read_text()))
             continue
-        with sql_dataset.own_cluster(f"bench-sql-{rows}", fresh=True) as dsn:
+        with sql_dataset.own_cluster(f"bench-sql-{rows}-{os.getpid()}", fresh=True) as dsn:
             result = _one_size(dsn, rows)
         results.append(result)
         saved.write_text(json.dumps(result, indent=2, default=sorted))

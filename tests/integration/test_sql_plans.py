@@ -109,3 +109,20 @@ def test_a_dropped_index_is_caught(dataset: tuple[Engine, str]) -> None:
             transaction.rollback()
     problems = sql_hot.plan_problems(plans, query.indexes, {"focus_sessions"})
     assert problems, plans
+
+
+def test_big_tables_carry_their_autovacuum_settings(dataset: tuple[Engine, str]) -> None:
+    """Migration 0006 (docs/SCALING.md says why): the defaults wait for 20% of a table."""
+    engine, _ = dataset
+    with engine.connect() as conn:
+        options: dict[str, list[str]] = dict(
+            conn.execute(
+                text(
+                    "SELECT relname, reloptions FROM pg_class "
+                    "WHERE relname IN ('focus_sessions', 'session_feeds')"
+                )
+            ).all()
+        )
+    assert "autovacuum_vacuum_scale_factor=0.01" in options["focus_sessions"]
+    assert "autovacuum_vacuum_insert_scale_factor=0.01" in options["focus_sessions"]
+    assert "fillfactor=80" in options["session_feeds"]

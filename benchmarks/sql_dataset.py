@@ -8,8 +8,8 @@ follows from the users it takes to reach it, so the distribution is the same at 
 The distribution (per user, drawn from `random.Random(f"{seed}:{user index}")`, so the first N
 users are the same whatever the size):
 - sessions per user: log-normal around 50 (most users have dozens), and one user in 2,000 is a
-  heavy user with 10,000 to 50,000 (a year of automated sessions); about 88 per user on average,
-  so 1B rows is about 11M users, the issue's 10M daily users;
+  heavy user with 10,000 to 50,000 (a year of automated sessions); about 85 per user on average,
+  so 1B rows is about 12M users, the issue's 10M daily users;
 - sessions spread over the year before `T_END`, one commit each (one in ten shares its commit
   with the previous one), `sync_seq` and `server_updated_at` increasing together;
 - 8% of sessions are deleted some days after their last write: deleted within the last 31 days

@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 NPM_STAMP := node_modules/.installed
 
-.PHONY: dev test lint typecheck unit bench load install requirements package fmt clean contract contract-gate contract-baseline docs
+.PHONY: dev test lint typecheck unit bench load sql-dataset install requirements package fmt clean contract contract-gate contract-baseline docs
 
 ## Install the Python environment from the lock (hashes checked), then the project itself in
 ## editable mode without resolving anything again.
@@ -87,6 +87,11 @@ bench: install
 LOAD_ARGS ?=
 load: install
 	$(PY) -m benchmarks.load $(LOAD_ARGS)
+
+## A seeded dataset in PostgreSQL (make dev's, else one of its own): make sql-dataset ROWS=10000000
+ROWS ?= 1000000
+sql-dataset: install
+	$(PY) -m benchmarks.sql_dataset --rows $(ROWS)
 
 ## Regenerate the lock (every extra, hashes), the deployed functions/requirements.txt (runtime
 ## dependencies only, the lock's versions, hashes) and the Terraform registry input.

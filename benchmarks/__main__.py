@@ -25,6 +25,7 @@ SECTIONS: dict[str, str] = {
     "load": "benchmarks.load",
     "mirror": "benchmarks.mirror",
     "request_limits": "benchmarks.request_limits",
+    "sql_scale": "benchmarks.sql_scale",
 }
 
 HEADER = (

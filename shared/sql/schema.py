@@ -216,6 +216,7 @@ class DeleteMarker(Base):
     """A mirrored document deleted at `version`: older upserts of it are ignored."""
 
     __tablename__ = "delete_markers"
+    __table_args__ = (Index(None, "user_id"),)  # the erasure's by-user reads (migration 0007)
 
     collection: Mapped[str] = mapped_column(KeyText, primary_key=True)
     user_id: Mapped[str] = mapped_column(KeyText, primary_key=True)
@@ -240,6 +241,7 @@ class SqlOwner(Base):
     `session_feeds.sql_seq`, beside the feed head."""
 
     __tablename__ = "sql_owners"
+    __table_args__ = (Index(None, "user_id"),)  # the erasure's by-user delete (migration 0007)
 
     collection: Mapped[str] = mapped_column(KeyText, primary_key=True)
     user_id: Mapped[str] = mapped_column(KeyText, primary_key=True)

@@ -68,6 +68,7 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -344,12 +345,17 @@ class SqlMirrorStore:
         """Up to `limit` distinct user ids >= `start` (wrapping around), from the users and
         sessions tables: reconcile's sample of what SQL holds."""
         users = metadata.tables["users"]
-        ids = select(users.c.id.label("uid")).union(select(_sessions.c.user_id.label("uid")))
-        known = ids.subquery()
         found: list[str] = []
         with self._engine.connect() as conn:
-            for where in (known.c.uid >= literal(start, KEY_TEXT), known.c.uid.is_not(None)):
-                query = select(known.c.uid).where(where).order_by(known.c.uid).limit(limit)
+            for since in (literal(start, KEY_TEXT), literal("", KEY_TEXT)):
+                # Each side walks its key index from `since` and stops after `limit` users: a
+                # union of the whole tables would read every session (docs/SCALING.md).
+                firsts = [
+                    select(key.label("uid")).where(key >= since).distinct().order_by(key)
+                    for key in (users.c.id, _sessions.c.user_id)
+                ]
+                known = union(*(q.limit(limit) for q in firsts)).subquery()
+                query = select(known.c.uid).order_by(known.c.uid).limit(limit)
                 found += [str(uid) for uid in conn.execute(query).scalars()]
                 if len(set(found)) >= limit:
                     break

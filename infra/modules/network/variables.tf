@@ -10,9 +10,9 @@ variable "region" {
 
 variable "functions_subnet_cidr" {
   description = <<-EOT
-    Range of the subnet that functions using Cloud SQL egress through (Direct VPC egress).
+    Range of the subnet every function egresses through (Direct VPC egress: Cloud SQL, Redis).
     Each instance takes an address, and about twice as many during a rollout: size it for the
-    summed max_instances of those functions (a /20 holds about 2,000 instances).
+    summed max_instances of the functions (a /20 holds about 2,000 instances).
   EOT
   type        = string
   default     = "10.8.0.0/20"

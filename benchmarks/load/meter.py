@@ -140,6 +140,27 @@ def tasks_queued(target: Target) -> int | None:
         channel.close()
 
 
+# PostgreSQL publishes a backend's row counters when it goes idle, at the latest this long after
+# its last transaction (PGSTAT_IDLE_INTERVAL); a count read sooner may miss the mirror's last
+# applies.
+STATS_PUBLISH_S = 10.0
+
+
+def settled_sql_rows(target: Target) -> int | None:
+    """`sql_rows` once it has not moved for longer than the statistics take to be published."""
+    last = sql_rows(target)
+    still_since = time.monotonic()
+    deadline = still_since + 6 * STATS_PUBLISH_S
+    while last is not None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sql_rows(target)
+        if now != last:
+            last, still_since = now, time.monotonic()
+        elif time.monotonic() - still_since > STATS_PUBLISH_S:
+            break
+    return last
+
+
 def sql_rows(target: Target) -> int | None:
     if not target.postgres_dsn:
         return None
@@ -153,13 +174,14 @@ def sql_rows(target: Target) -> int | None:
     return int(row[0]) if row else None
 
 
-def snapshot(target: Target) -> Snapshot:
+def snapshot(target: Target, *, settle: bool = False) -> Snapshot:
+    """The counters now; `settle`: wait for PostgreSQL's row counters to be published first."""
     return Snapshot(
         log_offset=snapshot_offset(target),
         cpu_s=cpu_seconds(target.functions_pids()) if target.functions_pids else None,
         fcm_requests=fcm_requests(target),
         tasks_queued=tasks_queued(target),
-        sql_rows=sql_rows(target),
+        sql_rows=settled_sql_rows(target) if settle else sql_rows(target),
         at=time.monotonic(),
     )
 

@@ -112,7 +112,7 @@ def run_load(
         _each(pool, lambda u: u.save_schedule(block), with_schedule)
         _wait_quiet(target, deadline=time.monotonic() + 60)
 
-        before = meter.snapshot(target)
+        before = meter.snapshot(target, settle=True)
         metering.set()
         stop = threading.Event()
         timer = threading.Timer(max_seconds, stop.set)
@@ -137,7 +137,7 @@ def run_load(
         while datetime.now(UTC) < until:
             time.sleep(0.5)
     _wait_quiet(target, deadline=time.monotonic() + 120)
-    after = meter.snapshot(target)
+    after = meter.snapshot(target, settle=True)
     metering.clear()
     return LoadResult(
         users=users,

@@ -22,6 +22,7 @@ SECTIONS: dict[str, str] = {
     "sync": "benchmarks.sync",
     "push": "benchmarks.push",
     "mirror": "benchmarks.mirror",
+    "jobs": "benchmarks.jobs",
     "request_limits": "benchmarks.request_limits",
 }
 

@@ -215,3 +215,14 @@ variable "alert_notification_channels" {
   type        = list(string)
   default     = []
 }
+
+variable "jobs" {
+  description = "The operator jobs (infra/modules/jobs): image is the operator image built from the Dockerfile, by digest; null deploys no jobs."
+  type = object({
+    image                = string
+    backfill_tasks       = optional(number, 8)
+    reconcile_tasks      = optional(number, 4)
+    documents_per_second = optional(number, 250)
+  })
+  default = null
+}

@@ -28,6 +28,7 @@ model; the Firestore reads are in firestore_source.py.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import random
@@ -304,7 +305,10 @@ class Reconciler:
             return result
 
         with ThreadPoolExecutor(max(1, min(self._workers, len(uids)))) as pool:
-            results = list(pool.map(one, uids))
+            # Each user in a copy of this context, so that `metering.metered()` around a run
+            # counts the workers' Firestore reads too.
+            futures = [pool.submit(contextvars.copy_context().run, one, uid) for uid in uids]
+            results = [future.result() for future in futures]
         return ReconcileReport(len(uids), results, time.perf_counter() - started)
 
     def check(self, uid: str, *, repair: bool = False) -> UserResult:

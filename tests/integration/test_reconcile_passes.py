@@ -121,6 +121,7 @@ def test_the_incremental_pass_reads_what_changed_and_catches_each_drift(
 
 def test_the_full_pass_sees_what_no_commit_shows_and_resumes(db: Any, engine: Engine) -> None:
     seeded(db)
+    assert reconcile().exit_code == 0  # the incremental pass's watermarks: all seen, clean
     with engine.begin() as conn:  # changed by hand in SQL: no feed head moves
         conn.execute(text("UPDATE users SET timezone = 'Asia/Tokyo', content_hash = 'x'"))
         conn.execute(
@@ -137,8 +138,10 @@ def test_the_full_pass_sees_what_no_commit_shows_and_resumes(db: Any, engine: En
     store = SqlMirrorStore(engine)
     passes = Passes(db, store, Reconciler(FirestoreUsers(db), store, workers=2))
     first = passes.full(PassOptions(task=Task(0, 2), page_size=2), partitions=4)
-    assert store.get_state(full_key(4, 0)) == {"after": first.results[-1].uid, "done": True}
-    assert store.get_state(full_key(4, 1)) is None  # task 1's share, not run yet
+    # Task 0 of 2 took ranges 0 and 2; 1 and 3 are task 1's share, not run yet.
+    states = [store.get_state(full_key(4, index)) for index in range(4)]
+    assert [bool(state and state["done"]) for state in states] == [True, False, True, False]
+    assert states[2]["after"] == first.results[-1].uid  # type: ignore[index]
     result = reconcile("--all", "--partitions", "4")  # resumes: only task 1's ranges left
     assert result.exit_code == 1, result.output
     seen = {r.uid for r in first.results} | set(_json_uids(result.output))
@@ -158,12 +161,19 @@ def _json_uids(output: str) -> list[str]:
 
 
 def _tables(engine: Engine) -> dict[str, list[Any]]:
-    dump = {}
+    """What a backfill wrote, without the times it wrote it at (`mirrored_at`, `updated_at`)."""
+    queries = {
+        "users": "SELECT id, source_version, content_hash FROM users ORDER BY 1",
+        "session_feeds": "SELECT user_id, complete_seq, backfill_seq FROM session_feeds ORDER BY 1",
+        **{
+            table: f"SELECT user_id, id, source_version, content_hash FROM {table} ORDER BY 1, 2"
+            for table in ("devices", "schedules", "focus_sessions")
+        },
+    }
     with engine.connect() as conn:
-        for table in ("users", "devices", "schedules", "focus_sessions", "mirror_feeds"):
-            rows = conn.execute(text(f'SELECT * FROM "{table}" ORDER BY 1, 2')).all()
-            dump[table] = [tuple(r) for r in rows]
-    return dump
+        return {
+            name: [tuple(r) for r in conn.execute(text(q)).all()] for name, q in queries.items()
+        }
 
 
 def _tasks(count: int, *args: str) -> list[subprocess.CompletedProcess[str]]:

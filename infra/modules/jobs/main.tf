@@ -8,7 +8,7 @@
 locals {
   common_args = ["--project", var.project_id, "mirror"]
   jobs = {
-    "mirror-backfill" = {
+    "backfill" = {
       tasks = var.backfill_tasks
       args = ["backfill", "--partitions", tostring(var.backfill_partitions), "--no-progress",
       "--rate", tostring(var.documents_per_second)]
@@ -16,14 +16,14 @@ locals {
       pool    = ceil(var.backfill_partitions / var.backfill_tasks) + 1
       timeout = "86400s"
     }
-    "mirror-reconcile" = {
+    "reconcile-incremental" = {
       tasks = var.reconcile_tasks
       args = ["reconcile", "--no-progress", "--json", "--workers", tostring(var.reconcile_workers),
       "--rate", tostring(var.documents_per_second)]
       pool    = var.reconcile_workers + 1
       timeout = "3600s"
     }
-    "mirror-reconcile-all" = {
+    "reconcile-all" = {
       tasks = var.reconcile_tasks
       args = ["reconcile", "--all", "--partitions", tostring(var.reconcile_partitions),
         "--no-progress", "--json", "--workers", tostring(var.reconcile_workers),
@@ -33,6 +33,15 @@ locals {
     }
   }
   peak_connections = sum([for job in values(local.jobs) : job.tasks * job.pool])
+  over_budget      = { for key, job in local.jobs : key => job.tasks * job.pool if job.tasks * job.pool > var.sql_connection_budget }
+}
+
+# The tasks refuse to start over budget (FOCUS_JOB_SQL_CONNECTIONS); say so at plan time.
+check "jobs_fit_their_connection_budget" {
+  assert {
+    condition     = length(local.over_budget) == 0
+    error_message = "These jobs' tasks x pool exceed the jobs' connection budget of ${var.sql_connection_budget}: ${jsonencode(local.over_budget)}. Use fewer tasks or workers, or raise jobs.sql_connections with max_connections."
+  }
 }
 
 resource "google_service_account" "jobs" {
@@ -63,7 +72,7 @@ resource "google_cloud_run_v2_job" "job" {
 
   project             = var.project_id
   location            = var.region
-  name                = "${each.key}-${var.environment}"
+  name                = "mirror-${each.key}-${var.environment}"
   deletion_protection = false
   labels              = var.labels
 
@@ -139,7 +148,7 @@ resource "google_service_account" "scheduler" {
 resource "google_cloud_run_v2_job_iam_member" "scheduler" {
   project  = var.project_id
   location = var.region
-  name     = google_cloud_run_v2_job.job["mirror-reconcile"].name
+  name     = google_cloud_run_v2_job.job["reconcile-incremental"].name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.scheduler.email}"
 }
@@ -154,7 +163,7 @@ resource "google_cloud_scheduler_job" "incremental_reconcile" {
 
   http_target {
     http_method = "POST"
-    uri         = "https://run.googleapis.com/v2/projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.job["mirror-reconcile"].name}:run"
+    uri         = "https://run.googleapis.com/v2/projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.job["reconcile-incremental"].name}:run"
 
     oauth_token {
       service_account_email = google_service_account.scheduler.email

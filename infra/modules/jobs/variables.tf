@@ -81,13 +81,13 @@ variable "reconcile_workers" {
 variable "documents_per_second" {
   description = "Firestore documents/s per task: tasks x this stays inside Firestore's 500/50/5 ramp."
   type        = number
-  default     = 250
+  default     = 1000
 }
 
 variable "sql_connection_budget" {
   description = "Connections all tasks of one job may hold together (checked by each task)."
   type        = number
-  default     = 100
+  default     = 80
 }
 
 variable "incremental_schedule" {

@@ -130,14 +130,11 @@ module "jobs" {
   backfill_tasks       = var.jobs.backfill_tasks
   reconcile_tasks      = var.jobs.reconcile_tasks
   documents_per_second = var.jobs.documents_per_second
-  labels               = local.labels
+  # Three jobs may run at once; each task checks its job's share before it connects.
+  sql_connection_budget = floor(var.jobs.sql_connections / 3)
+  labels                = local.labels
 
   depends_on = [module.project, module.cloudsql]
-}
-
-locals {
-  # Every job's tasks x pool, were all three jobs running at once.
-  jobs_peak_connections = var.jobs == null ? 0 : module.jobs[0].peak_connections
 }
 
 # Checks warn on plan instead of refusing it: a budget may be overrun on purpose for a while

@@ -222,7 +222,8 @@ variable "jobs" {
     image                = string
     backfill_tasks       = optional(number, 8)
     reconcile_tasks      = optional(number, 4)
-    documents_per_second = optional(number, 250)
+    documents_per_second = optional(number, 1000)
+    sql_connections      = optional(number, 240)
   })
   default = null
 }

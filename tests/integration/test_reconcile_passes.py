@@ -215,3 +215,32 @@ def test_k_task_processes_equal_one_process(db: Any, engine: Engine) -> None:
     tasks = _tasks(2, *check)
     assert [t.returncode for t in tasks] == [1, 1]  # each task found its users' drift
     assert sum(_json_uids(t.stdout).count(uid) for t in tasks for uid in UIDS) == len(UIDS)
+
+
+def test_a_real_sessions_commit_is_found_by_its_shard(db: Any) -> None:
+    from shared.changes import CollectingSink
+    from shared.migration.tools.passes import Watermark, changed_heads
+    from shared.sessions.models import SyncFocusSessionsRequest
+    from shared.sessions.repository import FirestoreSessionStore
+    from shared.sessions.service import sync_focus_sessions
+    from shared.wire import parse
+    from tests.support import sync_payloads as payloads
+
+    store = FirestoreSessionStore(db, CollectingSink())
+
+    def sync(uid: str, sid: str) -> None:
+        body = {"deviceId": "phone", "cursor": None, "limit": 10}
+        body["mutations"] = [payloads.upsert(f"m-{sid}", sid, 0, "phone")]
+        sync_focus_sessions(store, uid, parse(SyncFocusSessionsRequest, body))
+
+    def found(after: Watermark) -> list[tuple[str, Watermark]]:
+        shard = change_shard("0alpha")
+        return [head for page in changed_heads(db, shard, after, 10) for head in page]
+
+    sync("0alpha", "s1")
+    [(uid, position)] = found(Watermark())
+    assert uid == "0alpha" and position.path == "users/0alpha/syncState/sessions"
+    assert found(position) == []
+    sync("0alpha", "s2")  # the next commit moves the head past the watermark
+    [(_, later)] = found(position)
+    assert later.at > position.at

@@ -295,6 +295,10 @@ def reconcile(
     restart: Annotated[bool, typer.Option(help="--all: start a new pass.")] = False,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 8,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+    log_metric: Annotated[
+        bool,
+        typer.Option(help="Also log the mirrorDrift metric as a structured line (the jobs)."),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
     task_index: TaskIndex = 0,
     task_count: TaskCount = 1,
@@ -335,6 +339,12 @@ def reconcile(
             report = passes.incremental(options)
     bar.close()
     store.engine.dispose()
+    if log_metric:
+        from shared import logs
+        from shared.migration.tools.reconcile import log_report
+
+        logs.configure()
+        log_report(report, "mirror drift")
     if as_json:
         body = {
             **report.metric(),

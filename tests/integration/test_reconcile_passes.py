@@ -156,7 +156,7 @@ def test_the_full_pass_sees_what_no_commit_shows_and_resumes(db: Any, engine: En
 def _json_uids(output: str) -> list[str]:
     import json
 
-    body = json.loads(output[output.index("{") :])
+    body = json.loads(output[output.index("{\n") :])  # the report, after any log lines
     return [d["uid"] for d in body["drifts"]]
 
 
@@ -212,9 +212,20 @@ def test_k_task_processes_equal_one_process(db: Any, engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM focus_sessions WHERE id = 's2'"))
     check = ["mirror", "reconcile", "--all", "--partitions", "4", "--no-progress", "--json"]
-    tasks = _tasks(2, *check)
+    tasks = _tasks(2, *check, "--log-metric")
     assert [t.returncode for t in tasks] == [1, 1]  # each task found its users' drift
     assert sum(_json_uids(t.stdout).count(uid) for t in tasks for uid in UIDS) == len(UIDS)
+    metrics = [_metric(t.stdout) for t in tasks]  # what Cloud Logging gets, one line per task
+    assert sum(m["driftedUsers"] for m in metrics) == len(UIDS)
+
+
+def _metric(output: str) -> Any:
+    import json
+
+    metric = '"metric": "mirrorDrift"'
+    lines = [line for line in output.splitlines() if line.startswith("{") and metric in line]
+    assert len(lines) == 1, output
+    return json.loads(lines[0])
 
 
 def test_a_real_sessions_commit_is_found_by_its_shard(db: Any) -> None:

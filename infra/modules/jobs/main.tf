@@ -18,7 +18,7 @@ locals {
     }
     "reconcile-incremental" = {
       tasks = var.reconcile_tasks
-      args = ["reconcile", "--no-progress", "--json", "--workers", tostring(var.reconcile_workers),
+      args = ["reconcile", "--no-progress", "--log-metric", "--workers", tostring(var.reconcile_workers),
       "--rate", tostring(var.documents_per_second)]
       pool    = var.reconcile_workers + 1
       timeout = "3600s"
@@ -26,7 +26,7 @@ locals {
     "reconcile-all" = {
       tasks = var.reconcile_tasks
       args = ["reconcile", "--all", "--partitions", tostring(var.reconcile_partitions),
-        "--no-progress", "--json", "--workers", tostring(var.reconcile_workers),
+        "--no-progress", "--log-metric", "--workers", tostring(var.reconcile_workers),
       "--rate", tostring(var.documents_per_second)]
       pool    = var.reconcile_workers + 1
       timeout = "86400s"

@@ -24,6 +24,7 @@ SECTIONS: dict[str, str] = {
     "peak": "benchmarks.peak",
     "load": "benchmarks.load",
     "mirror": "benchmarks.mirror",
+    "jobs": "benchmarks.jobs",
     "request_limits": "benchmarks.request_limits",
     "sql_scale": "benchmarks.sql_scale",
 }

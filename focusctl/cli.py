@@ -11,6 +11,7 @@ No target, no credentials, a stack that does not answer: one `error:` line and e
     focusctl mirror grant-roles                  functions' database users into their roles
     focusctl mirror backfill [...]               copy Firestore into SQL (resumable)
     focusctl mirror reconcile [--repair] [...]   compare, report drift (exit 1), repair
+                                                 (incremental; --sample N; --all; --users)
     focusctl mirror phase show | set C P [--percent N]
     focusctl mirror dead-letters list | replay
     focusctl smoke --base-url URL [...]          every callable once, for a throwaway user
@@ -186,6 +187,49 @@ def grant_roles() -> None:
     typer.echo("group roles match the registry")
 
 
+# -- as N tasks (Cloud Run Jobs) ----------------------------------------------------------------
+
+TaskIndex = Annotated[
+    int,
+    typer.Option(
+        envvar="CLOUD_RUN_TASK_INDEX",
+        min=0,
+        help="This task's index among --task-count (Cloud Run Jobs set it).",
+    ),
+]
+TaskCount = Annotated[
+    int,
+    typer.Option(
+        envvar="CLOUD_RUN_TASK_COUNT",
+        min=1,
+        help="How many tasks share the partitions (keep --partitions the same every run).",
+    ),
+]
+Rate = Annotated[
+    float | None,
+    typer.Option(min=0, help="At most this many Firestore documents/s per task (0: no limit)."),
+]
+ConnectionBudget = Annotated[
+    int | None,
+    typer.Option(
+        envvar="FOCUS_JOB_SQL_CONNECTIONS",
+        min=1,
+        help="PostgreSQL connections all tasks together may hold; refused if exceeded.",
+    ),
+]
+
+
+def _task(index: int, count: int, threads: int, budget: int | None) -> tuple[Any, int]:
+    """(this task, its SQL pool size); exit 2 on an impossible task or budget."""
+    from shared.migration.tools.jobs import Task, pool_size
+
+    try:
+        return Task(index, count), pool_size(threads, count, budget)
+    except ValueError as err:
+        _fail(str(err))
+        raise  # unreachable: _fail raises
+
+
 # -- backfill ----------------------------------------------------------------------------------
 
 
@@ -198,8 +242,14 @@ def backfill(
     page_size: Annotated[int, typer.Option(min=1, max=5000, help="Documents per page.")] = 1000,
     restart: Annotated[bool, typer.Option(help="Forget saved cursors, start over.")] = False,
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
+    task_index: TaskIndex = 0,
+    task_count: TaskCount = 1,
+    rate: Rate = None,
+    connection_budget: ConnectionBudget = None,
 ) -> None:
-    """Copy Firestore into SQL: cursor-paged, parallel, resumable, never overwrites newer rows."""
+    """Copy Firestore into SQL: cursor-paged, parallel, resumable, never overwrites newer rows.
+
+    As a job of N tasks, each task copies the partitions i with i % N == its index."""
     from shared.changes import COLLECTIONS
     from shared.migration.tools.backfill import (
         Backfill,
@@ -207,15 +257,22 @@ def backfill(
         estimated_total,
         steps_for,
     )
+    from shared.migration.tools.jobs import RateLimit, task_share
 
     wanted = [c.strip() for c in collections.split(",") if c.strip()]
     unknown = [c for c in wanted if c not in COLLECTIONS]
     if unknown:
         _fail(f"unknown collection(s): {', '.join(unknown)}")
     chosen = tuple(c for c in COLLECTIONS if c in wanted)
-    options = BackfillOptions(chosen, partitions, page_size, restart)
+    task, pool = _task(
+        task_index, task_count, len(range(task_index, partitions, task_count)), connection_budget
+    )
+    only = tuple(task_share(partitions, task)) if task_count > 1 else None
+    options = BackfillOptions(
+        chosen, partitions, page_size, restart, only=only, rate=RateLimit(rate)
+    )
     db = _db()
-    store = _store(partitions + 1)
+    store = _store(pool)
     bars: dict[str, Any] = {}
 
     def on_progress(step: str, count: int) -> None:
@@ -234,7 +291,7 @@ def backfill(
             f"ignored {report.ignored}, resumed partitions {report.resumed_partitions}"
         )
     if "sessions" in chosen:
-        typer.echo(f"feed watermarks set: {store.finish_feed_heads()}")
+        typer.echo(f"feed watermarks set: {job.finish_feed_heads()}")
     store.engine.dispose()
 
 
@@ -246,27 +303,65 @@ def reconcile(
     repair: Annotated[bool, typer.Option(help="Write Firestore's truth into SQL.")] = False,
     users: Annotated[str | None, typer.Option(help="Comma-separated uids.")] = None,
     sample: Annotated[int | None, typer.Option(min=1, help="Random sample of users.")] = None,
+    every_user: Annotated[
+        bool, typer.Option("--all", help="Every user: partitioned, resumable.")
+    ] = False,
+    partitions: Annotated[
+        int, typer.Option(min=1, max=256, help="--all: uid ranges (the same every run).")
+    ] = 16,
+    restart: Annotated[bool, typer.Option(help="--all: start a new pass.")] = False,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 8,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+    log_metric: Annotated[
+        bool,
+        typer.Option(help="Also log the mirrorDrift metric as a structured line (the jobs)."),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
+    task_index: TaskIndex = 0,
+    task_count: TaskCount = 1,
+    rate: Rate = None,
+    connection_budget: ConnectionBudget = None,
 ) -> None:
-    """Compare Firestore and SQL per user; exit 1 on drift (0 once repaired)."""
-    from shared.migration.tools.reconcile import FirestoreUsers, Reconciler, sample_uids
+    """Compare Firestore and SQL per user; exit 1 on drift (0 once repaired).
 
-    if (users is None) == (sample is None):
-        _fail("give exactly one of --users or --sample")
-    source = FirestoreUsers(_db())
-    store = _store(workers + 1)
-    if users is not None:
-        uids = [u.strip() for u in users.split(",") if u.strip()]
-    else:
-        assert sample is not None
-        uids = sample_uids(source, store, sample, random.Random())  # noqa: S311 - sampling
-    bar = _bar(len(uids), "users", progress)
+    With no --users, --sample or --all: the incremental pass, the users whose sessions changed
+    since the last clean pass (per change shard, resumable). --all and the incremental pass
+    split their partitions between tasks as backfill does."""
+    from shared.migration.tools.jobs import RateLimit
+    from shared.migration.tools.passes import LimitedUsers, Passes, PassOptions
+    from shared.migration.tools.reconcile import Reconciler, sample_uids
+
+    if sum((users is not None, sample is not None, every_user)) > 1:
+        _fail("give at most one of --users, --sample or --all")
+    task, pool = _task(task_index, task_count, workers, connection_budget)
+    db = _db()
+    source = LimitedUsers(db, RateLimit(rate))
+    store = _store(pool)
     reconciler = Reconciler(source, store, workers)
-    report = reconciler.run(uids, repair=repair, progress=bar.update)
+    if users is not None or sample is not None:
+        if users is not None:
+            uids = [u.strip() for u in users.split(",") if u.strip()]
+        else:
+            assert sample is not None
+            uids = sample_uids(source, store, sample, random.Random())  # noqa: S311 - sampling
+        bar = _bar(len(uids), "users", progress)
+        report = reconciler.run(uids, repair=repair, progress=bar.update)
+    else:
+        bar = _bar(None, "users", progress)
+        options = PassOptions(repair=repair, task=task, progress=bar.update)
+        passes = Passes(db, store, reconciler)
+        if every_user:
+            report = passes.full(options, partitions, restart=restart)
+        else:
+            report = passes.incremental(options)
     bar.close()
     store.engine.dispose()
+    if log_metric:
+        from shared import logs
+        from shared.migration.tools.reconcile import log_report
+
+        logs.configure()
+        log_report(report, "mirror drift")
     if as_json:
         body = {
             **report.metric(),

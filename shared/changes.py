@@ -67,6 +67,21 @@ class ChangeRecord(BaseModel):
         return self
 
 
+# The sync feed head of every user (`users/{uid}/syncState/sessions`) carries `shard`, a stable
+# hash of the uid, beside its `updatedAt`: one (shard, updatedAt) index then finds the users whose
+# sessions changed since a time, with each shard's index entries spread over its own key range
+# instead of one hot-spot at the end of a single time index (docs/MIGRATION.md, "Incremental
+# reconcile"). Changing the count re-shards every head: a new pass starts from scratch.
+CHANGE_SHARDS = 64
+
+
+def change_shard(uid: str) -> int:
+    """The change shard of `uid` (pure, the same in every process and release)."""
+    import zlib
+
+    return zlib.crc32(uid.encode()) % CHANGE_SHARDS
+
+
 def version_from_timestamp(ts: datetime) -> int:
     """A Firestore `update_time` (timezone-aware) as a record version: microseconds since epoch."""
     if ts.tzinfo is None:

@@ -5,7 +5,7 @@ Documents:
   Firestore timestamps), `deleted`, `serverUpdatedAt` (server time of the write), `syncSeq` (the
   feed sequence of the commit that wrote it) and, on tombstones, `purgeAt`. A tombstone keeps
   only {id, updatedAt, deviceId, deleted, serverUpdatedAt, syncSeq, purgeAt}.
-- `users/{uid}/syncState/sessions`: `{seq, updatedAt}`, the head of the user's change feed, and
+- `users/{uid}/syncState/sessions`: `{seq, updatedAt, shard}`, the head of the change feed, and
   `epoch` when SQL gave the feed back (shared/migration/moves/); otherwise the epoch is the
   document's creation time.
   Every commit that writes sessions bumps `seq` under a precondition, so commits of one user are
@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared import fs
+from shared.changes import change_shard
 from shared.metering import count_query_reads
 from shared.sessions.models import (
     SESSIONS,
@@ -290,7 +291,7 @@ class FirestoreSessionStore:
                 batch,
                 head_ref,
                 head_snap,
-                {"seq": seq, "updatedAt": SERVER_TIMESTAMP},
+                {"seq": seq, "updatedAt": SERVER_TIMESTAMP, "shard": change_shard(uid)},
             )
             results = fs.commit(batch, writes=len(order) + 1)
             head_time = results[-1].update_time

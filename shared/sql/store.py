@@ -45,7 +45,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
@@ -56,6 +56,7 @@ from sqlalchemy import (
     Engine,
     Insert,
     Text,
+    and_,
     bindparam,
     case,
     cast,
@@ -63,10 +64,13 @@ from sqlalchemy import (
     create_engine,
     delete,
     exists,
+    false,
     func,
     literal,
+    or_,
     select,
     text,
+    true,
     tuple_,
     union,
     update,
@@ -315,15 +319,34 @@ class SqlMirrorStore:
             conn.execute(statement, {"rows": rows})
         return len(rows)
 
-    def finish_feed_heads(self, batch_size: int = 500) -> int:
+    def finish_feed_heads(
+        self,
+        batch_size: int = 500,
+        uid_ranges: Sequence[tuple[str | None, str | None]] | None = None,
+    ) -> int:
         """Backfill, step 3 (after every session was copied): raise each staged user's watermark
-        to the head staged in step 1. Idempotent; returns how many users were finished."""
+        to the head staged in step 1. Idempotent; returns how many users were finished.
+
+        `uid_ranges` ([low, high) each, None unbounded): only users there, for a backfill task
+        that copied those ranges' sessions while other tasks may still copy theirs."""
+        within: ColumnElement[bool] = _feeds.c.backfill_seq.is_not(None)
+        if uid_ranges is not None:
+            within = within & or_(
+                *(
+                    and_(
+                        true() if low is None else _feeds.c.user_id >= literal(low, KEY_TEXT),
+                        true() if high is None else _feeds.c.user_id < literal(high, KEY_TEXT),
+                    )
+                    for low, high in uid_ranges
+                ),
+                false(),
+            )
         finished = 0
         while True:
             with self._engine.begin() as conn:
                 staged = conn.execute(
                     select(_feeds.c.user_id, _feeds.c.backfill_seq)
-                    .where(_feeds.c.backfill_seq.is_not(None))
+                    .where(within)
                     .order_by(_feeds.c.user_id)
                     .limit(batch_size)
                 ).all()

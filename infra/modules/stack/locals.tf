@@ -19,6 +19,8 @@ locals {
 
   # Connections the functions may open at their peak, next to what is kept back for the
   # migrator, operators and Cloud SQL itself.
+  # The operator jobs' share of max_connections (infra/modules/jobs), none without jobs.
+  jobs_peak_connections    = var.jobs == null ? 0 : var.jobs.sql_connections
   sql_peak_connections     = sum(concat([0], [for fn in values(local.sql_functions) : fn.max_instances * fn.sql_pool]))
   sql_reserved_connections = 20
 

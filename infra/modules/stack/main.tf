@@ -147,12 +147,37 @@ module "scheduler" {
   depends_on = [module.project]
 }
 
+# Backfill and reconcile as Cloud Run Jobs, and the scheduled incremental reconcile.
+module "jobs" {
+  source = "../jobs"
+  count  = var.jobs == null ? 0 : 1
+
+  project_id           = var.project_id
+  region               = var.region
+  environment          = var.environment
+  image                = var.jobs.image
+  network_id           = module.network.network_id
+  subnetwork_id        = module.network.functions_subnetwork_id
+  sql_instance_name    = "focus-${var.environment}"
+  sql_connection_name  = module.cloudsql.connection_name
+  sql_database         = module.cloudsql.database_name
+  firestore_database   = module.firestore.database
+  backfill_tasks       = var.jobs.backfill_tasks
+  reconcile_tasks      = var.jobs.reconcile_tasks
+  documents_per_second = var.jobs.documents_per_second
+  # Three jobs may run at once; each task checks its job's share before it connects.
+  sql_connection_budget = floor(var.jobs.sql_connections / 3)
+  labels                = local.labels
+
+  depends_on = [module.project, module.cloudsql]
+}
+
 # Checks warn on plan instead of refusing it: a budget may be overrun on purpose for a while
 # (pools then wait for a connection, tasks back off), but it should be a decision.
 check "sql_connection_budget" {
   assert {
-    condition     = local.sql_peak_connections + local.sql_reserved_connections <= var.sql.max_connections
-    error_message = "Functions using Cloud SQL may open ${local.sql_peak_connections} connections at max_instances x sql_pool (+${local.sql_reserved_connections} reserved), more than max_connections = ${var.sql.max_connections}. Lower max_instances or sql_pool in shared/registry.py or raise max_connections (and the tier)."
+    condition     = local.sql_peak_connections + local.sql_reserved_connections + local.jobs_peak_connections <= var.sql.max_connections
+    error_message = "Functions using Cloud SQL may open ${local.sql_peak_connections} connections at max_instances x sql_pool (+${local.sql_reserved_connections} reserved), (+${local.jobs_peak_connections} for the operator jobs), more than max_connections = ${var.sql.max_connections}. Lower max_instances or sql_pool in shared/registry.py or raise max_connections (and the tier)."
   }
 }
 

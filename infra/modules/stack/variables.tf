@@ -300,3 +300,15 @@ variable "runbook_base_url" {
   type        = string
   default     = ""
 }
+
+variable "jobs" {
+  description = "The operator jobs (infra/modules/jobs): image is the operator image built from the Dockerfile, by digest; null deploys no jobs."
+  type = object({
+    image                = string
+    backfill_tasks       = optional(number, 8)
+    reconcile_tasks      = optional(number, 4)
+    documents_per_second = optional(number, 1000)
+    sql_connections      = optional(number, 240)
+  })
+  default = null
+}

@@ -9,6 +9,8 @@ How it is safe and fast:
   does not implement `get_partitions` (PartitionQuery answers UNIMPLEMENTED), and fixed ranges
   have a property partition cursors lack: they are the same in every run, so a resumed run
   finds its partitions again by index.
+- **Partitioned jobs.** `only` picks one task's share of the partitions (tools/jobs.py), so N
+  processes or Cloud Run tasks split one backfill; `rate` bounds a task's documents/s.
 - **Resumable.** After every page is written, the partition's cursor (the last document path)
   is saved in `mirror_state` (`backfill/<collection>/<partitions>/<index>`). A run that died
   re-reads at most one page, and writing it again is idempotent.
@@ -44,6 +46,7 @@ from shared.migration.tools.firestore_source import (
     split_path,
     uid_ranges,
 )
+from shared.migration.tools.jobs import RateLimit
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -66,6 +69,9 @@ class BackfillOptions:
     page_size: int = DEFAULT_PAGE_SIZE
     restart: bool = False  # forget saved cursors and start from the beginning
     copy: bool = True  # False: only read (the benchmark's raw read speed)
+    # This task's partitions (jobs.task_share); None: all of them, as on a laptop.
+    only: tuple[int, ...] | None = None
+    rate: RateLimit = dataclasses.field(default_factory=lambda: RateLimit(None))
 
 
 @dataclasses.dataclass
@@ -124,12 +130,26 @@ class Backfill:
         for step in steps_for(self._options.collections):
             report.steps.append(self.run_step(step))
         if "sessions" in self._options.collections and self._options.copy:
-            report.feed_heads_finished = self._store.finish_feed_heads()
+            report.feed_heads_finished = self.finish_feed_heads()
         return report
+
+    def ranges(self) -> list[KeyRange]:
+        """The partitions this run works on (this task's share of them)."""
+        ranges = uid_ranges(self._options.partitions)
+        only = self._options.only
+        return ranges if only is None else [r for r in ranges if r.index in only]
+
+    def finish_feed_heads(self) -> int:
+        """Step 3 for this run's partitions only: other tasks may still copy their sessions."""
+        if self._options.only is None:
+            return self._store.finish_feed_heads()
+        return self._store.finish_feed_heads(uid_ranges=[(r.low, r.high) for r in self.ranges()])
 
     def run_step(self, step: str) -> StepReport:
         report = StepReport(step)
-        ranges = uid_ranges(self._options.partitions)
+        ranges = self.ranges()
+        if not ranges:
+            return report
         with ThreadPoolExecutor(len(ranges), thread_name_prefix=f"backfill-{step}") as pool:
             for future in [pool.submit(self._partition, step, r, report) for r in ranges]:
                 future.result()  # re-raises a partition's failure (its cursor is saved)
@@ -150,6 +170,7 @@ class Backfill:
         query = range_query(self._db, name, key_range, group=group)
         copied = int(saved.get("copied", 0)) if saved else 0
         for snaps in pages(self._db, query, after, self._options.page_size):
+            self._options.rate.take(len(snaps))
             counts = self._copy_page(step, snaps) if self._options.copy else _read_only(snaps)
             after = snaps[-1].reference.path
             copied += counts.read

@@ -28,6 +28,7 @@ model; the Firestore reads are in firestore_source.py.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import random
@@ -304,7 +305,10 @@ class Reconciler:
             return result
 
         with ThreadPoolExecutor(max(1, min(self._workers, len(uids)))) as pool:
-            results = list(pool.map(one, uids))
+            # Each user in a copy of this context, so that `metering.metered()` around a run
+            # counts the workers' Firestore reads too.
+            futures = [pool.submit(contextvars.copy_context().run, one, uid) for uid in uids]
+            results = [future.result() for future in futures]
         return ReconcileReport(len(uids), results, time.perf_counter() - started)
 
     def check(self, uid: str, *, repair: bool = False) -> UserResult:
@@ -400,7 +404,6 @@ def run_scheduled_reconcile(data: bytes) -> ReconcileReport:
     """`reconcileMirror`: sample users, compare, log one `mirrorDrift` line; repair nothing.
 
     The tick's body may be `{"sample": N}`; otherwise DEFAULT_SAMPLE users."""
-    from shared import logs
     from shared.clients import firestore_client
     from shared.sql.engine import mirror_store
 
@@ -415,15 +418,23 @@ def run_scheduled_reconcile(data: bytes) -> ReconcileReport:
     store = mirror_store()
     uids = sample_uids(users, store, count, random.Random())  # noqa: S311 - sampling, not secrets
     report = Reconciler(users, store).run(uids)
+    log_report(report, "mirror drift sample")
+    return report
+
+
+def log_report(report: ReconcileReport, message: str) -> None:
+    """The `mirrorDrift` metric line and up to 20 drift items (uids hashed), as structured
+    logs: the scheduled sample, and the reconcile jobs (`focusctl ... --log-metric`)."""
+    from shared import logs
+
     log = logs.get_logger("mirror.reconcile")
-    log.info("mirror drift sample", extra={"fields": report.metric()})
+    log.info(message, extra={"fields": report.metric()})
     for drift in report.drifts[:20]:
         if drift.kind != "ahead":
             log.warning(
                 "mirror drift",
                 extra={"fields": {"event": "mirrorDriftItem", **_drift_fields(drift)}},
             )
-    return report
 
 
 def _drift_fields(drift: Drift) -> dict[str, Any]:

@@ -1,0 +1,257 @@
+"""The reconcile passes at scale on the emulator and PostgreSQL: the incremental pass finds the
+users whose feed head moved since the last clean pass (and nothing else), the full pass every
+user, resumably; backfill and reconcile as K task processes give what one process gives."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from typer.testing import CliRunner
+
+from devstack.stack import Stack
+from focusctl.cli import app
+from shared.changes import CHANGE_SHARDS, change_shard
+from shared.metering import metered
+from shared.migration.tools.jobs import Task
+from shared.migration.tools.passes import Passes, PassOptions, full_key
+from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
+from shared.sql.schema import metadata, sqlalchemy_url
+from shared.sql.store import SqlMirrorStore
+from tests.integration.test_backfill_reconcile import UIDS, seed
+
+pytestmark = pytest.mark.stack
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def engine(clean_stack: Stack) -> Any:
+    engine = create_engine(sqlalchemy_url(clean_stack.postgres_dsn))
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names}"))
+    yield engine
+    engine.dispose()
+
+
+def commit(db: Any, uid: str) -> None:
+    """What a sessions commit does to the feed head: a new `updatedAt` and the user's shard."""
+    from google.cloud.firestore import SERVER_TIMESTAMP, Increment
+
+    head = db.collection("users").document(uid).collection("syncState").document("sessions")
+    head.set(
+        {"seq": Increment(1), "updatedAt": SERVER_TIMESTAMP, "shard": change_shard(uid)},
+        merge=True,
+    )
+
+
+def seeded(db: Any) -> None:
+    seed(db, sessions_per_user=3)
+    for uid in UIDS:
+        commit(db, uid)
+    assert CliRunner().invoke(app, ["mirror", "backfill", "--no-progress"]).exit_code == 0
+
+
+def reconcile(*args: str) -> Any:
+    return CliRunner().invoke(app, ["mirror", "reconcile", "--no-progress", "--json", *args])
+
+
+def incremental(engine: Engine, repair: bool = False) -> Any:
+    from shared.clients import firestore_client
+
+    db = firestore_client()
+    store = SqlMirrorStore(engine)
+    passes = Passes(db, store, Reconciler(FirestoreUsers(db), store, workers=2))
+    with metered() as reads:
+        report = passes.incremental(PassOptions(repair=repair))
+    return report, reads.reads
+
+
+def test_the_incremental_pass_reads_what_changed_and_catches_each_drift(
+    db: Any, engine: Engine
+) -> None:
+    seeded(db)
+    first, _ = incremental(engine)  # no watermark yet: every head
+    assert first.users == len(UIDS) and first.clean
+    quiet, reads = incremental(engine)
+    assert quiet.users == 0
+    assert reads == CHANGE_SHARDS  # one empty query per shard, nothing else
+
+    with engine.begin() as conn:  # drift of every kind, in users who then commit
+        conn.execute(text("DELETE FROM focus_sessions WHERE user_id='0alpha' AND id='s1'"))
+        conn.execute(
+            text(
+                "UPDATE focus_sessions SET source_version = source_version - 1 "
+                "WHERE user_id='Gbeta' AND id='s2'"
+            )
+        )
+        conn.execute(
+            text(
+                "UPDATE focus_sessions SET label = 'tampered', content_hash = 'x' "
+                "WHERE user_id = 'ngamma' AND id = 's1'"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO devices (user_id, id, platform, registered_at, source_version, "
+                "content_hash) VALUES ('zdelta', 'ghost', 'ios', now(), 1, 'h')"
+            )
+        )
+    for uid in ("0alpha", "Gbeta", "ngamma", "zdelta"):
+        commit(db, uid)
+    found, reads = incremental(engine)
+    assert sorted(r.uid for r in found.results) == ["0alpha", "Gbeta", "ngamma", "zdelta"]
+    assert found.counts() == {"content": 1, "extra": 1, "missing": 1, "stale": 1}
+    # Per changed user: its head (query) and its documents; per quiet shard one empty query.
+    per_user = 1 + 1 + 1 + 3 + 1  # head read, profile, device, sessions, schedule
+    assert reads <= CHANGE_SHARDS + 4 * (1 + per_user)
+
+    again, _ = incremental(engine)  # drift left: the watermark stayed, they are seen again
+    assert again.users >= 4 and not again.clean
+    result = reconcile("--repair")
+    assert result.exit_code == 0, result.output
+    after, _ = incremental(engine)
+    assert after.users == 0 and after.clean
+
+
+def test_the_full_pass_sees_what_no_commit_shows_and_resumes(db: Any, engine: Engine) -> None:
+    seeded(db)
+    assert reconcile().exit_code == 0  # the incremental pass's watermarks: all seen, clean
+    with engine.begin() as conn:  # changed by hand in SQL: no feed head moves
+        conn.execute(text("UPDATE users SET timezone = 'Asia/Tokyo', content_hash = 'x'"))
+        conn.execute(
+            text(
+                'INSERT INTO schedules (user_id, id, name, timezone, days, start, "end", '
+                "blocked_apps, enabled, updated_at, revision, source_version, content_hash) "
+                "SELECT 'gone-user', 's1', name, timezone, days, start, \"end\", blocked_apps, "
+                "enabled, updated_at, revision, source_version, content_hash FROM schedules "
+                "LIMIT 1"
+            )
+        )  # a user Firestore no longer has
+    assert reconcile().exit_code == 0  # the incremental pass cannot see it
+
+    store = SqlMirrorStore(engine)
+    passes = Passes(db, store, Reconciler(FirestoreUsers(db), store, workers=2))
+    first = passes.full(PassOptions(task=Task(0, 2), page_size=2), partitions=4)
+    # Task 0 of 2 took ranges 0 and 2; 1 and 3 are task 1's share, not run yet.
+    states = [store.get_state(full_key(4, index)) for index in range(4)]
+    assert [bool(state and state["done"]) for state in states] == [True, False, True, False]
+    assert states[2]["after"] == first.results[-1].uid  # type: ignore[index]
+    result = reconcile("--all", "--partitions", "4")  # resumes: only task 1's ranges left
+    assert result.exit_code == 1, result.output
+    seen = {r.uid for r in first.results} | set(_json_uids(result.output))
+    assert seen == {*UIDS, "gone-user"}
+
+    whole = reconcile("--all", "--partitions", "4", "--restart", "--repair")
+    assert whole.exit_code == 0, whole.output
+    assert '"content": 5' in whole.output and '"extra": 1' in whole.output
+    assert reconcile("--all", "--partitions", "4", "--restart").exit_code == 0
+
+
+def _json_uids(output: str) -> list[str]:
+    import json
+
+    body = json.loads(output[output.index("{\n") :])  # the report, after any log lines
+    return [d["uid"] for d in body["drifts"]]
+
+
+def _tables(engine: Engine) -> dict[str, list[Any]]:
+    """What a backfill wrote, without the times it wrote it at (`mirrored_at`, `updated_at`)."""
+    queries = {
+        "users": "SELECT id, source_version, content_hash FROM users ORDER BY 1",
+        "session_feeds": "SELECT user_id, complete_seq, backfill_seq FROM session_feeds ORDER BY 1",
+        **{
+            table: f"SELECT user_id, id, source_version, content_hash FROM {table} ORDER BY 1, 2"
+            for table in ("devices", "schedules", "focus_sessions")
+        },
+    }
+    with engine.connect() as conn:
+        return {
+            name: [tuple(r) for r in conn.execute(text(q)).all()] for name, q in queries.items()
+        }
+
+
+def _tasks(count: int, *args: str) -> list[subprocess.CompletedProcess[str]]:
+    """`focusctl` as `count` concurrent processes, with Cloud Run's task variables."""
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-m", "focusctl.cli", *args],
+            cwd=ROOT,
+            env={**os.environ, "CLOUD_RUN_TASK_INDEX": str(i), "CLOUD_RUN_TASK_COUNT": str(count)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(count)
+    ]
+    done = []
+    for process in running:
+        out, err = process.communicate(timeout=120)
+        done.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return done
+
+
+def test_k_task_processes_equal_one_process(db: Any, engine: Engine) -> None:
+    seed(db, sessions_per_user=5)
+    backfill = ["mirror", "backfill", "--partitions", "4", "--page-size", "3", "--no-progress"]
+    assert CliRunner().invoke(app, backfill).exit_code == 0
+    single = _tables(engine)
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names}"))
+
+    for task in _tasks(3, *backfill):
+        assert task.returncode == 0, task.stderr
+    assert _tables(engine) == single
+
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM focus_sessions WHERE id = 's2'"))
+    check = ["mirror", "reconcile", "--all", "--partitions", "4", "--no-progress", "--json"]
+    tasks = _tasks(2, *check, "--log-metric")
+    assert [t.returncode for t in tasks] == [1, 1]  # each task found its users' drift
+    assert sum(_json_uids(t.stdout).count(uid) for t in tasks for uid in UIDS) == len(UIDS)
+    metrics = [_metric(t.stdout) for t in tasks]  # what Cloud Logging gets, one line per task
+    assert sum(m["driftedUsers"] for m in metrics) == len(UIDS)
+
+
+def _metric(output: str) -> Any:
+    import json
+
+    metric = '"metric": "mirrorDrift"'
+    lines = [line for line in output.splitlines() if line.startswith("{") and metric in line]
+    assert len(lines) == 1, output
+    return json.loads(lines[0])
+
+
+def test_a_real_sessions_commit_is_found_by_its_shard(db: Any) -> None:
+    from shared.changes import CollectingSink
+    from shared.migration.tools.passes import Watermark, changed_heads
+    from shared.sessions.models import SyncFocusSessionsRequest
+    from shared.sessions.repository import FirestoreSessionStore
+    from shared.sessions.service import sync_focus_sessions
+    from shared.wire import parse
+    from tests.support import sync_payloads as payloads
+
+    store = FirestoreSessionStore(db, CollectingSink())
+
+    def sync(uid: str, sid: str) -> None:
+        body = {"deviceId": "phone", "cursor": None, "limit": 10}
+        body["mutations"] = [payloads.upsert(f"m-{sid}", sid, 0, "phone")]
+        sync_focus_sessions(store, uid, parse(SyncFocusSessionsRequest, body))
+
+    def found(after: Watermark) -> list[tuple[str, Watermark]]:
+        shard = change_shard("0alpha")
+        return [head for page in changed_heads(db, shard, after, 10) for head in page]
+
+    sync("0alpha", "s1")
+    [(uid, position)] = found(Watermark())
+    assert uid == "0alpha" and position.path == "users/0alpha/syncState/sessions"
+    assert found(position) == []
+    sync("0alpha", "s2")  # the next commit moves the head past the watermark
+    [(_, later)] = found(position)
+    assert later.at > position.at

@@ -10,7 +10,6 @@ FOCUS_BENCH_JOBS_USERS users (default 1,000) with FOCUS_BENCH_JOBS_SESSIONS sess
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from benchmarks.mirror import T0, _session_doc, _truncate
-from devstack.stack import ROOT, Ports, Stack, StackConfig
+from devstack.stack import ROOT
 
 USERS = int(os.environ.get("FOCUS_BENCH_JOBS_USERS", "1000"))
 SESSIONS = int(os.environ.get("FOCUS_BENCH_JOBS_SESSIONS", "10"))
@@ -114,26 +113,17 @@ def _timed(work: Any) -> tuple[Any, int, float]:
 
 
 def run() -> str:
-    import signal
-
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
-    state_dir = ROOT / ".local" / f"bench-jobs-{os.getpid()}"
-    stack = Stack(StackConfig(state_dir=state_dir, ports=Ports.free(), wipe_postgres=True))
-    stack.start()
-    os.environ.update(stack.env())
     from sqlalchemy import create_engine
 
-    from shared import clients, container
+    from benchmarks.stack import private_stack
     from shared.migration.tools.passes import Passes, PassOptions
     from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
-    from shared.settings import get_settings
     from shared.sql.schema import sqlalchemy_url
     from shared.sql.store import SqlMirrorStore
 
-    get_settings.cache_clear()
-    clients.reset_for_tests()
-    container.reset()
-    try:
+    with private_stack("jobs") as stack:
+        from shared import clients
+
         db = clients.firestore_client()
         engine = create_engine(sqlalchemy_url(stack.postgres_dsn), pool_size=WORKERS + 2)
         store = SqlMirrorStore(engine)
@@ -151,9 +141,6 @@ def run() -> str:
         _change(db, changed)
         incremental, inc_reads, inc_s = _timed(lambda: passes.incremental(PassOptions()))
         engine.dispose()
-    finally:
-        stack.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
 
     docs = USERS * (SESSIONS + 1) + USERS  # sessions, profile, feed head
     per_user_reads = full_reads / full.users

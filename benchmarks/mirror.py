@@ -8,7 +8,6 @@ FOCUS_BENCH_MIRROR_DOCS / _LAG_SECONDS / _RECONCILE_USERS.
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import threading
 import time
@@ -16,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from devstack.stack import ROOT, Ports, Stack, StackConfig
+from devstack.stack import Stack
 
 DOCS = int(os.environ.get("FOCUS_BENCH_MIRROR_DOCS", "100000"))
 LAG_SECONDS = float(os.environ.get("FOCUS_BENCH_MIRROR_LAG_SECONDS", "20"))
@@ -285,27 +284,16 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run() -> str:
-    import signal
-    import sys
-
-    # A stopped benchmark still stops its stack (SystemExit runs the `finally` below).
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
-    state_dir = ROOT / ".local" / f"bench-mirror-{os.getpid()}"
-    stack = Stack(StackConfig(state_dir=state_dir, ports=Ports.free(), wipe_postgres=True))
-    stack.start()
-    os.environ.update(stack.env())
     from sqlalchemy import create_engine
 
-    from shared import clients, container
+    from benchmarks.stack import private_stack
     from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
-    from shared.settings import get_settings
     from shared.sql.schema import sqlalchemy_url
     from shared.sql.store import SqlMirrorStore
 
-    get_settings.cache_clear()
-    clients.reset_for_tests()
-    container.reset()
-    try:
+    with private_stack("mirror") as stack:
+        from shared import clients
+
         db = clients.firestore_client()
         engine = create_engine(sqlalchemy_url(stack.postgres_dsn), pool_size=10)
         store = SqlMirrorStore(engine)
@@ -339,9 +327,6 @@ def run() -> str:
         report = reconciler.run(uids)
         reconcile_s = time.perf_counter() - started
         engine.dispose()
-    finally:
-        stack.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
 
     docs = copy_report.read
     lines = [

@@ -11,15 +11,13 @@ same 20 writes at the same concurrency.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import statistics
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,33 +59,10 @@ def upserts(prefix: str, count: int) -> list[dict[str, Any]]:
 # -- the stack ---------------------------------------------------------------------------------
 
 
-@contextmanager
-def local_stack() -> Iterator[Any]:
-    from devstack.stack import Ports, Stack, StackConfig
-    from shared import clients, container
-    from shared.settings import get_settings
+def local_stack() -> AbstractContextManager[Any]:
+    from benchmarks.stack import private_stack
 
-    state = ROOT / ".local" / f"bench-sync-{os.getpid()}"
-    shutil.rmtree(state, ignore_errors=True)
-    stack = Stack(StackConfig(state_dir=state, ports=Ports.free(), wipe_postgres=True))
-    saved = dict(os.environ)
-    stack.start()
-    os.environ.update(stack.env())
-
-    def reset() -> None:
-        get_settings.cache_clear()
-        clients.reset_for_tests()
-        container.reset()
-
-    reset()
-    try:
-        yield stack
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        reset()
-        shutil.rmtree(state, ignore_errors=True)
+    return private_stack("sync")
 
 
 # -- this design -------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,32 +57,7 @@ def from_descriptor(path: Path) -> Target:
 @contextmanager
 def own_stack() -> Iterator[Target]:
     """A whole local stack on free ports for the length of the block, then stopped."""
-    from devstack.stack import Ports, Stack, StackConfig
-    from shared import clients, container
-    from shared.settings import get_settings
+    from benchmarks.stack import private_stack
 
-    state = ROOT / ".local" / f"bench-load-{os.getpid()}"
-    shutil.rmtree(state, ignore_errors=True)
-    stack = Stack(StackConfig(state_dir=state, ports=Ports.free(), wipe_postgres=True))
-    saved = dict(os.environ)
-    try:
-        stack.start()  # stops what it started when it fails
-    except BaseException:
-        shutil.rmtree(state, ignore_errors=True)
-        raise
-    os.environ.update(stack.env())
-
-    def reset() -> None:
-        get_settings.cache_clear()
-        clients.reset_for_tests()
-        container.reset()
-
-    reset()
-    try:
+    with private_stack("load") as stack:
         yield from_stack(stack)
-    finally:
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        reset()
-        shutil.rmtree(state, ignore_errors=True)

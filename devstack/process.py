@@ -86,6 +86,8 @@ def tcp_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 SUPERVISOR = Path(__file__).resolve().with_name("supervisor.py")
+# Read at import, while this process can still read the checkout (see _readable_supervisor).
+_SUPERVISOR_SOURCE = SUPERVISOR.read_text()
 STOP_GRACE_S = 5.0  # how long a part may take to stop before it is killed
 
 _lifeline_lock = threading.Lock()
@@ -149,7 +151,7 @@ class ManagedProcess:
         supervised = [
             _supervisor_python(),
             "-I",  # isolated: the supervisor imports nothing of the project
-            str(SUPERVISOR),
+            str(_readable_supervisor(self.log_path.parent)),
             f"--lifeline={fd}",
             f"--stop-signal={self.stop_signal.name}",
             f"--grace={self.grace:g}",
@@ -243,6 +245,19 @@ def _supervisor_python() -> str:
     if system is None:
         raise StackError(f"cannot run {sys.executable} as this user, and no python3 on PATH")
     return system
+
+
+def _readable_supervisor(state_dir: Path) -> Path:
+    """The supervisor script, or a copy of it in the part's log folder when this process may
+    not read the checkout's (a process that switched to another user, like the server user of
+    PostgreSQL started as root, and a checkout under a folder only its owner may enter). The
+    log folder is this process's own, so the copy is always readable where it is run."""
+    if os.access(SUPERVISOR, os.R_OK):
+        return SUPERVISOR
+    copy = state_dir / SUPERVISOR.name
+    # Written from the checkout's copy, which the parent read before switching users.
+    copy.write_text(_SUPERVISOR_SOURCE)
+    return copy
 
 
 def kill_session(sid: int) -> None:

@@ -23,7 +23,7 @@ import requests
 
 from shared import registry
 from shared.push.planning import HORIZON, PlannedTask, ScheduleRef, ScheduleTask, plan_schedule
-from shared.schedules.occurrences import DAY_NAMES, WeeklyRule
+from shared.recurrence import DAY_NAMES, WeeklyRule
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEDULES = 10_000

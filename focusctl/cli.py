@@ -460,7 +460,7 @@ def phase_set(
         _fail(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
     devices_taken_over = False
     if collection == "devices" and phase == "sql_only":
-        devices_taken_over = _store().devices_taken_over()
+        devices_taken_over = _store().ownership.devices_taken_over()
     try:
         config = save_phase(
             _db(),

@@ -240,7 +240,7 @@ def mirror_consumer() -> Callable[[bytes, datetime], MirrorOutcome]:
     from shared.sql.engine import mirror_store
 
     store = mirror_store()  # built once per instance by the engine module
-    return lambda data, now: handle_message(data, store, now)
+    return lambda data, now: handle_message(data, store.writer, now)
 
 
 def scheduled_reconcile() -> Callable[[bytes], object]:

@@ -91,7 +91,7 @@ class PhasedChangeSink:
         if synchronous:
             from shared.clock import utcnow
 
-            result = self._sql().apply(ChangeBatch(records=synchronous, emitted_at=utcnow()))
+            result = self._sql().writer.apply(ChangeBatch(records=synchronous, emitted_at=utcnow()))
             if result.fenced:
                 # SQL took these documents over (`sql_only`) while this instance's phase cache
                 # still said `sql_primary`: this Firestore write is not the truth any more. The
@@ -199,9 +199,9 @@ class PhasedSessionStore:
     ) -> list[Stored] | None:
         """The pull from SQL, or None when SQL does not hold the feed up to `upto_seq` yet."""
         store = self._sql()
-        if store.feed_watermark(uid) < upto_seq:
+        if store.feeds.feed_watermark(uid) < upto_seq:
             return None
-        rows = store.sessions_in_feed(uid, (after.seq, after.id), upto_seq, limit)
+        rows = store.feeds.sessions_in_feed(uid, (after.seq, after.id), upto_seq, limit)
         return [_stored(doc_id, data) for doc_id, data in rows]
 
     def _shadow(
@@ -247,23 +247,25 @@ class SqlAccountReader:
     def profile(self, uid: str) -> UserProfile | None:
         from shared.accounts.repository import profile_from_doc
 
-        data = self._store.get_user(uid)
+        data = self._store.reads.get_user(uid)
         return profile_from_doc(data) if data else None
 
     def devices(self, uid: str) -> list[Device]:
         from shared.devices.models import device_from_doc
 
-        return [device_from_doc(data) for data in self._store.list_devices(uid)]
+        return [device_from_doc(data) for data in self._store.reads.list_devices(uid)]
 
     def schedules(self, uid: str) -> list[ExportSchedule]:
         from shared.privacy.export import schedule_from_stored
 
-        return [schedule_from_stored(data, data["id"]) for data in self._store.list_schedules(uid)]
+        return [
+            schedule_from_stored(data, data["id"]) for data in self._store.reads.list_schedules(uid)
+        ]
 
     def sessions_after(self, uid: str, after: str | None, limit: int) -> list[ScannedSession]:
         from shared.privacy.export import session_from_stored
 
-        rows = self._store.sessions_by_document_id(uid, after, limit)
+        rows = self._store.feeds.sessions_by_document_id(uid, after, limit)
         return [(doc_id, session_from_stored(data, doc_id)) for doc_id, data in rows]
 
 
@@ -442,7 +444,7 @@ class PhasedScheduleLister:
     def _from_sql(self, uid: str) -> list[Schedule]:
         from shared.schedules.models import schedule_from_doc
 
-        rows = self._sql().list_schedules(uid)
+        rows = self._sql().reads.list_schedules(uid)
         return [schedule_from_doc(row["id"], row).schedule for row in rows]
 
 
@@ -460,10 +462,10 @@ class PhasedMirrorEraser:
     def erase_user(self, uid: str, version: int) -> None:
         self._inner.erase_user(uid, version)
         if self._sql_serves(uid):
-            self._sql().erase_user(uid, version)
+            self._sql().writer.erase_user(uid, version)
 
     def newest_version(self, uid: str) -> int:
-        return self._sql().newest_version(uid) if self._sql_serves(uid) else 0
+        return self._sql().writer.newest_version(uid) if self._sql_serves(uid) else 0
 
     def _sql_serves(self, uid: str) -> bool:
         from shared.changes import COLLECTIONS

@@ -106,7 +106,7 @@ class GiveBackGate:
         if self._phases.of(collection, uid) == "sql_only":
             return "sql"
         setting = self._phases.config().of(collection)
-        if not setting.give_back or not self._sql().owns(collection, uid):
+        if not setting.give_back or not self._sql().ownership.owns(collection, uid):
             return "firestore"
         if collection == "devices" or not settled(setting, self._now(), self._settle()):
             # Devices go back all at once (`focusctl mirror give-back devices`); the others

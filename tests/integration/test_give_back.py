@@ -19,12 +19,8 @@ from devstack.stack import Stack
 from shared.accounts.repository import FirestoreAccountStore
 from shared.accounts.sql import SqlAccountStore
 from shared.migration.moves.give_back import GiveBack
-from shared.migration.phased import (
-    PhasedAccountStore,
-    PhasedChangeSink,
-    PhasedScheduleStore,
-    PhasedSessionStore,
-)
+from shared.migration.phased import PhasedAccountStore, PhasedChangeSink, PhasedScheduleStore
+from shared.migration.phased_reads import PhasedSessionStore
 from shared.migration.phases import CollectionPhase, PhaseConfig, fixed
 from shared.migration.routing import GiveBackGate
 from shared.push.plans import plan_id

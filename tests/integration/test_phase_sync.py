@@ -16,12 +16,10 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from devstack.stack import Stack
-from shared.migration.phased import (
+from shared.migration.phased import PhasedChangeSink, PhasedMirrorEraser, PhasedScheduleStore
+from shared.migration.phased_reads import (
     PhasedAccountReader,
-    PhasedChangeSink,
-    PhasedMirrorEraser,
     PhasedScheduleLister,
-    PhasedScheduleStore,
     PhasedSessionStore,
 )
 from shared.migration.phases import PHASES, Phase, PhaseConfig, fixed

@@ -249,7 +249,7 @@ def test_the_purge_job_covers_sql_once_sessions_are_in_sql_only(
     stack: Stack, sql: SqlMirrorStore
 ) -> None:
     from shared.clients import firestore_client
-    from shared.migration.phased import PhasedSessionStore
+    from shared.migration.phased_reads import PhasedSessionStore
 
     uid = new_uid()
     long_ago = T0 - timedelta(days=40)

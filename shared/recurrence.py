@@ -2,7 +2,7 @@
 
 Below both schedules (their models carry a `WeeklyRule`) and push (it plans and checks pushes
 against the events of a rule), so push never imports schedules: the import-linter contracts
-`push-below-schedules` and `recurrence` in pyproject.toml keep it so.
+`push-below-schedules` and `foundations` in pyproject.toml keep it so.
 
 A `WeeklyRule` says: on each listed local day of `timezone`, block from wall-clock `start`
 to wall-clock `end`. Wall clocks are turned into instants with these decisions:

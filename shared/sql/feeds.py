@@ -1,11 +1,12 @@
 """The session feed on SQL: how far each user's feed is mirrored, and the reads along it.
 
 A user's session feed is complete up to `session_feeds.complete_seq` (the watermark): every
-commit with a seq up to it is mirrored. The mirror's apply path advances it with the seqs it
-sees (`advance_feed`, shared/sql/writes.py); a backfill stages each user's Firestore feed head
-before copying the sessions and finishes it after (`stage_feed_heads`, `finish_feed_heads`); a
-clean reconcile marks it complete (`mark_feed_complete`). Sync pulls on SQL only up to the
-watermark (`sessions_in_feed`), export scans by document id (`sessions_by_document_id`).
+commit with a seq up to it is mirrored. The writer's apply advances it with the seqs it sees,
+in the apply's own transaction (`advance_feed`); a backfill stages each user's Firestore feed
+head before copying the sessions and finishes it after (`stage_feed_heads`,
+`finish_feed_heads`); a clean reconcile marks it complete (`mark_feed_complete`). Sync pulls
+on SQL only up to the watermark (`sessions_in_feed`), export scans by document id
+(`sessions_by_document_id`).
 """
 
 from __future__ import annotations

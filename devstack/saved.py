@@ -108,7 +108,7 @@ def save(
             {"path": str(new / "auth"), "initiatedBy": "devstack", "targets": ["auth"]},
             "Auth",
         )
-        postgres.dump(new / "postgres.dump")
+        postgres.databases.dump(new / "postgres.dump")
         saved_at = datetime.now(UTC).isoformat()
         (new / MANIFEST).write_text(json.dumps({"savedAt": saved_at, "projectId": project_id}))
     except BaseException:

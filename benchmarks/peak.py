@@ -20,7 +20,7 @@ from datetime import time as wall_time
 from shared import registry
 from shared.push import peak
 from shared.push.planning import LEAD_WINDOW, SCHEDULE_QUEUE, ScheduleRef, plan_schedule
-from shared.schedules.occurrences import DAY_NAMES, WeeklyRule
+from shared.recurrence import DAY_NAMES, WeeklyRule
 
 SCHEDULES = 1_000_000
 SCALE = peak.USERS // SCHEDULES

@@ -23,7 +23,7 @@ import requests
 
 from shared import registry
 from shared.push.planning import HORIZON, PlannedTask, ScheduleRef, ScheduleTask, plan_schedule
-from shared.schedules.occurrences import DAY_NAMES, WeeklyRule
+from shared.recurrence import DAY_NAMES, WeeklyRule
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEDULES = 10_000
@@ -164,7 +164,7 @@ def fcm_standin() -> Iterator[str]:
 
     from devstack import fcm_standin as standin
     from devstack.process import ManagedProcess, free_port, http_ok, wait_until
-    from shared.push.fcm_endpoint import point_messaging_at
+    from shared.fcm_endpoint import point_messaging_at
 
     port = free_port()
     with tempfile.TemporaryDirectory() as logs:

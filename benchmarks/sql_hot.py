@@ -44,7 +44,7 @@ class Target:
     counter: Iterator[int]
 
     def head(self) -> int:
-        return self.mirror.feed_watermark(self.uid)
+        return self.mirror.feeds.feed_watermark(self.uid)
 
     def version(self) -> int:
         # Newer than anything the dataset holds (its clock stops at T_END), and unique.
@@ -54,12 +54,12 @@ class Target:
 def _sync_feed(t: Target) -> None:
     """A device catching up: the last few commits of the feed, one page."""
     head = t.head()
-    t.mirror.sessions_in_feed(t.uid, (max(0, head - 5), ""), head, SYNC_PAGE)
+    t.mirror.feeds.sessions_in_feed(t.uid, (max(0, head - 5), ""), head, SYNC_PAGE)
 
 
 def _sync_full(t: Target) -> None:
     """A new device's first pull: the feed from the start, one page."""
-    t.mirror.sessions_in_feed(t.uid, (0, ""), t.head(), SYNC_PAGE)
+    t.mirror.feeds.sessions_in_feed(t.uid, (0, ""), t.head(), SYNC_PAGE)
 
 
 def new_session_batch(uid: str, version: int, seq: int) -> ChangeBatch:
@@ -89,30 +89,30 @@ def new_session_batch(uid: str, version: int, seq: int) -> ChangeBatch:
 def _guarded_upsert(t: Target) -> None:
     """The mirror consumer's apply of one commit (lock, erasure and fence checks, the guarded
     upsert, the feed watermark)."""
-    t.mirror.apply(new_session_batch(t.uid, t.version(), t.head() + 1))
+    t.mirror.writer.apply(new_session_batch(t.uid, t.version(), t.head() + 1))
 
 
 def _erasure(t: Target) -> None:
     """The account deletion's two calls: the newest version, then the erasure itself."""
-    version = max(t.mirror.newest_version(t.uid), t.version())
-    t.mirror.erase_user(t.uid, version)
+    version = max(t.mirror.writer.newest_version(t.uid), t.version())
+    t.mirror.writer.erase_user(t.uid, version)
 
 
 def _export(t: Target) -> None:
     """The export's first page: profile, devices, schedules and a page of sessions."""
-    t.mirror.get_user(t.uid)
-    t.mirror.list_devices(t.uid)
-    t.mirror.list_schedules(t.uid)
-    t.mirror.sessions_by_document_id(t.uid, None, EXPORT_PAGE)
+    t.mirror.reads.get_user(t.uid)
+    t.mirror.reads.list_devices(t.uid)
+    t.mirror.reads.list_schedules(t.uid)
+    t.mirror.feeds.sessions_by_document_id(t.uid, None, EXPORT_PAGE)
 
 
 def _reconcile_snapshot(t: Target) -> None:
-    t.mirror.user_snapshot(t.uid)
+    t.mirror.reads.user_snapshot(t.uid)
 
 
 def _reconcile_sample(t: Target) -> None:
     """Reconcile's sample of the users SQL holds, from a point in the id space."""
-    t.mirror.sample_user_ids(t.uid[:2], RECONCILE_SAMPLE)
+    t.mirror.reads.sample_user_ids(t.uid[:2], RECONCILE_SAMPLE)
 
 
 def _tombstone_purge(t: Target) -> None:

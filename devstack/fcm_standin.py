@@ -1,6 +1,6 @@
 """Local stand-in for FCM's HTTP v1 API; like a mail catcher, it keeps what it was sent.
 
-FCM has no emulator. firebase-admin reaches this server through `shared.push.fcm_endpoint`
+FCM has no emulator. firebase-admin reaches this server through `shared.fcm_endpoint`
 (`point_messaging_at(base_url(port))`). Run it with `python -m devstack.fcm_standin --port N`;
 it listens on 127.0.0.1 only and stops on SIGTERM or SIGINT.
 
@@ -74,7 +74,7 @@ def command(python: str, port: int) -> list[str]:
 
 
 def base_url(port: int) -> str:
-    """The root URL to hand to `shared.push.fcm_endpoint.point_messaging_at`."""
+    """The root URL to hand to `shared.fcm_endpoint.point_messaging_at`."""
     return f"http://{HOST}:{port}"
 
 

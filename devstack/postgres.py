@@ -17,9 +17,10 @@ user must be able to traverse every parent of `data_dir`; when it cannot (a repo
 named after the port, so a dev stack on a fixed port still reuses its data across restarts.
 
 An initialised data directory is reused (dev restarts take about 0.1 s); `start(wipe=True)`
-starts from an empty one (tests). `reset_app_database()` empties the `focus` database alone
-(`make dev` starts from an empty one unless asked to keep data), and `dump()` / `restore()`
-save and bring back its content (`make dev`'s keep mode, devstack/saved.py).
+starts from an empty one (tests). Its databases are `cluster.databases` (`ClusterDatabases`):
+`reset_app()` empties the `focus` database alone (`make dev` starts from an empty one unless
+asked to keep data), `dump()` / `restore()` save and bring back its content (`make dev`'s keep
+mode, devstack/saved.py), and `create()` / `drop()` give a test a database of its own.
 
 Authentication is `trust`, which is safe only because the server listens on 127.0.0.1 and on a
 socket directory of its own.
@@ -77,6 +78,7 @@ class PostgresCluster:
         self._proc: ManagedProcess | None = None
         self._cancelled = threading.Event()
         self.created = False  # True when the last start() ran initdb
+        self.databases = ClusterDatabases(port)
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -99,7 +101,7 @@ class PostgresCluster:
         return self.database_dsn(APP_DATABASE)
 
     def database_dsn(self, database: str, user: str = APP_ROLE) -> str:
-        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+        return _dsn(self.port, database, user)
 
     @property
     def running(self) -> bool:
@@ -161,12 +163,12 @@ class PostgresCluster:
             def ready() -> bool:
                 self._check_cancelled()
                 # Stop polling as soon as the server exits: ensure_running() then says why.
-                return not proc.running or self._accepts_connections()
+                return not proc.running or self.databases.accepts_connections()
 
             what = f"PostgreSQL on port {self.port} (log: {proc.log_path})"
             wait_until(ready, timeout=timeout, what=what)
             proc.ensure_running()
-            self._ensure_app_database()
+            self.databases.ensure_app()
         except BaseException:
             self.stop()
             raise
@@ -196,49 +198,6 @@ class PostgresCluster:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-    # -- extra databases (tests that need a database of their own) ---------------------------
-
-    def create_database(self, name: str) -> str:
-        """Create database `name` owned by `focus` (dropping any old one); return its DSN."""
-        from psycopg import sql
-
-        with self._admin() as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                    sql.Identifier(name), sql.Identifier(APP_ROLE)
-                )
-            )
-        return self.database_dsn(name)
-
-    def drop_database(self, name: str) -> None:
-        from psycopg import sql
-
-        with self._admin() as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-    def reset_app_database(self) -> None:
-        """Drop and re-create the `focus` database: empty, not even migrated."""
-        self.drop_database(APP_DATABASE)
-        self._ensure_app_database()
-
-    def dump(self, path: Path) -> None:
-        """The `focus` database, schema and rows, to `path` (pg_dump's custom format)."""
-        argv = [_server_tool("pg_dump"), "--format=custom", f"--file={path}"]
-        _run_tool([*argv, self._admin_conninfo(APP_DATABASE)], "pg_dump")
-
-    def restore(self, path: Path) -> None:
-        """Replace the `focus` database with a `dump()`."""
-        self.reset_app_database()
-        argv = [_server_tool("pg_restore"), "--exit-on-error", "--single-transaction"]
-        _run_tool(
-            [*argv, f"--dbname={self._admin_conninfo(APP_DATABASE)}", str(path)], "pg_restore"
-        )
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -301,21 +260,23 @@ class PostgresCluster:
                 f"initdb failed with code {result.returncode}:\n{result.stdout}{result.stderr}"
             )
 
-    def _admin_conninfo(self, database: str = "postgres") -> str:
-        return f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname={database}"
 
-    def _admin(self) -> psycopg.Connection[tuple[Any, ...]]:
+class ClusterDatabases:
+    """The databases of a running cluster, through its superuser on 127.0.0.1:`port`: role and
+    database `focus`, databases of their own for tests, and the `focus` database's dump and
+    restore (`make dev`'s keep mode, devstack/saved.py)."""
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+
+    def accepts_connections(self) -> bool:
         import psycopg
 
-        return psycopg.connect(self._admin_conninfo(), autocommit=True, connect_timeout=5)
-
-    def _accepts_connections(self) -> bool:
-        import psycopg
-
-        with psycopg.connect(self._admin_conninfo(), connect_timeout=1):
+        with psycopg.connect(self._conninfo(), connect_timeout=1):
             return True
 
-    def _ensure_app_database(self) -> None:
+    def ensure_app(self) -> None:
+        """Role `focus` (able to create the functions' group roles) and its database."""
         from psycopg import sql
 
         with self._admin() as conn:
@@ -335,6 +296,57 @@ class PostgresCluster:
                         sql.Identifier(APP_DATABASE), sql.Identifier(APP_ROLE)
                     )
                 )
+
+    def create(self, name: str) -> str:
+        """Create database `name` owned by `focus` (dropping any old one); return its DSN."""
+        from psycopg import sql
+
+        with self._admin() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(name), sql.Identifier(APP_ROLE)
+                )
+            )
+        return _dsn(self._port, name, APP_ROLE)
+
+    def drop(self, name: str) -> None:
+        from psycopg import sql
+
+        with self._admin() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+    def reset_app(self) -> None:
+        """Drop and re-create the `focus` database: empty, not even migrated."""
+        self.drop(APP_DATABASE)
+        self.ensure_app()
+
+    def dump(self, path: Path) -> None:
+        """The `focus` database, schema and rows, to `path` (pg_dump's custom format)."""
+        argv = [_server_tool("pg_dump"), "--format=custom", f"--file={path}"]
+        _run_tool([*argv, self._conninfo(APP_DATABASE)], "pg_dump")
+
+    def restore(self, path: Path) -> None:
+        """Replace the `focus` database with a `dump()`."""
+        self.reset_app()
+        argv = [_server_tool("pg_restore"), "--exit-on-error", "--single-transaction"]
+        _run_tool([*argv, f"--dbname={self._conninfo(APP_DATABASE)}", str(path)], "pg_restore")
+
+    def _conninfo(self, database: str = "postgres") -> str:
+        return f"host=127.0.0.1 port={self._port} user={SUPERUSER} dbname={database}"
+
+    def _admin(self) -> psycopg.Connection[tuple[Any, ...]]:
+        import psycopg
+
+        return psycopg.connect(self._conninfo(), autocommit=True, connect_timeout=5)
+
+
+def _dsn(port: int, database: str, user: str) -> str:
+    return f"postgresql://{user}@127.0.0.1:{port}/{database}"
 
 
 def _server_tool(name: str) -> str:

@@ -108,7 +108,7 @@ def save(
             {"path": str(new / "auth"), "initiatedBy": "devstack", "targets": ["auth"]},
             "Auth",
         )
-        postgres.dump(new / "postgres.dump")
+        postgres.databases.dump(new / "postgres.dump")
         saved_at = datetime.now(UTC).isoformat()
         (new / MANIFEST).write_text(json.dumps({"savedAt": saved_at, "projectId": project_id}))
     except BaseException:
@@ -145,8 +145,10 @@ def rebase_mirror_versions(db: firestore.Client, store: SqlMirrorStore) -> int:
     # list_documents also yields users with subcollections and no profile document.
     for ref in db.collection(USERS).list_documents():
         uid = ref.id
-        owned = store.owned_collections(uid)  # SQL's own data: no Firestore copy to follow
-        rows = store.user_snapshot(uid)
+        owned = store.ownership.owned_collections(
+            uid
+        )  # SQL's own data: no Firestore copy to follow
+        rows = store.reads.user_snapshot(uid)
         records = []
         for collection, documents in users.read(uid).records.items():
             if collection in owned:
@@ -162,5 +164,7 @@ def rebase_mirror_versions(db: firestore.Client, store: SqlMirrorStore) -> int:
                 if same and row.version < record.version:
                     records.append(record)
         if records:
-            moved += store.apply(ChangeBatch(records=records, emitted_at=datetime.now(UTC))).applied
+            moved += store.writer.apply(
+                ChangeBatch(records=records, emitted_at=datetime.now(UTC))
+            ).applied
     return moved

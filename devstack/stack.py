@@ -324,9 +324,9 @@ class Stack:
                 cluster = self._postgres
                 cluster.start(wipe=c.wipe_postgres)
                 if restore is not None:
-                    cluster.restore(restore.postgres_dump)
+                    cluster.databases.restore(restore.postgres_dump)
                 elif not cluster.created:
-                    cluster.reset_app_database()  # fresh: this run starts empty too
+                    cluster.databases.reset_app()  # fresh: this run starts empty too
                 from shared.sql.schema import upgrade_to_head
 
                 upgrade_to_head(cluster.dsn)

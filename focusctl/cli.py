@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import random
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -219,12 +218,12 @@ ConnectionBudget = Annotated[
 ]
 
 
-def _task(index: int, count: int, threads: int, budget: int | None) -> tuple[Any, int]:
-    """(this task, its SQL pool size); exit 2 on an impossible task or budget."""
-    from shared.migration.tools.jobs import Task, pool_size
+def _task(index: int, count: int) -> Any:
+    """This task of the job; exit 2 for one that does not exist."""
+    from shared.migration.tools.jobs import Task
 
     try:
-        return Task(index, count), pool_size(threads, count, budget)
+        return Task(index, count)
     except ValueError as err:
         _fail(str(err))
         raise  # unreachable: _fail raises
@@ -250,48 +249,45 @@ def backfill(
     """Copy Firestore into SQL: cursor-paged, parallel, resumable, never overwrites newer rows.
 
     As a job of N tasks, each task copies the partitions i with i % N == its index."""
-    from shared.changes import COLLECTIONS
-    from shared.migration.tools.backfill import (
-        Backfill,
-        BackfillOptions,
-        estimated_total,
-        steps_for,
-    )
-    from shared.migration.tools.jobs import RateLimit, task_share
+    from shared.migration.tools.backfill import StepReport, estimated_total
+    from shared.migration.tools.backfill_run import plan_backfill, run_backfill
 
-    wanted = [c.strip() for c in collections.split(",") if c.strip()]
-    unknown = [c for c in wanted if c not in COLLECTIONS]
-    if unknown:
-        _fail(f"unknown collection(s): {', '.join(unknown)}")
-    chosen = tuple(c for c in COLLECTIONS if c in wanted)
-    task, pool = _task(
-        task_index, task_count, len(range(task_index, partitions, task_count)), connection_budget
-    )
-    only = tuple(task_share(partitions, task)) if task_count > 1 else None
-    options = BackfillOptions(
-        chosen, partitions, page_size, restart, only=only, rate=RateLimit(rate)
-    )
-    db = _db()
-    store = _store(pool)
-    bars: dict[str, Any] = {}
-
-    def on_progress(step: str, count: int) -> None:
-        bars[step].update(count)
-
-    job = Backfill(db, store, options, on_progress)
-    for step in steps_for(chosen):
-        bars[step] = _bar(estimated_total(db, step) if progress else None, step, progress)
-        try:
-            report = job.run_step(step)
-        finally:
-            bars[step].close()
-        typer.echo(
-            f"{step}: read {report.read}, written {report.written}, "
-            f"stale {report.skipped_stale}, erased {report.dropped_erased}, "
-            f"ignored {report.ignored}, resumed partitions {report.resumed_partitions}"
+    try:
+        plan = plan_backfill(
+            collections,
+            partitions,
+            page_size,
+            restart=restart,
+            task=_task(task_index, task_count),
+            rate=rate,
+            connection_budget=connection_budget,
         )
-    if "sessions" in chosen:
-        typer.echo(f"feed watermarks set: {job.finish_feed_heads()}")
+    except ValueError as err:
+        _fail(str(err))
+        raise  # unreachable: _fail raises
+    db = _db()
+    store = _store(plan.pool)
+
+    class Bars:
+        def __init__(self) -> None:
+            self.bar: Any = None
+
+        def started(self, step: str) -> Any:
+            self.bar = _bar(estimated_total(db, step) if progress else None, step, progress)
+            return self.bar.update
+
+        def finished(self, step: str, report: StepReport | None) -> None:
+            self.bar.close()
+            if report is not None:
+                typer.echo(
+                    f"{step}: read {report.read}, written {report.written}, "
+                    f"stale {report.skipped_stale}, erased {report.dropped_erased}, "
+                    f"ignored {report.ignored}, resumed partitions {report.resumed_partitions}"
+                )
+
+    report = run_backfill(db, store, plan.options, Bars())
+    if "sessions" in plan.options.collections:
+        typer.echo(f"feed watermarks set: {report.feed_heads_finished}")
     store.engine.dispose()
 
 
@@ -327,34 +323,40 @@ def reconcile(
     With no --users, --sample or --all: the incremental pass, the users whose sessions changed
     since the last clean pass (per change shard, resumable). --all and the incremental pass
     split their partitions between tasks as backfill does."""
-    from shared.migration.tools.jobs import RateLimit
-    from shared.migration.tools.passes import LimitedUsers, Passes, PassOptions
-    from shared.migration.tools.reconcile import Reconciler, sample_uids
+    from shared.migration.tools.reconcile_run import (
+        ReconcileRequest,
+        reconcile_pool,
+        run_reconcile,
+    )
 
-    if sum((users is not None, sample is not None, every_user)) > 1:
-        _fail("give at most one of --users, --sample or --all")
-    task, pool = _task(task_index, task_count, workers, connection_budget)
+    try:
+        request = ReconcileRequest(
+            uids=None if users is None else [u.strip() for u in users.split(",") if u.strip()],
+            sample=sample,
+            every_user=every_user,
+            repair=repair,
+            partitions=partitions,
+            restart=restart,
+            workers=workers,
+            task=_task(task_index, task_count),
+            rate=rate,
+        )
+        pool = reconcile_pool(request, connection_budget)
+    except ValueError as err:
+        _fail(str(err))
+        raise  # unreachable: _fail raises
     db = _db()
-    source = LimitedUsers(db, RateLimit(rate))
     store = _store(pool)
-    reconciler = Reconciler(source, store, workers)
-    if users is not None or sample is not None:
-        if users is not None:
-            uids = [u.strip() for u in users.split(",") if u.strip()]
-        else:
-            assert sample is not None
-            uids = sample_uids(source, store, sample, random.Random())  # noqa: S311 - sampling
-        bar = _bar(len(uids), "users", progress)
-        report = reconciler.run(uids, repair=repair, progress=bar.update)
-    else:
-        bar = _bar(None, "users", progress)
-        options = PassOptions(repair=repair, task=task, progress=bar.update)
-        passes = Passes(db, store, reconciler)
-        if every_user:
-            report = passes.full(options, partitions, restart=restart)
-        else:
-            report = passes.incremental(options)
-    bar.close()
+    bar = _bar(None, "users", progress)
+
+    def on_total(total: int) -> None:
+        bar.total = total
+        bar.refresh()
+
+    try:
+        report = run_reconcile(db, store, request, bar.update, on_total=on_total)
+    finally:
+        bar.close()
     store.engine.dispose()
     if log_metric:
         from shared import logs
@@ -414,9 +416,10 @@ SettleOption = Annotated[
 
 
 def _settle(settle_seconds: float | None) -> float:
-    from shared.settings import get_settings
+    from shared.migration.tools.phase_checks import settle_seconds as default_settle
 
-    return settle_seconds if settle_seconds is not None else 2 * get_settings().phase_cache_s
+    _use_target()
+    return default_settle(settle_seconds)
 
 
 @phase_app.command("show")
@@ -451,29 +454,14 @@ def phase_set(
     Refused when it could lose acknowledged writes: sql_only only after sql_primary at 100% has
     settled (devices: after take-over-devices), and back from sql_only only to sql_primary at
     100% or a lower sql_only percentage, until `give-back` has run (docs/MIGRATION.md)."""
-    from shared.changes import COLLECTIONS
-    from shared.migration.phases import PHASES, save_phase
+    from shared.migration.tools.moves import Refused
+    from shared.migration.tools.phase_checks import set_phase
 
-    if collection not in COLLECTIONS:
-        _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")
-    if phase not in PHASES:
-        _fail(f"unknown phase {phase!r}; one of {', '.join(PHASES)}")
-    devices_taken_over = False
-    if collection == "devices" and phase == "sql_only":
-        devices_taken_over = _store().devices_taken_over()
     try:
-        config = save_phase(
-            _db(),
-            collection,  # type: ignore[arg-type]
-            phase,  # type: ignore[arg-type]
-            percent,
-            settle_s=settle_seconds,
-            devices_taken_over=devices_taken_over,
-        )
-    except ValueError as err:
+        setting = set_phase(_db(), _store, collection, phase, percent, settle_seconds)
+    except (Refused, ValueError) as err:
         _fail(str(err))
         return
-    setting = config.of(collection)  # type: ignore[arg-type]
     typer.echo(f"{collection}: {setting.phase} at {setting.percent:g}%")
 
 
@@ -511,12 +499,14 @@ def give_back_command(
     Requests give their users back on their own; this takes the rest, then clears the
     collection's give-back, so that it may step further back. Devices go back all at once
     (device writes answer UNAVAILABLE meanwhile). Refused before the step back has settled."""
-    from shared.changes import COLLECTIONS
     from shared.migration.tools.moves import Refused, check_give_back, give_back
+    from shared.migration.tools.phase_checks import collection_named
 
-    if collection not in COLLECTIONS:
-        _fail(f"unknown collection {collection!r}; one of {', '.join(COLLECTIONS)}")
-    name: Any = collection
+    try:
+        name = collection_named(collection)
+    except ValueError as err:
+        _fail(str(err))
+        raise  # unreachable: _fail raises
     db, store = _db(), _store()
     try:
         config = check_give_back(db, name, _settle(settle_seconds))

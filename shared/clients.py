@@ -46,13 +46,13 @@ def firebase_app() -> Any:
     if _emulated() or os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
         app = firebase_admin.initialize_app(credential=_anonymous(), options=options)
         if settings.fcm_url:
-            from shared.push.fcm_endpoint import point_messaging_at
+            from shared.fcm_endpoint import point_messaging_at
 
             point_messaging_at(settings.fcm_url)
         return app
     app = firebase_admin.initialize_app(options=options)
     if settings.fcm_url:
-        from shared.push.fcm_endpoint import point_messaging_at
+        from shared.fcm_endpoint import point_messaging_at
 
         point_messaging_at(settings.fcm_url)
     return app

@@ -89,7 +89,7 @@ def device_registry() -> DeviceRegistry:
 def account_reader() -> AccountReader:
     """The read side of exportAccount (Firestore; PostgreSQL once reads move there)."""
     from shared.clients import firestore_client
-    from shared.migration.phased import PhasedAccountReader
+    from shared.migration.phased_reads import PhasedAccountReader
     from shared.migration.phases import instance_phases
     from shared.privacy.export_firestore import FirestoreAccountReader
     from shared.sql.engine import mirror_store
@@ -118,7 +118,7 @@ def push_canceller() -> PushCanceller:
 def session_store() -> SessionStore:
     """Focus sessions (syncFocusSessions, purgeTombstones): Firestore, publishing every change."""
     from shared.clients import firestore_client
-    from shared.migration.phased import PhasedSessionStore
+    from shared.migration.phased_reads import PhasedSessionStore
     from shared.migration.phases import instance_phases
     from shared.sessions.repository import FirestoreSessionStore
     from shared.sql.engine import mirror_store
@@ -143,7 +143,7 @@ def schedule_store() -> ScheduleStore:
 
 @once
 def schedule_lister() -> ScheduleLister:
-    from shared.migration.phased import PhasedScheduleLister
+    from shared.migration.phased_reads import PhasedScheduleLister
     from shared.migration.phases import instance_phases
     from shared.sql.engine import mirror_store
 
@@ -240,7 +240,7 @@ def mirror_consumer() -> Callable[[bytes, datetime], MirrorOutcome]:
     from shared.sql.engine import mirror_store
 
     store = mirror_store()  # built once per instance by the engine module
-    return lambda data, now: handle_message(data, store, now)
+    return lambda data, now: handle_message(data, store.writer, now)
 
 
 def scheduled_reconcile() -> Callable[[bytes], object]:

@@ -22,7 +22,8 @@ from sqlalchemy import Connection, select
 from shared.accounts.repository import ProfilePlanner, profile_from_doc, profile_record
 from shared.sql.ownership import lock_users, sql_owns, take_over
 from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import SqlMirrorStore, next_version
+from shared.sql.store import SqlMirrorStore
+from shared.sql.writes import next_version
 
 if TYPE_CHECKING:
     from shared.accounts.models import UserProfile
@@ -62,7 +63,7 @@ class SqlAccountStore:
             if changed:
                 version = next_version(conn, "users", uid, [uid], self._clock())
                 record = profile_record(uid, profile, version)
-                written = self._mirror.upsert_rows(conn, "users", [row_from_record(record)])
+                written = self._mirror.writer.upsert_rows(conn, "users", [row_from_record(record)])
                 if written != 1:  # cannot happen under the lock with a newer version
                     raise RuntimeError(f"profile of {uid} not written")
             return profile, created
@@ -78,5 +79,5 @@ class SqlAccountStore:
             return
         record = self._firestore_record(uid)
         if record is not None:
-            self._mirror.upsert_rows(conn, "users", [row_from_record(record)])
+            self._mirror.writer.upsert_rows(conn, "users", [row_from_record(record)])
         take_over(conn, "users", uid)

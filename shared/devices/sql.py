@@ -36,7 +36,8 @@ from shared.devices.repository import device_record
 from shared.errors import Conflict, ResourceExhausted
 from shared.sql.ownership import DEVICES_GIVING_BACK, DEVICES_TAKEN_OVER, lock_users
 from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import SqlMirrorStore, next_version
+from shared.sql.store import SqlMirrorStore
+from shared.sql.writes import next_version
 
 if TYPE_CHECKING:
     pass
@@ -222,7 +223,7 @@ class SqlDeviceStore:
     ) -> None:
         version = next_version(conn, "devices", uid, [device.device_id], self._clock())
         row = row_of(uid, device, version, fields["fcmToken"], fields["tokenUpdatedAt"], push_state)
-        if self._mirror.upsert_rows(conn, "devices", [row]) != 1:
+        if self._mirror.writer.upsert_rows(conn, "devices", [row]) != 1:
             raise RuntimeError(f"device {uid}/{device.device_id} not written")
 
 

@@ -1,6 +1,6 @@
 """Which store serves a user: one generic `PhaseRouter` for every store, on the decision of
 `GiveBackGate`, and `phased_read` for reads that are compared (`shadow_read`) or moved
-(`sql_primary`); the per-Protocol adapters built on them are in phased.py.
+(`sql_primary`); the per-Protocol adapters built on them are in phased.py and phased_reads.py.
 
 The gate decides, and never moves data: `sql` (the SQL stores of `sql_only`), `firestore`, or
 `give_back`. While a collection steps back from `sql_only` (its setting carries `give_back`),
@@ -106,7 +106,7 @@ class GiveBackGate:
         if self._phases.of(collection, uid) == "sql_only":
             return "sql"
         setting = self._phases.config().of(collection)
-        if not setting.give_back or not self._sql().owns(collection, uid):
+        if not setting.give_back or not self._sql().ownership.owns(collection, uid):
             return "firestore"
         if collection == "devices" or not settled(setting, self._now(), self._settle()):
             # Devices go back all at once (`focusctl mirror give-back devices`); the others

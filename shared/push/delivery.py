@@ -49,23 +49,49 @@ from shared.push.planning import (
     upcoming_event_instants,
 )
 from shared.push.sender import OutgoingPush, Sender, SendResult
-from shared.schedules.occurrences import events_between
+from shared.recurrence import WeeklyRule, events_between
 
 if TYPE_CHECKING:
     from shared.devices.models import StoredDevice
     from shared.devices.repository import DeviceStore
     from shared.push.plans import PlanStore
-    from shared.schedules.models import StoredSchedule
 
 CLAIM_ROUNDS = 5
 
 _log = logs.get_logger("push.delivery")
 
 
+# Push sits below schedules (shared/schedules imports the planner, never the other way): what
+# delivery needs of a stored schedule is said here, and shared.schedules.models.StoredSchedule
+# has that shape.
+
+
+class ScheduleRule(Protocol):
+    """The fields of a schedule a push task is checked against."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def rule(self) -> WeeklyRule: ...
+
+
+class StoredSchedule(Protocol):
+    """A stored schedule as delivery reads it: its fields and its revision."""
+
+    @property
+    def schedule(self) -> ScheduleRule: ...
+
+    @property
+    def revision(self) -> int: ...
+
+
 class ScheduleReader(Protocol):
     def get(self, uid: str, schedule_id: str) -> StoredSchedule | None: ...
 
-    def list(self, uid: str) -> list[StoredSchedule]: ...
+    def list(self, uid: str) -> Sequence[StoredSchedule]: ...
 
 
 @dataclasses.dataclass

@@ -9,7 +9,7 @@ own and one `httpx.AsyncClient` (HTTP/2, at most `MAX_CONNECTIONS` connections, 
 of the instance shares the same warm connections.
 
 The request is the one firebase-admin would send: its URL comes from the one seam,
-`shared.push.fcm_endpoint.send_url` (Google's, or the local stand-in's), the message JSON from
+`shared.fcm_endpoint.send_url` (Google's, or the local stand-in's), the message JSON from
 `build_message` through firebase-admin's own encoder, the token from the app's credential.
 Against an `https://` URL HTTP/2 is negotiated by TLS (ALPN); against the local stand-in's
 `http://` URL it is HTTP/2 with prior knowledge (h2c), which the stand-in speaks.
@@ -98,7 +98,7 @@ class Http2FcmSender:
                 return self._loop
             import httpx
 
-            from shared.push.fcm_endpoint import send_url
+            from shared.fcm_endpoint import send_url
 
             app = self._firebase_app()
             self._url = send_url(app.project_id)
@@ -146,7 +146,7 @@ class Http2FcmSender:
     async def _send_one(self, push: OutgoingPush, headers: dict[str, str]) -> SendResult:
         import httpx
 
-        from shared.push.fcm_endpoint import encode
+        from shared.fcm_endpoint import encode
 
         body = {"message": encode(build_message(push))}
         try:

@@ -32,7 +32,7 @@ from pydantic import Field, TypeAdapter
 from shared import registry
 from shared.clock import format_timestamp
 from shared.push import peak
-from shared.schedules.occurrences import (
+from shared.recurrence import (
     EventKind,
     WeeklyRule,
     events_between,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from shared import fs
 from shared.metering import count_query_reads
-from shared.schedules.occurrences import WeeklyRule
+from shared.recurrence import WeeklyRule
 
 if TYPE_CHECKING:
     from google.cloud import firestore

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field
 
 from shared.clock import to_millis
-from shared.schedules.occurrences import WeeklyRule, occurrences
+from shared.recurrence import WeeklyRule, occurrences
 from shared.wire import (
     BlockedApps,
     DocumentClientId,

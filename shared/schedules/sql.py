@@ -47,7 +47,8 @@ from shared.schedules.repository import (
 )
 from shared.sql.ownership import lock_users, sql_owns, take_over
 from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import SqlMirrorStore, next_version
+from shared.sql.store import SqlMirrorStore
+from shared.sql.writes import next_version
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -114,7 +115,7 @@ class SqlScheduleStore:
             if chosen is not None:
                 version = next_version(conn, "schedules", uid, [schedule_id], self._clock())
                 row = schedule_row(uid, chosen, version)
-                if self._mirror.upsert_rows(conn, "schedules", [row]) != 1:
+                if self._mirror.writer.upsert_rows(conn, "schedules", [row]) != 1:
                     raise RuntimeError(f"schedule {uid}/{schedule_id} not written")
         stored = chosen if chosen is not None else existing
         assert stored is not None, "decide keeps only what exists"
@@ -195,7 +196,7 @@ class SqlScheduleStore:
             schedule_row(uid, stored, version) for stored, version in self._firestore_schedules(uid)
         ]
         if rows:
-            self._mirror.upsert_rows(conn, "schedules", rows, same_version_too=True)
+            self._mirror.writer.upsert_rows(conn, "schedules", rows, same_version_too=True)
         kept = [row["id"] for row in rows]
         conn.execute(
             delete(_schedules).where(_schedules.c.user_id == uid, _schedules.c.id.not_in(kept))

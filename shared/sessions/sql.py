@@ -50,7 +50,8 @@ from shared.sessions.models import (
 from shared.sessions.repository import Applied, Decide, PurgeOutcome, session_record
 from shared.sql.ownership import lock_users
 from shared.sql.schema import data_from_row, metadata, row_from_record
-from shared.sql.store import SqlMirrorStore, next_version
+from shared.sql.store import SqlMirrorStore
+from shared.sql.writes import next_version
 
 _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]
@@ -138,7 +139,7 @@ class SqlSessionStore:
                 table_row["purge_at"] = purge_at(now, uid, sid) if tombstone else None
                 table_rows.append(table_row)
                 after[sid] = stored
-            upserted = self._mirror.upsert_rows(conn, "sessions", table_rows)
+            upserted = self._mirror.writer.upsert_rows(conn, "sessions", table_rows)
             if upserted != len(table_rows):  # cannot happen under the lock with a newer version
                 raise RuntimeError(f"sessions of {uid}: {upserted}/{len(table_rows)} written")
             conn.execute(
@@ -149,7 +150,7 @@ class SqlSessionStore:
         return Applied(before, after, tuple(writes), base, Head(base.epoch, seq))
 
     def changes(self, uid: str, after: Position, upto_seq: int, limit: int) -> list[Stored]:
-        rows = self._mirror.sessions_in_feed(uid, (after.seq, after.id), upto_seq, limit)
+        rows = self._mirror.feeds.sessions_in_feed(uid, (after.seq, after.id), upto_seq, limit)
         from shared.sessions.repository import stored_from_doc
 
         return [stored_from_doc(doc_id, data) for doc_id, data in rows]

@@ -1,7 +1,10 @@
 """The replication core: PostgreSQL beside Firestore (docs/MIGRATION.md tells the whole story).
 
 - `events`: the mirror topic's events and the content hash (pure, cheap);
-- `engine`, `schema`, `store`: the connection, the tables, the upserts, markers and ownership;
+- `engine`, `schema`: the connection and the tables;
+- `store`: one handle on the mirror's database, its parts by job: `writes` (the upserts,
+  markers, fence and erasure), `feeds` (the session feed's watermark and feed-ordered reads),
+  `snapshots` (per-user reads), `state` (operator state), `ownership` (who owns what, locks);
 - `consumer`, `publisher`, `dead_letters`: the `mirrorChanges` logic, the write path's sink to
   Pub/Sub, and the dead-letter topic.
 

@@ -29,11 +29,11 @@ from shared import tracing
 from shared.sql.events import AccountErased, ChangeBatch, ChangeDataError, decode_event
 
 if TYPE_CHECKING:
-    from shared.sql.store import ApplyResult
+    from shared.sql.writes import ApplyResult
 
 
 class MirrorApplier(Protocol):
-    """What the consumer needs of the SQL side (`SqlMirrorStore`)."""
+    """What the consumer needs of the SQL side (`MirrorWriter`)."""
 
     def apply(self, batch: ChangeBatch) -> ApplyResult: ...
 

@@ -3,7 +3,7 @@
 In `sql_only` SQL owns a user's documents of a collection: `session_feeds.sql_seq` for
 sessions, a `sql_owners` row for profiles and schedules, the `devices.takenOver` state for
 devices (they move all at once). While SQL owns them the mirror refuses Firestore's records of
-them (the fence, shared/sql/store.py), and they move back only by a give-back
+them (the fence, shared/sql/writes.py), and they move back only by a give-back
 (shared/migration/moves/). Every transaction that touches a user's rows first takes that
 user's advisory lock (`lock_users`), in sorted key order, so two transactions never deadlock.
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, select, text, tuple_
+from sqlalchemy import Connection, Engine, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from shared.changes import ChangeRecord, Collection
+from shared.changes import COLLECTIONS, ChangeRecord, Collection
 from shared.sql.schema import metadata
 
 _state = metadata.tables["mirror_state"]
@@ -26,6 +26,29 @@ _owners = metadata.tables["sql_owners"]
 DEVICES_TAKEN_OVER = "devices.takenOver"
 # Set while devices are given back to Firestore, all at once (shared/migration/moves/devices.py).
 DEVICES_GIVING_BACK = "devices.givingBack"
+
+
+class Ownership:
+    """Who owns what, each question on a connection of its own (the phase router's gate,
+    reconcile, focusctl); the writers ask inside their transactions with the functions below."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def devices_taken_over(self) -> bool:
+        """Whether devices moved to SQL (`focusctl mirror take-over-devices`)."""
+        with self._engine.connect() as conn:
+            return devices_taken_over(conn)
+
+    def owns(self, collection: Collection, uid: str) -> bool:
+        """Whether SQL owns `uid`'s documents of `collection` (`sql_only`): one indexed read."""
+        with self._engine.connect() as conn:
+            return sql_owns(conn, collection, uid)
+
+    def owned_collections(self, uid: str) -> set[Collection]:
+        """The collections of `uid` whose documents SQL owns (`sql_only`)."""
+        with self._engine.connect() as conn:
+            return {c for c in COLLECTIONS if sql_owns(conn, c, uid)}
 
 
 def sql_owned_feeds(conn: Connection, uids: Iterable[str]) -> set[str]:

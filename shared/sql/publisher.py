@@ -38,8 +38,9 @@ class PubSubChangeSink:
 class PubSubMirrorEraser:
     """`MirrorEraser` on the dual-write path: an `AccountErased` event on the mirror topic.
 
-    The mirror consumer applies it with `SqlMirrorStore.erase_user`, which also records the
-    erasure (by uid hash) so that change events still in flight cannot bring rows back.
+    The mirror consumer applies it with `MirrorWriter.erase_user` (shared/sql/writes.py), which
+    also records the erasure (by uid hash) so that change events still in flight cannot bring
+    rows back.
     """
 
     def erase_user(self, uid: str, version: int) -> None:

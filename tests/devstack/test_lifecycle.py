@@ -254,9 +254,9 @@ def write_a_user(descriptor: dict[str, Any]) -> str:
         # The mirror is asynchronous (Pub/Sub push); a stop before it caught up would lose it.
         wait_for(
             lambda: (
-                store.get_user(user.uid)
-                and store.list_devices(user.uid)
-                and store.list_schedules(user.uid)
+                store.reads.get_user(user.uid)
+                and store.reads.list_devices(user.uid)
+                and store.reads.list_schedules(user.uid)
             ),
             30,
             "the user's profile, device and schedule in PostgreSQL",

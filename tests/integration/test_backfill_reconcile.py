@@ -19,6 +19,7 @@ from shared.migration.tools.backfill import Backfill, BackfillOptions
 from shared.sql.events import ChangeBatch
 from shared.sql.schema import metadata, sqlalchemy_url
 from shared.sql.store import SqlMirrorStore
+from shared.sql.writes import MirrorWriter
 
 pytestmark = pytest.mark.stack
 
@@ -91,8 +92,8 @@ def count(engine: Engine, table: str) -> int:
         return int(conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one())
 
 
-class CrashAfter(SqlMirrorStore):
-    """A store whose process "dies" after `pages` bulk writes."""
+class CrashingWriter(MirrorWriter):
+    """A writer whose process "dies" after `pages` bulk writes."""
 
     def __init__(self, engine: Engine, pages: int) -> None:
         super().__init__(engine)
@@ -103,6 +104,14 @@ class CrashAfter(SqlMirrorStore):
             raise KeyboardInterrupt("killed")
         self.left -= 1
         return super().bulk_upsert(records, chunk_size=chunk_size)
+
+
+class CrashAfter(SqlMirrorStore):
+    """A store whose process "dies" after `pages` bulk writes."""
+
+    def __init__(self, engine: Engine, pages: int) -> None:
+        super().__init__(engine)
+        self.writer = CrashingWriter(engine, pages)
 
 
 def test_backfill_copies_everything_but_tokens_and_resumes_after_a_crash(
@@ -133,7 +142,7 @@ def test_backfill_copies_everything_but_tokens_and_resumes_after_a_crash(
         ).scalar_one()
         assert odd == 1
     store = SqlMirrorStore(engine)
-    assert [store.feed_watermark(uid) for uid in UIDS] == [7, 8, 9, 10, 11]
+    assert [store.feeds.feed_watermark(uid) for uid in UIDS] == [7, 8, 9, 10, 11]
 
 
 def test_backfill_never_overwrites_a_newer_row(db: Any, engine: Engine) -> None:
@@ -147,13 +156,13 @@ def test_backfill_never_overwrites_a_newer_row(db: Any, engine: Engine) -> None:
         version=2**62,  # written live, after the backfill's read
         data={"uid": "zdelta", "timezone": "Asia/Tokyo", "createdAt": T0},
     )
-    store.apply(ChangeBatch(records=[newer], emitted_at=T0))
+    store.writer.apply(ChangeBatch(records=[newer], emitted_at=T0))
     result = CliRunner().invoke(
         app, ["mirror", "backfill", "--collections", "users", "--restart", "--no-progress"]
     )
     assert result.exit_code == 0, result.output
-    assert store.get_user("zdelta") is not None
-    assert store.get_user("zdelta")["timezone"] == "Asia/Tokyo"  # type: ignore[index]
+    assert store.reads.get_user("zdelta") is not None
+    assert store.reads.get_user("zdelta")["timezone"] == "Asia/Tokyo"  # type: ignore[index]
 
 
 def test_reconcile_reports_drift_and_repairs_it(db: Any, engine: Engine) -> None:

@@ -20,7 +20,7 @@ from google.auth.credentials import AnonymousCredentials
 
 from devstack import fcm_standin
 from devstack.process import ManagedProcess, StackError, free_port, http_ok, wait_until
-from shared.push.fcm_endpoint import point_messaging_at
+from shared.fcm_endpoint import point_messaging_at
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "demo-focus"

@@ -19,12 +19,8 @@ from devstack.stack import Stack
 from shared.accounts.repository import FirestoreAccountStore
 from shared.accounts.sql import SqlAccountStore
 from shared.migration.moves.give_back import GiveBack
-from shared.migration.phased import (
-    PhasedAccountStore,
-    PhasedChangeSink,
-    PhasedScheduleStore,
-    PhasedSessionStore,
-)
+from shared.migration.phased import PhasedAccountStore, PhasedChangeSink, PhasedScheduleStore
+from shared.migration.phased_reads import PhasedSessionStore
 from shared.migration.phases import CollectionPhase, PhaseConfig, fixed
 from shared.migration.routing import GiveBackGate
 from shared.push.plans import plan_id
@@ -118,7 +114,7 @@ def test_sessions_are_given_back_with_their_feed_and_cursors(
 
     store = user.phased(stepped_back("sessions", age_s=SETTLE_S))
     answer = sync(store, uid, [], cursor=user.cursor)
-    assert "sessions" not in sql.owned_collections(uid)
+    assert "sessions" not in sql.ownership.owned_collections(uid)
     # The device that synced at seq 3 gets exactly what SQL committed after it.
     changed = {c["id"]: c for c in answer["changes"]}
     assert set(changed) == {"b", "d", "e"} and changed["b"]["deleted"] is True
@@ -134,7 +130,7 @@ def test_sessions_are_given_back_with_their_feed_and_cursors(
     written = sync(store, uid, [edit("f", 6)], cursor=answer["cursor"])
     assert [c["id"] for c in written["changes"]] == ["f"]
     assert user.firestore.head(uid).seq == 6
-    assert sql.user_snapshot(uid)["sessions"]["f"].data["syncSeq"] == 6
+    assert sql.reads.user_snapshot(uid)["sessions"]["f"].data["syncSeq"] == 6
     assert reconcile(sql, uid).drifts == []
 
 
@@ -181,7 +177,7 @@ def test_until_the_step_back_settles_sql_keeps_serving_the_users_it_owns(
     # An instance whose cache still says sql_only may serve this user: SQL stays the source.
     answer = sync(store, user.uid, [edit("g", 7)], cursor=user.cursor)
     assert answer["applied"] == ["g-7"]
-    assert "sessions" in sql.owned_collections(user.uid)
+    assert "sessions" in sql.ownership.owned_collections(user.uid)
     assert user.firestore.head(user.uid).seq == 2  # Firestore untouched
     assert user.owned.head(user.uid).seq == 6  # the write is SQL's sixth commit
 
@@ -202,7 +198,7 @@ def test_a_give_back_that_dies_before_its_commit_is_done_again(
         with pytest.raises(ConnectionError):
             giver.user("sessions", user.uid)
     # SQL still owns the feed and its rows; Firestore holds a partial copy nobody reads.
-    assert "sessions" in sql.owned_collections(user.uid)
+    assert "sessions" in sql.ownership.owned_collections(user.uid)
     assert user.owned.head(user.uid).seq == 5
     sync(user.owned, user.uid, [edit("a", 8, "written after the crash")])
 
@@ -242,7 +238,7 @@ def test_profiles_and_schedules_are_given_back(stack: Stack, sql: SqlMirrorStore
     owned = SqlScheduleStore(sql, db, schedules.list_with_versions)
     edited = owned.save(uid, "edited", decide_upsert(schedule("edited", 2, name="new"), NOW), NOW)
     owned.delete(uid, "dropped")
-    assert sql.owned_collections(uid) >= {"users", "schedules"}
+    assert sql.ownership.owned_collections(uid) >= {"users", "schedules"}
 
     config = PhaseConfig(
         collections={
@@ -271,12 +267,12 @@ def test_profiles_and_schedules_are_given_back(stack: Stack, sql: SqlMirrorStore
     assert {s.schedule.id for s in schedules.list(uid)} == {"kept", "edited"}  # from Firestore
     plan = db.collection("pushPlans").document(plan_id(uid, "edited")).get().to_dict() or {}
     assert plan["revision"] == edited.stored.revision
-    assert not sql.owned_collections(uid) & {"users", "schedules"}
+    assert not sql.ownership.owned_collections(uid) & {"users", "schedules"}
     assert reconcile(sql, uid).drifts == []
 
     # Writes land in Firestore again and reach SQL through the mirror, not through the fence.
     store.save(uid, "kept", decide_upsert(schedule("kept", 3, name="later"), NOW), NOW)
-    assert sql.list_schedules(uid)[1]["name"] == "later"
+    assert sql.reads.list_schedules(uid)[1]["name"] == "later"
     assert reconcile(sql, uid).drifts == []
 
 
@@ -316,7 +312,7 @@ def test_focusctl_gives_the_rest_back_then_lets_the_collection_step_further_back
     assert done.exit_code == 0, done.output
     assert "give-back finished" in done.output
     for user in users:
-        assert "sessions" not in sql.owned_collections(user.uid)
+        assert "sessions" not in sql.ownership.owned_collections(user.uid)
         assert user.firestore.head(user.uid).seq == 5
         assert reconcile(sql, user.uid).drifts == []
     assert not load_config(firestore_client()).of("sessions").give_back

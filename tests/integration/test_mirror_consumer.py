@@ -63,21 +63,21 @@ def test_every_event_twice_in_random_order_converges(
     random.Random(seed).shuffle(deliveries)
     store = SqlMirrorStore(sql_engine)
     for body in deliveries:
-        handle_message(body, store, NOW)
-    snapshot = store.user_snapshot(uid)["sessions"]
+        handle_message(body, store.writer, NOW)
+    snapshot = store.reads.user_snapshot(uid)["sessions"]
     assert {sid: (e.version, e.data["deleted"]) for sid, e in snapshot.items()} == final
     # Every commit 1..n was seen, in whatever order: the feed is complete up to n.
-    assert store.feed_watermark(uid) == len(writes)
+    assert store.feeds.feed_watermark(uid) == len(writes)
 
 
 def test_the_watermark_waits_for_a_missing_commit(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     for seq in (1, 2, 4, 5):
-        handle_message(_batch(_session("u", f"s{seq}", seq, seq)), store, NOW)
-    assert store.feed_watermark("u") == 2
-    handle_message(_batch(_session("u", "s3", 3, 3)), store, NOW)
-    assert store.feed_watermark("u") == 5
-    assert store.mark_feed_complete("u", 9) == 9
+        handle_message(_batch(_session("u", f"s{seq}", seq, seq)), store.writer, NOW)
+    assert store.feeds.feed_watermark("u") == 2
+    handle_message(_batch(_session("u", "s3", 3, 3)), store.writer, NOW)
+    assert store.feeds.feed_watermark("u") == 5
+    assert store.feeds.mark_feed_complete("u", 9) == 9
 
 
 def test_feed_reads_follow_positions_and_document_ids(sql_engine: Engine) -> None:
@@ -86,21 +86,21 @@ def test_feed_reads_follow_positions_and_document_ids(sql_engine: Engine) -> Non
         _session("u", sid, v, seq)
         for v, (sid, seq) in enumerate([("b", 1), ("a", 1), ("__x__", 2), ("c", 3)], start=1)
     ]
-    store.apply(ChangeBatch(records=records, emitted_at=NOW))
-    rows = store.sessions_in_feed("u", (0, ""), upto_seq=2, limit=10)
+    store.writer.apply(ChangeBatch(records=records, emitted_at=NOW))
+    rows = store.feeds.sessions_in_feed("u", (0, ""), upto_seq=2, limit=10)
     assert [doc_id for doc_id, _ in rows] == ["a", "b", "~__x__"]
-    after_a = store.sessions_in_feed("u", (1, "a"), upto_seq=3, limit=2)
+    after_a = store.feeds.sessions_in_feed("u", (1, "a"), upto_seq=3, limit=2)
     assert [doc_id for doc_id, _ in after_a] == ["b", "~__x__"]
-    scanned = store.sessions_by_document_id("u", "b", 10)
+    scanned = store.feeds.sessions_by_document_id("u", "b", 10)
     assert [doc_id for doc_id, _ in scanned] == ["c", "~__x__"]
 
 
 def test_an_erasure_then_stale_events_leave_nothing(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
-    handle_message(_batch(_session("gone", "s", 10, 1)), store, NOW)
-    outcome = handle_message(encode(AccountErased(uid="gone", version=20)), store, NOW)
+    handle_message(_batch(_session("gone", "s", 10, 1)), store.writer, NOW)
+    outcome = handle_message(encode(AccountErased(uid="gone", version=20)), store.writer, NOW)
     assert outcome.rows_erased == 1
-    late = handle_message(_batch(_session("gone", "s", 15, 2)), store, NOW)
+    late = handle_message(_batch(_session("gone", "s", 15, 2)), store.writer, NOW)
     assert late.dropped_erased == 1
-    assert store.user_snapshot("gone")["sessions"] == {}
-    assert store.feed_watermark("gone") == 0
+    assert store.reads.user_snapshot("gone")["sessions"] == {}
+    assert store.feeds.feed_watermark("gone") == 0

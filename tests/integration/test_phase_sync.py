@@ -16,12 +16,10 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from devstack.stack import Stack
-from shared.migration.phased import (
+from shared.migration.phased import PhasedChangeSink, PhasedMirrorEraser, PhasedScheduleStore
+from shared.migration.phased_reads import (
     PhasedAccountReader,
-    PhasedChangeSink,
-    PhasedMirrorEraser,
     PhasedScheduleLister,
-    PhasedScheduleStore,
     PhasedSessionStore,
 )
 from shared.migration.phases import PHASES, Phase, PhaseConfig, fixed
@@ -171,7 +169,7 @@ def test_sync_behaves_the_same_in_every_phase(
     # sql_primary; SQL alone in sql_only.
     in_firestore = world.firestore_sessions.changes(uid, START, 10**6, 100)
     assert len(in_firestore) == (0 if phase == "sql_only" else 5)
-    assert len(sql.user_snapshot(uid)["sessions"]) == 5
+    assert len(sql.reads.user_snapshot(uid)["sessions"]) == 5
 
 
 def test_a_cursor_stays_valid_across_phase_changes(stack: Stack, sql: SqlMirrorStore) -> None:
@@ -210,7 +208,7 @@ def test_a_cursor_stays_valid_when_sql_takes_the_feed_over(
     rest, _ = pull_all(only, uid, "tablet", partial["cursor"], limit=2)
     assert sorted(rest) == ["s0", "s2", "s3"]
     assert rest["s0"]["label"] == "edit 50"
-    assert "sessions" in sql.owned_collections(uid)
+    assert "sessions" in sql.ownership.owned_collections(uid)
     # Firestore kept what it had before the takeover: it no longer hears of this user.
     stale = {s.version.id: s for s in only.firestore_sessions.changes(uid, START, 10**6, 100)}
     assert stale["s0"].version.label == "edit 0"  # type: ignore[union-attr]
@@ -241,7 +239,7 @@ def test_a_cursor_stays_valid_through_sql_only_and_back(stack: Stack, sql: SqlMi
     back.sync(
         uid, "phone", None, [{"mutationId": "f", "op": "upsert", "session": session("s1", 60)}]
     )
-    assert "sessions" not in sql.owned_collections(uid)
+    assert "sessions" not in sql.ownership.owned_collections(uid)
     rest, cursor = pull_all(back, uid, "tablet", cursor, limit=1)
     assert sorted(rest) == ["s1"]
     seen.update(rest)
@@ -418,9 +416,11 @@ def test_delete_erases_sql_at_once_in_sql_primary(
     inner = RecordingEraser()
     PhasedMirrorEraser(inner, lambda: sql, world.phases).erase_user(uid, 2**62)
     assert inner.calls == [(uid, 2**62)]  # the AccountErased event, in every phase
-    left = sql.user_snapshot(uid)["sessions"]
+    left = sql.reads.user_snapshot(uid)["sessions"]
     assert (left == {}) is (phase != "dual_write")
-    assert "sessions" not in sql.owned_collections(uid)  # an erased feed starts over, in any phase
+    assert "sessions" not in sql.ownership.owned_collections(
+        uid
+    )  # an erased feed starts over, in any phase
 
 
 def test_focusctl_sets_and_shows_phases_and_refuses_sql_only(

@@ -30,7 +30,7 @@ def test_a_forged_erasure_is_refused_and_nothing_is_erased(
     uid = f"uid-{uuid.uuid4().hex}"
     data = {"uid": uid, "timezone": "UTC", "locale": "en", "createdAt": "2026-01-01T00:00:00Z"}
     record = ChangeRecord(collection="users", uid=uid, id=uid, op="upsert", version=5, data=data)
-    sql.apply(ChangeBatch(records=[record], emitted_at=datetime.now(UTC)))
+    sql.writer.apply(ChangeBatch(records=[record], emitted_at=datetime.now(UTC)))
     forged = _envelope(encode(AccountErased(uid=uid, version=10**15)))
     bare = f"{stack.functions_base_url}/mirrorChanges"
 
@@ -44,8 +44,8 @@ def test_a_forged_erasure_is_refused_and_nothing_is_erased(
         assert answer.status_code in (401, 403), (what, answer.status_code)
 
     # Refused, not retried into a later success: the row is still there.
-    assert sql.get_user(uid) is not None
+    assert sql.reads.get_user(uid) is not None
     # The same envelope from the subscription's endpoint is applied (the check, not the
     # envelope, made the difference).
     assert requests.post(stack.push_endpoint("mirrorChanges"), json=forged, timeout=30).ok
-    assert sql.get_user(uid) is None
+    assert sql.reads.get_user(uid) is None

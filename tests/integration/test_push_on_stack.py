@@ -32,7 +32,7 @@ from shared.push.planning import (
 from shared.push.plans import plan_id
 from shared.push.refill import Slice
 from shared.push.tasks import TASK_SECRET_HEADER
-from shared.schedules.occurrences import EventKind
+from shared.recurrence import EventKind
 from tests.support.auth import sign_up, unsigned_token
 from tests.support.callables import FunctionsClient
 

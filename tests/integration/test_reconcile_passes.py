@@ -139,7 +139,7 @@ def test_the_full_pass_sees_what_no_commit_shows_and_resumes(db: Any, engine: En
     passes = Passes(db, store, Reconciler(FirestoreUsers(db), store, workers=2))
     first = passes.full(PassOptions(task=Task(0, 2), page_size=2), partitions=4)
     # Task 0 of 2 took ranges 0 and 2; 1 and 3 are task 1's share, not run yet.
-    states = [store.get_state(full_key(4, index)) for index in range(4)]
+    states = [store.state.get(full_key(4, index)) for index in range(4)]
     assert [bool(state and state["done"]) for state in states] == [True, False, True, False]
     assert states[2]["after"] == first.results[-1].uid  # type: ignore[index]
     result = reconcile("--all", "--partitions", "4")  # resumes: only task 1's ranges left

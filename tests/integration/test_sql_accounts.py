@@ -33,7 +33,7 @@ def bootstrap(store: Any, uid: str, timezone: str, locale: str | None = None) ->
 
 
 def sql_profile(sql: SqlMirrorStore, uid: str) -> dict[str, Any] | None:
-    return sql.get_user(uid)
+    return sql.reads.get_user(uid)
 
 
 def test_takeover_copies_the_firestore_profile_then_sql_alone_is_written(
@@ -49,7 +49,7 @@ def test_takeover_copies_the_firestore_profile_then_sql_alone_is_written(
 
     owned = SqlAccountStore(sql, firestore_record=firestore.current_record)
     assert owned.get_profile(uid) == firestore.get_profile(uid)  # copied at the takeover
-    assert sql.owned_collections(uid) == {"users"}
+    assert sql.ownership.owned_collections(uid) == {"users"}
     again = bootstrap(owned, uid, "Asia/Tokyo")
     assert not again.created and again.user.locale == "fr"  # an omitted locale is kept
     stored = sql_profile(sql, uid)
@@ -115,8 +115,8 @@ def test_reconcile_skips_and_erasure_forgets_an_owned_profile(
     assert stored is not None and stored["timezone"] == "America/New_York"
 
     later = T0 + timedelta(days=365 * 30)
-    sql.erase_user(uid, int(later.timestamp() * 1_000_000))
-    assert sql_profile(sql, uid) is None and sql.owned_collections(uid) == set()
+    sql.writer.erase_user(uid, int(later.timestamp() * 1_000_000))
+    assert sql_profile(sql, uid) is None and sql.ownership.owned_collections(uid) == set()
     with sql.engine.connect() as conn:
         left = conn.execute(text("SELECT count(*) FROM sql_owners WHERE user_id = :u"), {"u": uid})
         assert left.scalar() == 0

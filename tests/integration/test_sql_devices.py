@@ -60,7 +60,7 @@ def holders(store: SqlDeviceStore, uids: list[str], token: str) -> list[tuple[st
 @pytest.fixture
 def store(sql: SqlMirrorStore) -> Iterator[SqlDeviceStore]:
     """The SQL device store, with devices taken over (it refuses writes otherwise)."""
-    sql.put_state(DEVICES_TAKEN_OVER, {"at": NOW.isoformat()})
+    sql.state.put(DEVICES_TAKEN_OVER, {"at": NOW.isoformat()})
     yield SqlDeviceStore(sql, clock=lambda: LATER)
     with sql.engine.begin() as conn:
         conn.execute(delete(_state).where(_state.c.key == DEVICES_TAKEN_OVER))
@@ -155,8 +155,8 @@ def test_device_writes_on_sql_need_devices_taken_over_and_not_given_back(
     owned = SqlDeviceStore(sql)
     with pytest.raises(Unavailable):  # not taken over: Firestore is the source
         owned.register(uid("gina"), req("p", "t"), NOW, 20)
-    sql.put_state(DEVICES_TAKEN_OVER, {"at": NOW.isoformat()})
-    sql.put_state(DEVICES_GIVING_BACK, {"at": NOW.isoformat()})
+    sql.state.put(DEVICES_TAKEN_OVER, {"at": NOW.isoformat()})
+    sql.state.put(DEVICES_GIVING_BACK, {"at": NOW.isoformat()})
     try:
         for write in (
             lambda: owned.register(uid("gina"), req("p", "t"), NOW, 20),
@@ -208,7 +208,7 @@ def test_the_move_copies_devices_tokens_and_bookkeeping_then_fences(
     assert by_id["phone"].push_state == {"pushLog": "x"}
     assert token_owner(sql, f"{frank}-tok") == (frank, "tablet")
     assert token_owner(sql, f"{erin}-old-tok") is None
-    assert sql.owned_collections(frank) >= {"devices"}
+    assert sql.ownership.owned_collections(frank) >= {"devices"}
     # Firestore's device events are refused from now on.
     assert mirror.catch_up().fenced == 1
 
@@ -233,7 +233,7 @@ def test_focusctl_moves_devices_all_at_once_only_after_the_copy(
 
     copied = run("take-over-devices", "--no-progress", "--settle-seconds", "0")
     assert copied.exit_code == 0, copied.output
-    assert sql.devices_taken_over()
+    assert sql.ownership.devices_taken_over()
     partial = run("phase", "set", "devices", "sql_only", "--percent", "50", "--settle-seconds", "0")
     assert partial.exit_code == 2 and "all at once" in partial.output
     moved = run("phase", "set", "devices", "sql_only", "--settle-seconds", "0")
@@ -250,7 +250,7 @@ def test_focusctl_moves_devices_all_at_once_only_after_the_copy(
     assert too_far.exit_code == 2 and "give-back devices" in too_far.output
     given = run("give-back", "devices", "--no-progress", "--settle-seconds", "0")
     assert given.exit_code == 0 and "give-back finished" in given.output, given.output
-    assert not sql.devices_taken_over()
+    assert not sql.ownership.devices_taken_over()
     assert run("phase", "set", "devices", "dual_write").exit_code == 0
 
 
@@ -283,7 +283,7 @@ def test_devices_are_given_back_all_at_once(
 
     devices, tokens = give_back_devices(db, sql)
     assert devices >= 2 and tokens >= 2
-    assert not sql.devices_taken_over()
+    assert not sql.ownership.devices_taken_over()
     by_user = {u: {d.device_id: d for d in firestore.list_devices(u)} for u in (erin, frank)}
     assert set(by_user[erin]) == {"watch"}  # the phone is gone from Firestore too
     assert by_user[erin]["watch"].fcm_token == f"{frank}-tok"

@@ -50,7 +50,7 @@ _PAD = [
 def dataset(postgres_cluster: PostgresCluster) -> Iterator[tuple[Engine, str]]:
     """(engine, dsn) of a database of its own holding the generated dataset, padded."""
     name = f"plans_{uuid.uuid4().hex[:8]}"
-    dsn = postgres_cluster.create_database(name)
+    dsn = postgres_cluster.databases.create(name)
     engine = create_engine(sqlalchemy_url(dsn))
     try:
         sql_dataset.generate(dsn, ROWS)
@@ -63,7 +63,7 @@ def dataset(postgres_cluster: PostgresCluster) -> Iterator[tuple[Engine, str]]:
         yield engine, dsn
     finally:
         engine.dispose()
-        postgres_cluster.drop_database(name)
+        postgres_cluster.databases.drop(name)
 
 
 def _check(engine: Engine, query: sql_hot.HotQuery, uid: str) -> None:

@@ -94,12 +94,12 @@ def test_the_migration_names_the_roles_the_code_grants() -> None:
 
 def test_a_reader_reads_and_cannot_write(sql_engine: Engine, login_as: object) -> None:
     uid = f"uid-{uuid.uuid4().hex}"
-    SqlMirrorStore(sql_engine).apply(_user_batch(uid, 10))
+    SqlMirrorStore(sql_engine).writer.apply(_user_batch(uid, 10))
     reader = login_as(sql_roles.READER)  # type: ignore[operator]
 
-    assert SqlMirrorStore(reader).get_user(uid) is not None
+    assert SqlMirrorStore(reader).reads.get_user(uid) is not None
     with pytest.raises(ProgrammingError, match="permission denied"):
-        SqlMirrorStore(reader).apply(_user_batch(uid, 11))
+        SqlMirrorStore(reader).writer.apply(_user_batch(uid, 11))
     assert _refused(reader, f"DELETE FROM users WHERE id = '{uid}'")
     assert _refused(reader, "UPDATE mirror_state SET value = value")
 
@@ -115,12 +115,12 @@ def test_a_writer_does_what_the_mirror_does(sql_engine: Engine, login_as: object
     writer = SqlMirrorStore(login_as(sql_roles.WRITER))  # type: ignore[operator]
     uid = f"uid-{uuid.uuid4().hex}"
 
-    assert writer.apply(_user_batch(uid, 10)).applied == 1
-    assert writer.get_user(uid) is not None
-    writer.put_state("roles-test", {"ok": True})
-    assert writer.get_state("roles-test") == {"ok": True}
-    writer.erase_user(uid, 20)
-    assert writer.get_user(uid) is None
+    assert writer.writer.apply(_user_batch(uid, 10)).applied == 1
+    assert writer.reads.get_user(uid) is not None
+    writer.state.put("roles-test", {"ok": True})
+    assert writer.state.get("roles-test") == {"ok": True}
+    writer.writer.erase_user(uid, 20)
+    assert writer.reads.get_user(uid) is None
 
 
 @pytest.mark.parametrize(

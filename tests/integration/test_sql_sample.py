@@ -1,4 +1,4 @@
-"""Reconcile's sample of the users SQL holds (`SqlMirrorStore.sample_user_ids`): from a point of
+"""Reconcile's sample of the users SQL holds (`MirrorReads.sample_user_ids`): from a point of
 the id space, wrapping around, from the users and the sessions tables, each user once."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def test_sample_starts_at_the_point_wraps_around_and_names_each_user_once(
 ) -> None:
     _fill(sql_engine)
     store = SqlMirrorStore(sql_engine)
-    assert store.sample_user_ids("b", 3) == ["b1", "c1", "d1"]
-    assert store.sample_user_ids("d", 4) == ["d1", "e1", "a1", "b1"]
-    assert store.sample_user_ids("", 10) == ["a1", "b1", "c1", "d1", "e1"]
-    assert store.sample_user_ids("z", 2) == ["a1", "b1"]
+    assert store.reads.sample_user_ids("b", 3) == ["b1", "c1", "d1"]
+    assert store.reads.sample_user_ids("d", 4) == ["d1", "e1", "a1", "b1"]
+    assert store.reads.sample_user_ids("", 10) == ["a1", "b1", "c1", "d1", "e1"]
+    assert store.reads.sample_user_ids("z", 2) == ["a1", "b1"]

@@ -71,11 +71,11 @@ def test_takeover_copies_revisions_and_drops_what_firestore_deleted(
     world.save(world.firestore, schedule("gone", 1))
     world.mirror.catch_up()
     world.firestore.delete(world.uid, "gone")  # the mirror has not seen this delete yet
-    assert set(sql.user_snapshot(world.uid)["schedules"]) == {"kept", "gone"}
+    assert set(sql.reads.user_snapshot(world.uid)["schedules"]) == {"kept", "gone"}
 
     listed = world.owned.list(world.uid)
     assert [(s.schedule.id, s.revision) for s in listed] == [("kept", kept.stored.revision)]
-    assert sql.owned_collections(world.uid) == {"schedules"}
+    assert sql.ownership.owned_collections(world.uid) == {"schedules"}
     # From now on Firestore's copies are refused, the late delete included.
     assert world.mirror.catch_up().fenced == 1
 
@@ -122,7 +122,7 @@ def test_delete_removes_the_plan_then_the_schedule(world: Any, sql: SqlMirrorSto
     assert plan_doc(world.db, world.uid, "morning") is None
     assert world.owned.get(world.uid, "morning") is None
     assert world.owned.delete(world.uid, "morning") is None
-    assert "morning" not in sql.user_snapshot(world.uid)["schedules"]
+    assert "morning" not in sql.reads.user_snapshot(world.uid)["schedules"]
 
 
 def test_concurrent_edits_leave_the_plan_at_the_winning_revision(world: Any) -> None:

@@ -32,11 +32,11 @@ MIRROR_TABLES = {table.name for table in metadata.sorted_tables}
 def scratch_dsn(postgres_cluster: PostgresCluster) -> Iterator[str]:
     """A new, empty database of its own (migrations must not disturb the shared one)."""
     name = f"scratch_{uuid.uuid4().hex[:12]}"
-    dsn = postgres_cluster.create_database(name)
+    dsn = postgres_cluster.databases.create(name)
     try:
         yield dsn
     finally:
-        postgres_cluster.drop_database(name)
+        postgres_cluster.databases.drop(name)
 
 
 def _tables(dsn: str) -> set[str]:

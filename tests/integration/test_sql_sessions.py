@@ -79,12 +79,12 @@ def test_takeover_waits_for_the_mirror_then_numbers_on_in_the_same_feed(
         owned.head(uid)
     with pytest.raises(Unavailable):
         sync(owned, uid, [edit("d", 3)])
-    assert "sessions" not in sql.owned_collections(uid)
-    assert sql.user_snapshot(uid)["sessions"] == {}  # nothing half-written
+    assert "sessions" not in sql.ownership.owned_collections(uid)
+    assert sql.reads.user_snapshot(uid)["sessions"] == {}  # nothing half-written
 
     mirror.catch_up()
     assert owned.head(uid) == Head(firestore_head.epoch, 2)  # same epoch: cursors stay valid
-    assert "sessions" in sql.owned_collections(uid)
+    assert "sessions" in sql.ownership.owned_collections(uid)
     answer = sync(owned, uid, [edit("d", 3), edit("a", 4)])
     assert answer["applied"] == ["d-3", "a-4"]
     assert owned.head(uid) == Head(firestore_head.epoch, 3)
@@ -133,8 +133,8 @@ def test_the_fence_refuses_firestore_copies_once_sql_owns_the_feed(
             data={**session("a", 11, label="backfill"), "deleted": False, "syncSeq": 1, **SERVER},
         )
     ]
-    assert sql.bulk_upsert(records).fenced == 1
-    assert sql.overwrite_same_version(records) == 0
+    assert sql.writer.bulk_upsert(records).fenced == 1
+    assert sql.writer.overwrite_same_version(records) == 0
     (row,) = owned.changes(uid, START, 100, 10)
     assert row.version.label == "the truth"  # type: ignore[union-attr]
 
@@ -145,7 +145,7 @@ def test_versions_stay_ahead_of_mirrored_ones_and_markers(
     uid = new_uid()
     future = int((T0 + timedelta(days=3650)).timestamp() * 1_000_000)
     # A row mirrored with a version ahead of this store's clock, and a delete marker, too.
-    sql.apply(
+    sql.writer.apply(
         ChangeBatch(
             records=[
                 ChangeRecord(
@@ -171,7 +171,7 @@ def test_versions_stay_ahead_of_mirrored_ones_and_markers(
     owned = SqlSessionStore(sql, firestore_head=lambda _uid: Head(7, 1), clock=lambda: T0)
     answer = sync(owned, uid, [edit("a", 2, "newer"), edit("b", 2, "back")])
     assert answer["applied"] == ["a-2", "b-2"]
-    rows = sql.user_snapshot(uid)["sessions"]
+    rows = sql.reads.user_snapshot(uid)["sessions"]
     assert rows["a"].data["label"] == "newer" and rows["b"].data["label"] == "back"
     assert rows["a"].version > future and rows["b"].version > future
 
@@ -193,7 +193,7 @@ def test_purge_removes_only_expired_sql_tombstones(stack: Stack, sql: SqlMirrorS
     sync(fresh, uid, [recent])
     # A mirrored tombstone (no purge date): Firestore's purge deletes it, not this one.
     mirrored = new_uid()
-    sql.apply(
+    sql.writer.apply(
         ChangeBatch(
             records=[
                 ChangeRecord(
@@ -220,7 +220,7 @@ def test_purge_removes_only_expired_sql_tombstones(stack: Stack, sql: SqlMirrorS
     assert outcome.complete and outcome.purged >= 1
     left = fresh.changes(uid, START, 100, 10)
     assert [(s.version.id, isinstance(s.version, Tombstone)) for s in left] == [("kept", True)]
-    assert set(sql.user_snapshot(mirrored)["sessions"]) == {"t"}
+    assert set(sql.reads.user_snapshot(mirrored)["sessions"]) == {"t"}
 
 
 def test_reconcile_leaves_sql_owned_sessions_alone(clean_stack: Stack, sql: SqlMirrorStore) -> None:
@@ -235,7 +235,7 @@ def test_reconcile_leaves_sql_owned_sessions_alone(clean_stack: Stack, sql: SqlM
     reconciler = Reconciler(FirestoreUsers(firestore_client()), sql)
     result = reconciler.check(uid, repair=True)
     assert result.drifts == [] and result.remaining == []
-    labels = {k: v.data["label"] for k, v in sql.user_snapshot(uid)["sessions"].items()}
+    labels = {k: v.data["label"] for k, v in sql.reads.user_snapshot(uid)["sessions"].items()}
     assert labels == {"a": "in sql only", "b": "edit 2"}
 
     with sql.engine.connect() as conn:  # still the SQL store's head, not Firestore's
@@ -249,7 +249,7 @@ def test_the_purge_job_covers_sql_once_sessions_are_in_sql_only(
     stack: Stack, sql: SqlMirrorStore
 ) -> None:
     from shared.clients import firestore_client
-    from shared.migration.phased import PhasedSessionStore
+    from shared.migration.phased_reads import PhasedSessionStore
 
     uid = new_uid()
     long_ago = T0 - timedelta(days=40)
@@ -262,7 +262,7 @@ def test_the_purge_job_covers_sql_once_sessions_are_in_sql_only(
         config = PhaseConfig().with_phase("sessions", phase, 100)  # type: ignore[arg-type]
         store = PhasedSessionStore(firestore, lambda: sql, fixed(config))
         assert store.purge_expired(T0, budget_s=30).complete
-        assert len(sql.user_snapshot(uid)["sessions"]) == left
+        assert len(sql.reads.user_snapshot(uid)["sessions"]) == left
 
 
 def test_the_takeover_dates_mirrored_tombstones_for_the_sql_purge(
@@ -277,7 +277,7 @@ def test_the_takeover_dates_mirrored_tombstones_for_the_sql_purge(
     # Firestore's purge of this tombstone would now be fenced: SQL's own purge takes it, after
     # the retention counted from its deletion.
     assert owned.purge_expired(datetime.now(UTC), budget_s=30).complete
-    assert set(sql.user_snapshot(uid)["sessions"]) == {"t", "live"}
+    assert set(sql.reads.user_snapshot(uid)["sessions"]) == {"t", "live"}
     later = datetime.now(UTC) + timedelta(days=32)
     owned.purge_expired(later, budget_s=30)
-    assert set(sql.user_snapshot(uid)["sessions"]) == {"live"}
+    assert set(sql.reads.user_snapshot(uid)["sessions"]) == {"live"}

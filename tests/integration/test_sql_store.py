@@ -27,7 +27,8 @@ from shared.sql.events import (
     encode,
 )
 from shared.sql.schema import metadata
-from shared.sql.store import ApplyResult, SqlMirrorStore, user_hash
+from shared.sql.store import SqlMirrorStore
+from shared.sql.writes import ApplyResult, user_hash
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 # Firestore update times from 2020 to 2100, in microseconds.
@@ -106,7 +107,7 @@ def new_uid() -> str:
 
 
 def version_of(store: SqlMirrorStore, collection: Collection, uid: str, doc_id: str) -> int | None:
-    entry = store.user_snapshot(uid)[collection].get(doc_id)
+    entry = store.reads.user_snapshot(uid)[collection].get(doc_id)
     return None if entry is None else entry.version
 
 
@@ -123,7 +124,7 @@ def expected_state(events: Sequence[ChangeRecord]) -> dict[tuple[str, str], int 
 def actual_state(
     store: SqlMirrorStore, uid: str, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], int | None]:
-    snapshot = store.user_snapshot(uid)
+    snapshot = store.reads.user_snapshot(uid)
     state: dict[tuple[str, str], int | None] = {}
     for collection, doc_id in keys:
         entry = snapshot[collection].get(doc_id)
@@ -144,9 +145,9 @@ def test_every_collection_round_trips(sql_engine: Engine) -> None:
         upsert("schedules", uid, "schedule-1", 13),
     ]
 
-    assert store.apply(batch(*records)) == ApplyResult(applied=4)
+    assert store.writer.apply(batch(*records)) == ApplyResult(applied=4)
 
-    snapshot = store.user_snapshot(uid)
+    snapshot = store.reads.user_snapshot(uid)
     for record in records:
         assert record.data is not None
         entry = snapshot[record.collection][record.id]
@@ -155,14 +156,14 @@ def test_every_collection_round_trips(sql_engine: Engine) -> None:
         # What SQL holds hashes like what Firestore holds: reconcile compares the two.
         assert content_hash(record.collection, entry.data) == entry.content_hash
 
-    user = store.get_user(uid)
+    user = store.reads.get_user(uid)
     assert user == {
         "uid": uid,
         "timezone": "Europe/Paris",
         "locale": "v10",
         "createdAt": timestamp_from_version(1),
     }
-    devices = store.list_devices(uid)
+    devices = store.reads.list_devices(uid)
     assert devices == [
         {
             "deviceId": "device-a",
@@ -171,7 +172,7 @@ def test_every_collection_round_trips(sql_engine: Engine) -> None:
             "registeredAt": timestamp_from_version(1),
         }
     ]
-    schedules = store.list_schedules(uid)
+    schedules = store.reads.list_schedules(uid)
     assert [s["name"] for s in schedules] == ["v13"]
     assert schedules[0]["days"] == ["mon", "tue"]
     session = snapshot["sessions"]["session-1"].data
@@ -183,7 +184,7 @@ def test_every_collection_round_trips(sql_engine: Engine) -> None:
 def test_fcm_tokens_are_not_mirrored(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid = new_uid()
-    store.apply(batch(upsert("devices", uid, "device-a", 5)))
+    store.writer.apply(batch(upsert("devices", uid, "device-a", 5)))
     with sql_engine.connect() as conn:
         # The columns exist for sql_only devices (test_sql_devices.py); the mirror leaves them.
         row = conn.execute(
@@ -197,8 +198,8 @@ def test_a_duplicate_changes_nothing(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid = new_uid()
     event = batch(upsert("sessions", uid, "s1", 7))
-    assert store.apply(event).applied == 1
-    again = store.apply(event)
+    assert store.writer.apply(event).applied == 1
+    again = store.writer.apply(event)
     assert (again.applied, again.skipped_stale) == (0, 1)
     assert version_of(store, "sessions", uid, "s1") == 7
 
@@ -206,78 +207,80 @@ def test_a_duplicate_changes_nothing(sql_engine: Engine) -> None:
 def test_an_older_upsert_does_not_overwrite_a_newer_one(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid = new_uid()
-    store.apply(batch(upsert("schedules", uid, "sch", 9)))
-    result = store.apply(batch(upsert("schedules", uid, "sch", 8)))
+    store.writer.apply(batch(upsert("schedules", uid, "sch", 9)))
+    result = store.writer.apply(batch(upsert("schedules", uid, "sch", 8)))
     assert (result.applied, result.skipped_stale) == (0, 1)
-    assert store.list_schedules(uid)[0]["name"] == "v9"
+    assert store.reads.list_schedules(uid)[0]["name"] == "v9"
 
 
 def test_a_stale_delete_does_not_remove_a_newer_upsert(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid = new_uid()
-    store.apply(batch(upsert("sessions", uid, "s1", 30)))
-    result = store.apply(batch(delete("sessions", uid, "s1", 20)))
+    store.writer.apply(batch(upsert("sessions", uid, "s1", 30)))
+    result = store.writer.apply(batch(delete("sessions", uid, "s1", 20)))
     assert (result.applied, result.skipped_stale) == (0, 1)
     assert version_of(store, "sessions", uid, "s1") == 30
     # ...and it left no marker that could block later writes.
-    store.apply(batch(upsert("sessions", uid, "s1", 31)))
+    store.writer.apply(batch(upsert("sessions", uid, "s1", 31)))
     assert version_of(store, "sessions", uid, "s1") == 31
 
 
 def test_a_delete_then_a_stale_upsert_stays_deleted(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid = new_uid()
-    store.apply(batch(upsert("devices", uid, "d1", 10)))
-    assert store.apply(batch(delete("devices", uid, "d1", 30))).applied == 1
-    assert store.list_devices(uid) == []
+    store.writer.apply(batch(upsert("devices", uid, "d1", 10)))
+    assert store.writer.apply(batch(delete("devices", uid, "d1", 30))).applied == 1
+    assert store.reads.list_devices(uid) == []
 
-    late = store.apply(batch(upsert("devices", uid, "d1", 20)))
+    late = store.writer.apply(batch(upsert("devices", uid, "d1", 20)))
     assert (late.applied, late.skipped_stale) == (0, 1)
-    assert store.list_devices(uid) == []
+    assert store.reads.list_devices(uid) == []
 
     # The same through the backfill path.
-    assert store.bulk_upsert([upsert("devices", uid, "d1", 20)]).skipped_stale == 1
-    assert store.list_devices(uid) == []
+    assert store.writer.bulk_upsert([upsert("devices", uid, "d1", 20)]).skipped_stale == 1
+    assert store.reads.list_devices(uid) == []
 
 
 def test_a_delete_that_arrives_before_its_document_still_wins(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid = new_uid()
-    assert store.apply(batch(delete("sessions", uid, "s1", 50))).applied == 1
-    assert store.apply(batch(upsert("sessions", uid, "s1", 40))).skipped_stale == 1
-    assert store.user_snapshot(uid)["sessions"] == {}
+    assert store.writer.apply(batch(delete("sessions", uid, "s1", 50))).applied == 1
+    assert store.writer.apply(batch(upsert("sessions", uid, "s1", 40))).skipped_stale == 1
+    assert store.reads.user_snapshot(uid)["sessions"] == {}
 
 
 def test_a_document_created_again_after_its_delete_is_mirrored(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid = new_uid()
-    store.apply(batch(upsert("devices", uid, "d1", 10), upsert("users", uid, uid, 10)))
-    store.apply(batch(delete("devices", uid, "d1", 20), delete("users", uid, uid, 20)))
-    assert store.get_user(uid) is None
-    result = store.apply(batch(upsert("devices", uid, "d1", 30), upsert("users", uid, uid, 30)))
+    store.writer.apply(batch(upsert("devices", uid, "d1", 10), upsert("users", uid, uid, 10)))
+    store.writer.apply(batch(delete("devices", uid, "d1", 20), delete("users", uid, uid, 20)))
+    assert store.reads.get_user(uid) is None
+    result = store.writer.apply(
+        batch(upsert("devices", uid, "d1", 30), upsert("users", uid, uid, 30))
+    )
     assert result.applied == 2
-    assert [d["appVersion"] for d in store.list_devices(uid)] == ["v30"]
-    assert store.get_user(uid) is not None
+    assert [d["appVersion"] for d in store.reads.list_devices(uid)] == ["v30"]
+    assert store.reads.get_user(uid) is not None
 
 
 def test_a_session_tombstone_is_an_upsert_with_deleted(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid = new_uid()
-    store.apply(batch(upsert("sessions", uid, "s1", 10)))
+    store.writer.apply(batch(upsert("sessions", uid, "s1", 10)))
     tombstone = {
         "id": "s1",
         "deleted": True,
         "updatedAt": _ts(20),
         "serverUpdatedAt": _ts(20),
     }
-    store.apply(
+    store.writer.apply(
         batch(
             ChangeRecord(
                 collection="sessions", uid=uid, id="s1", op="upsert", version=20, data=tombstone
             )
         )
     )
-    entry = store.user_snapshot(uid)["sessions"]["s1"]
+    entry = store.reads.user_snapshot(uid)["sessions"]["s1"]
     assert entry.data["deleted"] is True
     assert entry.data["status"] is None
     assert entry.content_hash == content_hash("sessions", tombstone)
@@ -293,12 +296,12 @@ def test_malformed_data_rejects_the_whole_batch(sql_engine: Engine) -> None:
         collection="sessions", uid=uid, id="s2", op="upsert", version=11, data=bad_data
     )
     with pytest.raises(ChangeDataError, match="startedAt"):
-        store.apply(batch(good, bad))
-    assert store.user_snapshot(uid)["sessions"] == {}
+        store.writer.apply(batch(good, bad))
+    assert store.reads.user_snapshot(uid)["sessions"] == {}
 
     wrong_id = doc("sessions", uid, "other", 12)
     with pytest.raises(ChangeDataError, match="id"):
-        store.apply(
+        store.writer.apply(
             batch(
                 ChangeRecord(
                     collection="sessions", uid=uid, id="s3", op="upsert", version=12, data=wrong_id
@@ -365,9 +368,9 @@ def test_any_order_with_duplicates_converges_to_the_newest(
     for event in deliveries:
         # Upserts may also come through the backfill path, interleaved with live events.
         if event.op == "upsert" and data.draw(st.booleans(), label="via backfill"):
-            store.bulk_upsert([event])
+            store.writer.bulk_upsert([event])
         else:
-            store.apply(batch(event))
+            store.writer.apply(batch(event))
 
     expected = expected_state(events)
     assert actual_state(store, uid, list(expected)) == expected
@@ -389,9 +392,9 @@ def test_concurrent_deliveries_and_an_erasure_converge(sql_engine: Engine) -> No
 
         def run(task: ChangeRecord | AccountErased) -> None:
             if isinstance(task, AccountErased):
-                store.erase_user(task.uid, task.version)
+                store.writer.erase_user(task.uid, task.version)
             else:
-                store.apply(batch(task))
+                store.writer.apply(batch(task))
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(run, tasks))
@@ -408,7 +411,7 @@ def test_concurrent_deliveries_and_an_erasure_converge(sql_engine: Engine) -> No
 def test_an_erased_user_ignores_stale_events_and_leaves_no_trace(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid, other = new_uid(), new_uid()
-    store.apply(
+    store.writer.apply(
         batch(
             upsert("users", uid, uid, 10),
             upsert("devices", uid, "d1", 11),
@@ -416,12 +419,14 @@ def test_an_erased_user_ignores_stale_events_and_leaves_no_trace(sql_engine: Eng
             upsert("schedules", uid, "sch1", 13),
         )
     )
-    store.apply(batch(delete("sessions", uid, "s2", 14)))
-    store.apply(batch(upsert("users", other, other, 10), upsert("sessions", other, "s1", 10)))
+    store.writer.apply(batch(delete("sessions", uid, "s2", 14)))
+    store.writer.apply(
+        batch(upsert("users", other, other, 10), upsert("sessions", other, "s1", 10))
+    )
 
-    assert store.erase_user(uid, 100) == 4
+    assert store.writer.erase_user(uid, 100) == 4
 
-    assert store.user_snapshot(uid) == {
+    assert store.reads.user_snapshot(uid) == {
         c: {} for c in ("users", "devices", "sessions", "schedules")
     }
     with sql_engine.connect() as conn:
@@ -434,15 +439,17 @@ def test_an_erased_user_ignores_stale_events_and_leaves_no_trace(sql_engine: Eng
     assert hashes == [user_hash(uid)]
 
     # Late deliveries of anything older than the erasure are dropped, whichever path.
-    late = store.apply(batch(upsert("sessions", uid, "s1", 50), delete("devices", uid, "d1", 60)))
+    late = store.writer.apply(
+        batch(upsert("sessions", uid, "s1", 50), delete("devices", uid, "d1", 60))
+    )
     assert (late.applied, late.dropped_erased) == (0, 2)
-    assert store.bulk_upsert([upsert("schedules", uid, "sch1", 99)]).dropped_erased == 1
-    assert store.user_snapshot(uid)["sessions"] == {}
+    assert store.writer.bulk_upsert([upsert("schedules", uid, "sch1", 99)]).dropped_erased == 1
+    assert store.reads.user_snapshot(uid)["sessions"] == {}
 
     # Another user is untouched; a repeated or older erasure keeps the newest version.
     assert version_of(store, "sessions", other, "s1") == 10
-    store.erase_user(uid, 40)
-    assert store.apply(batch(upsert("sessions", uid, "s1", 60))).dropped_erased == 1
+    store.writer.erase_user(uid, 40)
+    assert store.writer.apply(batch(upsert("sessions", uid, "s1", 60))).dropped_erased == 1
 
 
 # -- backfill ----------------------------------------------------------------------------------
@@ -451,7 +458,7 @@ def test_an_erased_user_ignores_stale_events_and_leaves_no_trace(sql_engine: Eng
 def test_bulk_upsert_never_overwrites_a_newer_row(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid = new_uid()
-    store.apply(batch(upsert("sessions", uid, "s1", 50), upsert("devices", uid, "d1", 50)))
+    store.writer.apply(batch(upsert("sessions", uid, "s1", 50), upsert("devices", uid, "d1", 50)))
 
     records = [
         upsert("sessions", uid, "s1", 40),  # older than the live row: kept out
@@ -459,33 +466,33 @@ def test_bulk_upsert_never_overwrites_a_newer_row(sql_engine: Engine) -> None:
         *(upsert("sessions", uid, f"bulk-{i:04d}", 10 + i) for i in range(2500)),
         upsert("sessions", uid, "bulk-0000", 5),  # an older copy in the same run
     ]
-    result = store.bulk_upsert(records, chunk_size=1000)
+    result = store.writer.bulk_upsert(records, chunk_size=1000)
 
     assert result.applied == 2501
     assert result.skipped_stale == 2
     assert version_of(store, "sessions", uid, "s1") == 50
     assert version_of(store, "devices", uid, "d1") == 60
     assert version_of(store, "sessions", uid, "bulk-0000") == 10
-    assert len(store.user_snapshot(uid)["sessions"]) == 2501
+    assert len(store.reads.user_snapshot(uid)["sessions"]) == 2501
 
     # Idempotent: a backfill that resumes re-sends pages without effect.
-    assert store.bulk_upsert(records[:100]).applied == 0
+    assert store.writer.bulk_upsert(records[:100]).applied == 0
 
 
 def test_bulk_upsert_keeps_the_newest_copy_within_one_chunk(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid = new_uid()
-    result = store.bulk_upsert(
+    result = store.writer.bulk_upsert(
         [upsert("schedules", uid, "sch", 3), upsert("schedules", uid, "sch", 9)]
     )
     assert (result.applied, result.skipped_stale) == (1, 1)
-    assert store.list_schedules(uid)[0]["name"] == "v9"
+    assert store.reads.list_schedules(uid)[0]["name"] == "v9"
 
 
 def test_bulk_upsert_refuses_deletes(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     with pytest.raises(ValueError, match="upserts only"):
-        store.bulk_upsert([delete("devices", new_uid(), "d1", 5)])
+        store.writer.bulk_upsert([delete("devices", new_uid(), "d1", 5)])
 
 
 # -- reads -------------------------------------------------------------------------------------
@@ -503,13 +510,13 @@ def test_sessions_changed_since_pages_by_server_time_then_id(sql_engine: Engine)
         record.data["serverUpdatedAt"] = timestamp_from_version(same_time)
         records.append(record)
     records.append(upsert("sessions", uid, "A-later", same_time + 1))
-    store.apply(batch(*records))
-    store.apply(batch(upsert("sessions", new_uid(), "other-user", same_time)))
+    store.writer.apply(batch(*records))
+    store.writer.apply(batch(upsert("sessions", new_uid(), "other-user", same_time)))
 
     pages: list[list[str]] = []
     cursor: tuple[datetime, str] | None = None
     while True:
-        page = store.sessions_changed_since(uid, cursor, limit=2)
+        page = store.feeds.sessions_changed_since(uid, cursor, limit=2)
         if not page:
             break
         pages.append([s["id"] for s in page])
@@ -520,21 +527,21 @@ def test_sessions_changed_since_pages_by_server_time_then_id(sql_engine: Engine)
 
 def test_mirror_state_holds_json_values(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
-    assert store.get_state("backfill:sessions") is None
-    store.put_state("backfill:sessions", {"after": ["uid-1", "s-9"], "done": False})
-    store.put_state("backfill:sessions", {"after": ["uid-2", "s-1"], "done": False})
-    assert store.get_state("backfill:sessions") == {"after": ["uid-2", "s-1"], "done": False}
+    assert store.state.get("backfill:sessions") is None
+    store.state.put("backfill:sessions", {"after": ["uid-1", "s-9"], "done": False})
+    store.state.put("backfill:sessions", {"after": ["uid-2", "s-1"], "done": False})
+    assert store.state.get("backfill:sessions") == {"after": ["uid-2", "s-1"], "done": False}
 
 
 def test_prune_markers_forgets_only_old_ones(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     uid = new_uid()
-    store.apply(batch(delete("devices", uid, "d1", 10)))
-    store.erase_user(new_uid(), 10)
+    store.writer.apply(batch(delete("devices", uid, "d1", 10)))
+    store.writer.erase_user(new_uid(), 10)
     with sql_engine.connect() as conn:
         now = conn.execute(select(func.now())).scalar_one()
-    assert store.prune_markers(now - timedelta(days=1)) == 0
-    assert store.prune_markers(now + timedelta(seconds=1)) == 2
+    assert store.writer.prune_markers(now - timedelta(days=1)) == 0
+    assert store.writer.prune_markers(now + timedelta(seconds=1)) == 2
 
 
 # -- events and the content hash (pure) --------------------------------------------------------

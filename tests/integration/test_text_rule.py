@@ -65,7 +65,7 @@ def test_what_the_api_accepts_reaches_postgresql_unchanged(
     )
     if sync is not None:
         sync_focus_sessions(FirestoreSessionStore(db, mirror), uid, sync)
-        row = sql.user_snapshot(uid)["sessions"]["s"].data
+        row = sql.reads.user_snapshot(uid)["sessions"]["s"].data
         assert (row["label"], row["blockedApps"]) == (text, [text])
 
     schedule = {
@@ -83,7 +83,7 @@ def test_what_the_api_accepts_reaches_postgresql_unchanged(
     if upserted is not None:
         chosen = upserted.schedule
         FirestoreScheduleStore(db, mirror).save(uid, "b", decide_upsert(chosen, T0), T0)
-        (stored,) = sql.list_schedules(uid)
+        (stored,) = sql.reads.list_schedules(uid)
         assert (stored["name"], stored["blockedApps"]) == (text, [text])
 
     device = accepted(
@@ -92,9 +92,9 @@ def test_what_the_api_accepts_reaches_postgresql_unchanged(
     )
     if device is not None:
         FirestoreDeviceStore(db, mirror).register(uid, device, T0, 20)
-        (row,) = sql.list_devices(uid)
+        (row,) = sql.reads.list_devices(uid)
         assert (row["deviceId"], row["appVersion"]) == (text, text)
 
     if "\x00" in text:  # refused everywhere: nothing was stored for this user
         assert (sync, upserted, device) == (None, None, None)
-        assert not any(sql.user_snapshot(uid).values())
+        assert not any(sql.reads.user_snapshot(uid).values())

@@ -62,7 +62,7 @@ def clock(skew: timedelta) -> Callable[[], datetime]:
 
 def replay(sql: SqlMirrorStore, events: list[ChangeRecord]) -> Any:
     """Deliver events again, late, as Pub/Sub may; the `ApplyResult`."""
-    return sql.apply(ChangeBatch(records=events, emitted_at=EMITTED_AT))
+    return sql.writer.apply(ChangeBatch(records=events, emitted_at=EMITTED_AT))
 
 
 def assert_all_lose(
@@ -71,7 +71,7 @@ def assert_all_lose(
     """Every event of an earlier write, delivered again now, is refused and changes nothing."""
     late = replay(sql, events)
     assert (late.applied, late.skipped_stale) == (0, len(events))
-    assert sql.user_snapshot(uid)[collection] == rows
+    assert sql.reads.user_snapshot(uid)[collection] == rows
 
 
 def drifts(sql: SqlMirrorStore, uid: str) -> list[Any]:
@@ -99,14 +99,14 @@ def test_sessions_round_trip_orders_by_one_rule(
     sync(owned, uid, [delete_session("d-b", "b", 4), edit("c", 4)])
 
     assert GiveBack(sql, firestore_client()).user("sessions", uid)
-    given_back = sql.user_snapshot(uid)["sessions"]
+    given_back = sql.reads.user_snapshot(uid)["sessions"]
     assert given_back["a"].data["label"] == "in sql" and given_back["b"].data["deleted"]
     assert_all_lose(sql, events, uid, "sessions", given_back)
 
     after = FirestoreSessionStore(firestore_client(), CaughtUpMirror(sql))
     answer = sync(after, uid, [edit("b", 5, "back"), edit("c", 5, "later")], cursor=cursor)
     assert {c["id"] for c in answer["changes"]} == {"b", "c"}
-    rows = sql.user_snapshot(uid)["sessions"]
+    rows = sql.reads.user_snapshot(uid)["sessions"]
     assert rows["a"].data["label"] == "in sql"
     assert rows["b"].data["label"] == "back" and not rows["b"].data["deleted"]
     assert rows["c"].data["label"] == "later"
@@ -141,9 +141,9 @@ def test_profile_and_schedules_round_trip_orders_by_one_rule(
     assert giver.user("users", uid) and giver.user("schedules", uid)
     # A late event from before the take-over brings back neither the old profile nor the
     # schedule deleted in sql_only.
-    assert_all_lose(sql, events, uid, "schedules", sql.user_snapshot(uid)["schedules"])
-    assert {s["id"] for s in sql.list_schedules(uid)} == {"kept"}
-    profile = sql.get_user(uid)
+    assert_all_lose(sql, events, uid, "schedules", sql.reads.user_snapshot(uid)["schedules"])
+    assert {s["id"] for s in sql.reads.list_schedules(uid)} == {"kept"}
+    profile = sql.reads.get_user(uid)
     assert profile is not None and profile["timezone"] == "Asia/Tokyo"
 
     # Firestore is the source again; its next writes come at once, inside the skew.
@@ -151,14 +151,14 @@ def test_profile_and_schedules_round_trip_orders_by_one_rule(
     back = schedule("dropped", 3, name="re-created")
     FirestoreScheduleStore(db, mirror).save(uid, "dropped", decide_upsert(back, NOW), NOW)
     bootstrap(FirestoreAccountStore(db, mirror), uid, "America/New_York")
-    assert {s["id"]: s["name"] for s in sql.list_schedules(uid)} == {
+    assert {s["id"]: s["name"] for s in sql.reads.list_schedules(uid)} == {
         "dropped": "re-created",
         "kept": "in sql",
     }
-    profile = sql.get_user(uid)
+    profile = sql.reads.get_user(uid)
     assert profile is not None and profile["timezone"] == "America/New_York"
 
-    assert_all_lose(sql, events, uid, "schedules", sql.user_snapshot(uid)["schedules"])
+    assert_all_lose(sql, events, uid, "schedules", sql.reads.user_snapshot(uid)["schedules"])
     assert drifts(sql, uid) == []
 
 
@@ -192,15 +192,15 @@ def test_devices_round_trip_orders_by_one_rule(
     assert owned.unregister(uid, "tablet")  # a delete marker versioned by the SQL stores' clock
 
     give_back_devices(db, sql)
-    assert_all_lose(sql, events, uid, "devices", sql.user_snapshot(uid)["devices"])
-    assert [d["deviceId"] for d in sql.list_devices(uid)] == ["phone"]
+    assert_all_lose(sql, events, uid, "devices", sql.reads.user_snapshot(uid)["devices"])
+    assert [d["deviceId"] for d in sql.reads.list_devices(uid)] == ["phone"]
 
     after = FirestoreDeviceStore(db, CaughtUpMirror(sql))
     after.register(uid, req("tablet", f"tok-{uid}-3", appVersion="3.0"), NOW, 20)
-    versions = {d["deviceId"]: d["appVersion"] for d in sql.list_devices(uid)}
+    versions = {d["deviceId"]: d["appVersion"] for d in sql.reads.list_devices(uid)}
     assert versions == {"phone": "2.0", "tablet": "3.0"}
 
-    assert_all_lose(sql, events, uid, "devices", sql.user_snapshot(uid)["devices"])
+    assert_all_lose(sql, events, uid, "devices", sql.reads.user_snapshot(uid)["devices"])
     assert drifts(sql, uid) == []
 
 
@@ -229,7 +229,7 @@ def test_repair_never_deletes_a_row_written_after_firestore_was_read(
 
     result = Reconciler(RacedUsers(db), sql).check(uid, repair=True)
     assert [(d.kind, d.id) for d in result.drifts] == [("extra", "racing")]
-    assert {s["id"] for s in sql.list_schedules(uid)} == {"first", "racing"}
+    assert {s["id"] for s in sql.reads.list_schedules(uid)} == {"first", "racing"}
     assert result.remaining == []
 
 
@@ -257,7 +257,7 @@ def test_an_erasure_reaches_rows_sql_versioned_ahead_of_firestore(
     ahead = clock(timedelta(minutes=5))
     owned = SqlScheduleStore(sql, db, schedules.list_with_versions, clock=ahead)
     owned.save(uid, "kept", decide_upsert(schedule("kept", 2, name="in sql"), NOW), NOW)
-    assert sql.newest_version(uid) > int(utcnow().timestamp() * 1_000_000)
+    assert sql.writer.newest_version(uid) > int(utcnow().timestamp() * 1_000_000)
 
     sql_only = CollectionPhase(phase="sql_only", percent=100, changed_at=NOW)
     phases = fixed(PhaseConfig(collections={"schedules": sql_only}))
@@ -266,5 +266,5 @@ def test_an_erasure_reaches_rows_sql_versioned_ahead_of_firestore(
         FirestoreErasureStore(db), FirebaseAuthUsers(), mirror, NoPushesToCancel(), utcnow
     )
     eraser.delete_account(uid, auth_time=utcnow())
-    assert sql.user_snapshot(uid)["schedules"] == {}
-    assert sql.newest_version(uid) == 0
+    assert sql.reads.user_snapshot(uid)["schedules"] == {}
+    assert sql.writer.newest_version(uid) == 0

@@ -21,7 +21,7 @@ class CaughtUpMirror:
         self.store = store
 
     def publish(self, records: Sequence[ChangeRecord]) -> None:
-        self.store.apply(ChangeBatch(records=list(records), emitted_at=EMITTED_AT))
+        self.store.writer.apply(ChangeBatch(records=list(records), emitted_at=EMITTED_AT))
 
 
 class HeldMirror:
@@ -36,6 +36,6 @@ class HeldMirror:
 
     def catch_up(self) -> Any:
         """Apply everything held, as one batch; the `ApplyResult`."""
-        result = self.store.apply(ChangeBatch(records=self.held, emitted_at=EMITTED_AT))
+        result = self.store.writer.apply(ChangeBatch(records=self.held, emitted_at=EMITTED_AT))
         self.held = []
         return result

@@ -18,7 +18,7 @@ from shared.settings import Settings
 from shared.sql.consumer import PoisonMessage, handle_message
 from shared.sql.engine import build_engine, connector_creator, pool_options
 from shared.sql.events import AccountErased, ChangeBatch, encode
-from shared.sql.store import ApplyResult
+from shared.sql.writes import ApplyResult
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 

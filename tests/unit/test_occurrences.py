@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.schedules.occurrences import (
+from shared.recurrence import (
     DAY_NAMES,
     Occurrence,
     WeeklyRule,

@@ -15,7 +15,7 @@ from shared.push.planning import (
     ScheduleRef,
     plan_schedule,
 )
-from shared.schedules.occurrences import WeeklyRule
+from shared.recurrence import WeeklyRule
 
 
 def test_zone_shares_are_a_distribution_with_the_cet_cohort_largest() -> None:

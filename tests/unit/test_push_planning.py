@@ -28,7 +28,7 @@ from shared.push.planning import (
     sync_bucket,
     upcoming_event_instants,
 )
-from shared.schedules.occurrences import WeeklyRule, events_between
+from shared.recurrence import WeeklyRule, events_between
 
 REF = ScheduleRef("user-1", "sched-1", 7)
 

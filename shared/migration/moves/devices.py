@@ -71,7 +71,7 @@ def take_over_devices(
     run is run again, before devices are switched to sql_only). Returns (devices, tokens)."""
     from shared.clock import utcnow
 
-    mirror.put_state(DEVICES_TAKEN_OVER, {"at": utcnow().isoformat()})
+    mirror.state.put(DEVICES_TAKEN_OVER, {"at": utcnow().isoformat()})
     with mirror.engine.begin() as conn:
         # The database's clock: every row the copy writes gets a later `mirrored_at`.
         copy_started = conn.execute(select(func.now())).scalar_one()
@@ -82,7 +82,7 @@ def take_over_devices(
         rows = [row for snap in page if (row := _row_from_snapshot(snap)) is not None]
         with mirror.engine.begin() as conn:
             lock_users(conn, {row["user_id"] for row in rows})
-            mirror.upsert_rows(conn, "devices", rows, same_version_too=True)
+            mirror.writer.upsert_rows(conn, "devices", rows, same_version_too=True)
         devices += len(rows)
         on_progress(len(page))
     with mirror.engine.begin() as conn:
@@ -177,7 +177,7 @@ def _devices_to_firestore(
             # Device writes on SQL are stopped and the fence keeps the mirror out: this copy is
             # the only writer of these rows.
             lock_users(conn, {row["user_id"] for row in rows})
-            mirror.rebase_rows(conn, "devices", versioned)
+            mirror.writer.rebase_rows(conn, "devices", versioned)
         copied += len(rows)
         on_progress(len(rows))
     for page in _pages(db.collection_group("devices").select([]), page_size):
@@ -192,7 +192,7 @@ def _devices_to_firestore(
         if doomed:
             with mirror.engine.begin() as conn:
                 lock_users(conn, {uid for uid, _ in doomed})
-                mirror.mark_deleted(conn, "devices", list(doomed), firestore_time)
+                mirror.writer.mark_deleted(conn, "devices", list(doomed), firestore_time)
     return copied
 
 

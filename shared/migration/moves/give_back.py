@@ -163,9 +163,9 @@ class GiveBack:
         deleted: list[str],
         firestore_time: int,
     ) -> None:
-        self._mirror.rebase_rows(conn, collection, rows)
+        self._mirror.writer.rebase_rows(conn, collection, rows)
         keys = [(uid, doc_id) for doc_id in deleted]
-        self._mirror.mark_deleted(conn, collection, keys, firestore_time)
+        self._mirror.writer.mark_deleted(conn, collection, keys, firestore_time)
 
 
 def _document_refs(collection: firestore.CollectionReference) -> Iterator[Any]:

@@ -15,7 +15,7 @@ How it is safe and fast:
   is saved in `mirror_state` (`backfill/<collection>/<partitions>/<index>`). A run that died
   re-reads at most one page, and writing it again is idempotent.
 - **Safe beside live dual-writes.** Records carry the document's `update_time` as version and
-  go through `SqlMirrorStore.bulk_upsert`, which never overwrites a newer row, never resurrects
+  go through `MirrorWriter.bulk_upsert`, which never overwrites a newer row, never resurrects
   a deleted document and never writes an erased account.
 - **Bulk loading.** One `INSERT ... SELECT FROM jsonb_to_recordset(...) ON CONFLICT` per
   collection per page (batched upserts), so a page of 1,000 documents is one statement.
@@ -142,8 +142,10 @@ class Backfill:
     def finish_feed_heads(self) -> int:
         """Step 3 for this run's partitions only: other tasks may still copy their sessions."""
         if self._options.only is None:
-            return self._store.finish_feed_heads()
-        return self._store.finish_feed_heads(uid_ranges=[(r.low, r.high) for r in self.ranges()])
+            return self._store.feeds.finish_feed_heads()
+        return self._store.feeds.finish_feed_heads(
+            uid_ranges=[(r.low, r.high) for r in self.ranges()]
+        )
 
     def run_step(self, step: str) -> StepReport:
         report = StepReport(step)
@@ -157,7 +159,7 @@ class Backfill:
 
     def _partition(self, step: str, key_range: KeyRange, report: StepReport) -> None:
         key = state_key(step, self._options.partitions, key_range.index)
-        saved = None if self._options.restart else self._store.get_state(key)
+        saved = None if self._options.restart else self._store.state.get(key)
         if saved and saved.get("done") and self._options.copy:
             with self._lock:
                 report.resumed_partitions += 1
@@ -175,12 +177,12 @@ class Backfill:
             after = snaps[-1].reference.path
             copied += counts.read
             if self._options.copy:
-                self._store.put_state(key, {"after": after, "copied": copied, "done": False})
+                self._store.state.put(key, {"after": after, "copied": copied, "done": False})
             with self._lock:
                 _add(report, counts)
             self._progress(step, counts.read)
         if self._options.copy:
-            self._store.put_state(key, {"after": after, "copied": copied, "done": True})
+            self._store.state.put(key, {"after": after, "copied": copied, "done": True})
 
     def _copy_page(self, step: str, snaps: list[Any]) -> StepReport:
         counts = StepReport(step, read=len(snaps))
@@ -190,7 +192,7 @@ class Backfill:
                 for snap in snaps
                 if snap.id == FEED_DOC and (where := _feed_owner(snap.reference.path))
             ]
-            counts.written = self._store.stage_feed_heads(heads)
+            counts.written = self._store.feeds.stage_feed_heads(heads)
             counts.ignored = len(snaps) - counts.written
             return counts
         records: list[ChangeRecord] = []
@@ -202,7 +204,7 @@ class Backfill:
                 counts.ignored += 1
             else:
                 records.append(record)
-        result = self._store.bulk_upsert(records, chunk_size=max(1, len(records)))
+        result = self._store.writer.bulk_upsert(records, chunk_size=max(1, len(records)))
         counts.written = result.applied
         counts.skipped_stale = result.skipped_stale
         counts.dropped_erased = result.dropped_erased

@@ -110,7 +110,7 @@ def give_back(
 
     if collection == "devices":  # all at once: there is no per-user give-back of devices
         devices, tokens = give_back_devices(db, store, on_progress=on_progress)
-        cleared = finish_give_back(db, collection, lambda: not store.devices_taken_over())
+        cleared = finish_give_back(db, collection, lambda: not store.ownership.devices_taken_over())
         return GiveBackReport(devices=devices, tokens=tokens, cleared=cleared)
     giver = GiveBack(store, db)
     given = 0

@@ -158,7 +158,7 @@ class Passes:
 
     def _incremental_shard(self, shard: int, options: PassOptions) -> list[UserResult]:
         key = incremental_key(shard)
-        saved = self._store.get_state(key) or {}
+        saved = self._store.state.get(key) or {}
         start = Watermark(int(saved.get("at", 0)), saved.get("path"))
         results: list[UserResult] = []
         frozen = False
@@ -168,7 +168,7 @@ class Passes:
             frozen = frozen or not ReconcileReport(len(checked), checked, 0).clean
             if not frozen:
                 last = page[-1][1]
-                self._store.put_state(key, {"at": last.at, "path": last.path})
+                self._store.state.put(key, {"at": last.at, "path": last.path})
         return results
 
     def full(
@@ -185,7 +185,7 @@ class Passes:
         self, key_range: KeyRange, partitions: int, options: PassOptions, restart: bool
     ) -> list[UserResult]:
         key = full_key(partitions, key_range.index)
-        saved = None if restart else self._store.get_state(key)
+        saved = None if restart else self._store.state.get(key)
         if saved and saved.get("done"):
             return []
         after: str | None = saved.get("after") if saved else None
@@ -195,7 +195,7 @@ class Passes:
             if uids:
                 results += self._check(uids, options)
                 after = uids[-1]
-            self._store.put_state(key, {"after": after, "done": last})
+            self._store.state.put(key, {"after": after, "done": last})
             if last:
                 return results
 
@@ -242,8 +242,8 @@ def _sql_user_ids(
     """Up to `limit` uids holding any row in SQL, in `key_range`, after `after`, sorted."""
     from sqlalchemy import literal, select, union
 
+    from shared.sql.feeds import KEY_TEXT
     from shared.sql.schema import TABLES
-    from shared.sql.store import KEY_TEXT
 
     ids: Any = union(
         *(select(m.table.c[m.user_column].label("uid")) for m in TABLES.values())

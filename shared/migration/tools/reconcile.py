@@ -313,7 +313,7 @@ class Reconciler:
 
     def check(self, uid: str, *, repair: bool = False) -> UserResult:
         # Collections SQL owns (`sql_only`) have no Firestore source to compare with any more.
-        owned = self._store.owned_collections(uid)
+        owned = self._store.ownership.owned_collections(uid)
         documents = self._users.read(uid)
         drifts = self._compare(uid, documents, owned)
         result = UserResult(uid, drifts, remaining=list(drifts))
@@ -326,7 +326,7 @@ class Reconciler:
         sessions_drift = any(d.collection == "sessions" for d in result.remaining)
         if "sessions" not in owned and not sessions_drift:
             # Every session up to the head read first is in SQL: the feed is complete to there.
-            self._store.mark_feed_complete(uid, documents.feed_seq)
+            self._store.feeds.mark_feed_complete(uid, documents.feed_seq)
         return result
 
     def _compare(self, uid: str, documents: UserDocuments, skip: set[Collection]) -> list[Drift]:
@@ -337,7 +337,7 @@ class Reconciler:
         return compare(uid, in_firestore, in_sql)
 
     def _sql_entries(self, uid: str) -> dict[Collection, dict[str, Entry]]:
-        snapshot = self._store.user_snapshot(uid)
+        snapshot = self._store.reads.user_snapshot(uid)
         return {
             collection: {
                 doc_id: Entry(entry.version, entry.content_hash)
@@ -379,9 +379,9 @@ class Reconciler:
         repaired = 0
         if upserts or deletes:
             batch = ChangeBatch(records=[*upserts, *deletes], emitted_at=utcnow())
-            repaired += self._store.apply(batch).applied
+            repaired += self._store.writer.apply(batch).applied
         if overwrites:
-            repaired += self._store.overwrite_same_version(overwrites)
+            repaired += self._store.writer.overwrite_same_version(overwrites)
         return repaired
 
 
@@ -396,7 +396,7 @@ def sample_uids(
     """About `count` users, from Firestore and from SQL (rows of users gone from Firestore)."""
     from_firestore = users.sample(count, rng)
     start = rng.choice(UID_ALPHABET) + rng.choice(UID_ALPHABET)
-    from_sql = store.sample_user_ids(start, max(1, count // 4))
+    from_sql = store.reads.sample_user_ids(start, max(1, count // 4))
     return list(dict.fromkeys([*from_firestore, *from_sql]))
 
 

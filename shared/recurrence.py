@@ -1,5 +1,9 @@
 """Expand a weekly focus schedule into concrete UTC occurrences (pure logic, no I/O).
 
+Below both schedules (their models carry a `WeeklyRule`) and push (it plans and checks pushes
+against the events of a rule), so push never imports schedules: the import-linter contracts
+`push-below-schedules` and `foundations` in pyproject.toml keep it so.
+
 A `WeeklyRule` says: on each listed local day of `timezone`, block from wall-clock `start`
 to wall-clock `end`. Wall clocks are turned into instants with these decisions:
 

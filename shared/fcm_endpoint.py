@@ -51,7 +51,7 @@ def point_messaging_at(base_url: str | None) -> None:
         # A firebase-admin upgrade moved the endpoint: fail loudly instead of reaching Google.
         raise RuntimeError(
             "firebase_admin.messaging._MessagingService.FCM_URL is gone or changed shape; "
-            "update shared/push/fcm_endpoint.py for this firebase-admin version"
+            "update shared/fcm_endpoint.py for this firebase-admin version"
         )
     if _production_url is None:
         _production_url = current

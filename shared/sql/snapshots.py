@@ -1,0 +1,86 @@
+"""Reads of what the mirror holds per user: reconcile's snapshots, the phase reads of export
+and listSchedules, and reconcile's sample of users."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from sqlalchemy import Engine, literal, select, union
+
+from shared.changes import Collection
+from shared.sql.feeds import KEY_TEXT
+from shared.sql.schema import TABLES, data_from_row, metadata
+
+_sessions = metadata.tables["focus_sessions"]
+
+
+class MirrorEntry(NamedTuple):
+    """One mirrored document, as reconcile compares it with Firestore."""
+
+    version: int
+    content_hash: str
+    data: dict[str, Any]  # camelCase fields, timestamps as UTC datetimes
+
+
+class MirrorReads:
+    """Per-user reads of the mirror's entity tables (tables from `schema`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def user_snapshot(self, uid: str) -> dict[str, dict[str, MirrorEntry]]:
+        """Every mirrored document of `uid`, per collection (all four keys present) and id."""
+        snapshot: dict[str, dict[str, MirrorEntry]] = {}
+        with self._engine.connect() as conn:
+            for collection, mapping in TABLES.items():
+                table = mapping.table
+                rows = conn.execute(
+                    select(table).where(table.c[mapping.user_column] == uid)
+                ).mappings()
+                snapshot[collection] = {
+                    row["id"]: MirrorEntry(
+                        row["source_version"], row["content_hash"], data_from_row(collection, row)
+                    )
+                    for row in rows
+                }
+        return snapshot
+
+    def get_user(self, uid: str) -> dict[str, Any] | None:
+        """The user document {uid, timezone, locale, createdAt}, or None."""
+        rows = self._rows("users", uid)
+        return rows[0] if rows else None
+
+    def list_devices(self, uid: str) -> list[dict[str, Any]]:
+        """The user's devices {deviceId, platform, appVersion, registeredAt}, by deviceId."""
+        return self._rows("devices", uid)
+
+    def list_schedules(self, uid: str) -> list[dict[str, Any]]:
+        """The user's schedules (API fields), by id."""
+        return self._rows("schedules", uid)
+
+    def sample_user_ids(self, start: str, limit: int) -> list[str]:
+        """Up to `limit` distinct user ids >= `start` (wrapping around), from the users and
+        sessions tables: reconcile's sample of what SQL holds."""
+        users = metadata.tables["users"]
+        found: list[str] = []
+        with self._engine.connect() as conn:
+            for since in (literal(start, KEY_TEXT), literal("", KEY_TEXT)):
+                # Each side walks its key index from `since` and stops after `limit` users: a
+                # union of the whole tables would read every session (docs/SCALING.md).
+                firsts = [
+                    select(key.label("uid")).where(key >= since).distinct().order_by(key)
+                    for key in (users.c.id, _sessions.c.user_id)
+                ]
+                known = union(*(q.limit(limit) for q in firsts)).subquery()
+                query = select(known.c.uid).order_by(known.c.uid).limit(limit)
+                found += [str(uid) for uid in conn.execute(query).scalars()]
+                if len(set(found)) >= limit:
+                    break
+        return list(dict.fromkeys(found))[:limit]
+
+    def _rows(self, collection: Collection, uid: str) -> list[dict[str, Any]]:
+        mapping = TABLES[collection]
+        table = mapping.table
+        query = select(table).where(table.c[mapping.user_column] == uid).order_by(table.c.id)
+        with self._engine.connect() as conn:
+            return [data_from_row(collection, row) for row in conn.execute(query).mappings()]

@@ -238,6 +238,7 @@ def test_http2_request_bodies_are_firebase_admins_json_with_each_token() -> None
         OutgoingPush("c", "android", "tok-c", "schedule", {"kind": "schedule"}),
         OutgoingPush("d", "android", "tok-d", "sync", {"kind": "sync"}),
         OutgoingPush("e", "android", "tok-e", "sync", {}),
+        OutgoingPush("f", "android", "tok-f", "schedule", {}),  # same data, other kind
     ]
     bodies = message_bodies(pushes)
     assert len(bodies) == len(pushes)

@@ -15,8 +15,8 @@ each new one), in failed `import sniffio` attempts on every request, and in one 
 frame. This client is a thin layer on the same `h2` state machine httpx uses: the requests of a
 delivery go out in one write, an answer is matched to its stream in the connection's
 `data_received`, and the constant parts are built once: the request headers once per instance
-(and again only when the credential's token changes), and each message's JSON once per
-(platform, kind, data) of a delivery, with only the token spliced in per device.
+(and again only when the credential's token changes), and a message's JSON apart from its token
+and data once per instance and (platform, kind), the token and data spliced in per device.
 
 The request is the one firebase-admin would send: its URL comes from the one seam,
 `shared.push.fcm_endpoint.send_url` (Google's, or the local stand-in's), the message JSON from
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
 import json
 import ssl
 import threading
@@ -43,6 +42,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from shared.push.planning import PushKind
 from shared.push.sender import OutgoingPush, SendOutcome, SendResult, build_message
 
 MAX_CONNECTIONS = 2
@@ -80,26 +80,42 @@ def classify_answer(status: int, body: Any) -> tuple[SendOutcome, str | None]:
     return "failed", code
 
 
+# The members of a push's message other than its token and data, by (platform, kind): what
+# firebase-admin encodes for it never changes, so it is encoded once per instance.
+_TEMPLATES: dict[tuple[str, str], bytes] = {}
+
+
+def _template(platform: str, kind: PushKind) -> bytes:
+    rest = _TEMPLATES.get((platform, kind))
+    if rest is None:
+        from shared.push.fcm_endpoint import encode
+
+        encoded = encode(build_message(OutgoingPush("-", platform, _PLACEHOLDER, kind, {})))
+        encoded.pop("token", None)
+        encoded.pop("data", None)
+        # The object's members without its braces: spliced after the token and data.
+        rest = json.dumps(encoded, separators=(",", ":")).encode()[1:-1]
+        _TEMPLATES[(platform, kind)] = rest  # a race encodes it twice, harmlessly
+    return rest
+
+
 def message_bodies(pushes: Sequence[OutgoingPush]) -> list[bytes]:
     """The `messages:send` request body of each push, as firebase-admin encodes it.
 
-    The message of a push depends on its platform, kind and data only, apart from the token, so
-    it is encoded once per distinct (platform, kind, data) and the token is spliced in."""
-    from shared.push.fcm_endpoint import encode
-
-    templates: dict[tuple[str, str, tuple[tuple[str, str], ...]], bytes] = {}
+    A push's message is the same for every push of its platform and kind apart from its token
+    and data, so that part is encoded once per instance (`_template`) and only the token and
+    the data are encoded per push, as firebase-admin would (a map of strings)."""
     bodies: list[bytes] = []
     for push in pushes:
-        key = (push.platform, push.kind, tuple(sorted(push.data.items())))
-        rest = templates.get(key)
-        if rest is None:
-            encoded = encode(build_message(dataclasses.replace(push, token=_PLACEHOLDER)))
-            encoded.pop("token", None)
-            # The object's members without its braces: spliced after the token below.
-            rest = json.dumps(encoded, separators=(",", ":")).encode()[1:-1]
-            templates[key] = rest
-        token = json.dumps(push.token).encode()
-        bodies.append(b'{"message":{"token":' + token + (b"," + rest if rest else b"") + b"}}")
+        members = [b'"token":' + json.dumps(push.token).encode()]
+        if push.data:
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in push.data.items()):
+                raise ValueError("Message.data must be a dict of strings")
+            members.append(b'"data":' + json.dumps(dict(push.data), separators=(",", ":")).encode())
+        rest = _template(push.platform, push.kind)
+        if rest:
+            members.append(rest)
+        bodies.append(b'{"message":{' + b",".join(members) + b"}}")
     return bodies
 
 

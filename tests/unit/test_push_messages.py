@@ -234,7 +234,7 @@ def test_http2_request_bodies_are_firebase_admins_json_with_each_token() -> None
 
     pushes = [
         OutgoingPush("a", "ios", "tok-a", "schedule", {"kind": "schedule", "event": "start"}),
-        OutgoingPush("b", "ios", 'tok"b\\é', "schedule", {"event": "start", "kind": "schedule"}),
+        OutgoingPush("b", "ios", 'tok"b\\é', "schedule", {"event": "start", "kind": 'sché"d'}),
         OutgoingPush("c", "android", "tok-c", "schedule", {"kind": "schedule"}),
         OutgoingPush("d", "android", "tok-d", "sync", {"kind": "sync"}),
         OutgoingPush("e", "android", "tok-e", "sync", {}),
@@ -244,3 +244,11 @@ def test_http2_request_bodies_are_firebase_admins_json_with_each_token() -> None
     assert len(bodies) == len(pushes)
     for push, body in zip(pushes, bodies, strict=True):
         assert json.loads(body) == {"message": encoded(build_message(push))}
+
+
+def test_http2_request_bodies_refuse_data_that_is_not_strings() -> None:
+    from shared.push.h2_sender import message_bodies
+
+    bad = OutgoingPush("a", "ios", "tok", "schedule", {"n": 1})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="dict of strings"):
+        message_bodies([bad])

@@ -348,7 +348,8 @@ def run() -> str:
         "10 per host, so large or concurrent `send_each` calls open and drop extra ones. The "
         "HTTP/2 sender multiplexes every request of every delivery of the instance on one "
         "connection (a second only while the first has 100 streams in flight) from one event "
-        "loop; its headers are built once and each message's JSON once per delivery. With the "
+        "loop; its headers are built once, and a message's JSON apart from token and data once "
+        "per platform and kind. With the "
         "stand-in answering at once, both ends are CPU-bound on the same 2 shared cores (the "
         "stand-in is pure Python: one thread per connection with the `h2` state machine), so "
         "those rows measure framing cost; with a modelled round trip, sends that wait for one "
@@ -370,10 +371,11 @@ def run() -> str:
         "took most of its time; it no longer draws a uuid4 per answer nor validates its own "
         "answer headers. Side by side outside the benchmark (16 deliveries at once, stand-in "
         "answering at once): 200-210 messages/s before, 530-1,100 after over three runs at "
-        "load 4-8 on the shared machine. In the tables above, at once, the sequential rows "
-        "pay the shared machine's scheduling delay on every hop (4 thread or process wake-ups"
-        " per answer at a load average of 11-12 on 2 cores), which the modelled round trip "
-        "then dwarfs.",
+        "load 4-8 on the shared machine. Two runs of this section on 2026-12-07 (09:28 and "
+        "09:48 UTC, load average 11-13 when each table started; the second after the message "
+        "template change) differed by up to 3x in the rows measured with the stand-in "
+        "answering at once, as other work on the machine came and went: compare rows within "
+        "one table, not across runs.",
     ]
     return "\n".join(lines)
 

@@ -38,17 +38,26 @@ Protocols: HTTP/1.1 (firebase-admin's `send` and `send_each`, and every tool), a
 cleartext with prior knowledge (h2c: a connection that opens with HTTP/2's preface), which is
 what an HTTP/2 client sends to an `http://` URL (`shared/push/h2_sender.py`). Over h2c only
 `messages:send` is served, up to 100 concurrent streams per connection, as FCM allows.
+
+`--latency-ms N` (default 0, which the tests and `make dev` use) answers each `messages:send`
+N ms after it arrived, over either protocol, to model FCM's round trip in the push benchmark
+(docs/BENCHMARKS.md states the value it used): an HTTP/1.1 connection waits, an HTTP/2
+connection keeps serving its other streams meanwhile.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import heapq
+import itertools
 import json
 import re
+import select
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -68,9 +77,11 @@ _DURATION = re.compile(r"^\d+(\.\d{1,9})?s$")
 _ANALYTICS_LABEL = re.compile(r"^[a-zA-Z0-9\-_.~%]{1,50}$")
 
 
-def command(python: str, port: int) -> list[str]:
-    """The argv that starts the stand-in in the foreground on `port`."""
-    return [python, "-m", "devstack.fcm_standin", "--port", str(port)]
+def command(python: str, port: int, latency_ms: float = 0.0) -> list[str]:
+    """The argv that starts the stand-in in the foreground on `port`, answering each
+    `messages:send` `latency_ms` after it arrived (0: at once, as the tests want)."""
+    argv = [python, "-m", "devstack.fcm_standin", "--port", str(port)]
+    return argv + (["--latency-ms", f"{latency_ms:g}"] if latency_ms else [])
 
 
 def base_url(port: int) -> str:
@@ -138,6 +149,11 @@ _TOKEN_FAILURES: dict[str, Answer] = {
 }
 
 
+# Message ids: unique per run and per message, like FCM's, without a uuid4 per answer.
+_RUN = uuid.uuid4().hex[:12]
+_MESSAGE_IDS = itertools.count(1)
+
+
 def answer_send(project: str, body: object) -> Answer:
     """FCM's answer to one `messages:send` request body."""
     problem = check_request(body)
@@ -152,7 +168,7 @@ def answer_send(project: str, body: object) -> Answer:
                 return failure
     if is_dry_run(request):
         return Answer(200, {"name": f"projects/{project}/messages/fake_message_id"})
-    return Answer(200, {"name": f"projects/{project}/messages/0:{uuid.uuid4().hex}"})
+    return Answer(200, {"name": f"projects/{project}/messages/0:{_RUN}{next(_MESSAGE_IDS)}"})
 
 
 def is_dry_run(body: Mapping[str, Any]) -> bool:
@@ -527,49 +543,76 @@ def handle_send(record: Record, path: str, raw: bytes) -> tuple[int, object]:
     return answer.status, answer.body
 
 
-def serve_h2c(sock: socket.socket, record: Record) -> None:
-    """One HTTP/2 connection (prior knowledge), until the client closes it."""
+def serve_h2c(sock: socket.socket, record: Record, latency_s: float = 0.0) -> None:
+    """One HTTP/2 connection (prior knowledge), until the client closes it.
+
+    Each answer leaves `latency_s` after its request ended (FCM's own round trip, modelled for
+    the benchmark), without holding up the connection's other streams: due answers wait in a
+    heap and the socket is read until the first of them is due."""
     from h2.config import H2Configuration
     from h2.connection import H2Connection
     from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded
     from h2.settings import SettingCodes
 
-    conn = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
+    # The stand-in's own answers need no validation pass; requests are validated in full.
+    config = H2Configuration(
+        client_side=False, header_encoding="utf-8", validate_outbound_headers=False
+    )
+    conn = H2Connection(config)
     conn.initiate_connection()
     conn.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: H2_MAX_STREAMS})
     sock.sendall(conn.data_to_send())
     streams: dict[int, tuple[dict[str, str], bytearray]] = {}
+    due: list[tuple[float, int, int, bytes]] = []  # (when, stream id, status, body)
     while True:
-        data = sock.recv(65536)
-        if not data:
-            return
-        for event in conn.receive_data(data):
-            if isinstance(event, RequestReceived):
-                headers = {str(k): str(v) for k, v in event.headers or []}
-                streams[event.stream_id or 0] = (headers, bytearray())
-            elif isinstance(event, DataReceived) and event.stream_id in streams:
-                streams[event.stream_id][1].extend(event.data or b"")
-                conn.acknowledge_received_data(event.flow_controlled_length or 0, event.stream_id)
-            elif isinstance(event, StreamEnded) and event.stream_id in streams:
-                headers, body = streams.pop(event.stream_id)
-                if headers.get(":method") == "POST":
-                    status, payload = handle_send(record, headers.get(":path", ""), bytes(body))
-                else:
-                    status, payload = 404, {"error": {"code": 404, "status": "NOT_FOUND"}}
-                out = json.dumps(payload).encode()
-                conn.send_headers(
-                    event.stream_id,
-                    [
-                        (":status", str(status)),
-                        ("content-type", "application/json; charset=UTF-8"),
-                        ("content-length", str(len(out))),
-                    ],
-                )
-                conn.send_data(event.stream_id, out, end_stream=True)  # answers are < 16 KiB
-            elif isinstance(event, ConnectionTerminated):
-                sock.sendall(conn.data_to_send())
+        if due:
+            wait = max(0.0, due[0][0] - time.monotonic())
+            readable, _, _ = select.select([sock], [], [], wait)
+        else:
+            readable = [sock]
+        if readable:
+            data = sock.recv(65536)
+            if not data:
                 return
+            for event in conn.receive_data(data):
+                if isinstance(event, RequestReceived):
+                    headers = {str(k): str(v) for k, v in event.headers or []}
+                    streams[event.stream_id or 0] = (headers, bytearray())
+                elif isinstance(event, DataReceived) and event.stream_id in streams:
+                    streams[event.stream_id][1].extend(event.data or b"")
+                    conn.acknowledge_received_data(
+                        event.flow_controlled_length or 0, event.stream_id
+                    )
+                elif isinstance(event, StreamEnded) and event.stream_id in streams:
+                    headers, body = streams.pop(event.stream_id)
+                    if headers.get(":method") == "POST":
+                        status, payload = handle_send(record, headers.get(":path", ""), bytes(body))
+                    else:
+                        status, payload = 404, {"error": {"code": 404, "status": "NOT_FOUND"}}
+                    out = json.dumps(payload).encode()
+                    when = time.monotonic() + latency_s
+                    heapq.heappush(due, (when, event.stream_id, status, out))
+                elif isinstance(event, ConnectionTerminated):
+                    sock.sendall(conn.data_to_send())
+                    return
+        _answer_due(conn, due)
         sock.sendall(conn.data_to_send())
+
+
+def _answer_due(conn: Any, due: list[tuple[float, int, int, bytes]]) -> None:
+    """Queue on `conn` the answers whose time has come."""
+    now = time.monotonic()
+    while due and due[0][0] <= now:
+        _, stream_id, status, out = heapq.heappop(due)
+        conn.send_headers(
+            stream_id,
+            [
+                (":status", str(status)),
+                ("content-type", "application/json; charset=UTF-8"),
+                ("content-length", str(len(out))),
+            ],
+        )
+        conn.send_data(stream_id, out, end_stream=True)  # answers are < 16 KiB
 
 
 class StandinServer(ThreadingHTTPServer):
@@ -580,8 +623,9 @@ class StandinServer(ThreadingHTTPServer):
     # would make the kernel drop connection attempts under that burst.
     request_queue_size = 1024
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, latency_s: float = 0.0) -> None:
         self.record = Record()
+        self.latency_s = latency_s
         self.connections = {"http/1.1": 0, "h2c": 0}
         self._count_lock = threading.Lock()
         super().__init__((HOST, port), _Handler)
@@ -613,7 +657,7 @@ class _Handler(BaseHTTPRequestHandler):
         if first == H2_PREFACE:
             server.count("h2c")
             with contextlib.suppress(OSError):
-                serve_h2c(self.connection, server.record)
+                serve_h2c(self.connection, server.record, server.latency_s)
             return
         server.count("http/1.1")
         super().handle()
@@ -651,6 +695,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_found()
             return
         status, payload = handle_send(self._record, self.path, raw)
+        latency = cast(StandinServer, self.server).latency_s
+        if latency:
+            # One request at a time per HTTP/1.1 connection: its thread may simply wait.
+            time.sleep(latency)
         self._send_json(status, payload)
 
     def _read_body(self) -> bytes:
@@ -684,16 +732,22 @@ class _Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(port: int) -> StandinServer:
+def make_server(port: int, latency_s: float = 0.0) -> StandinServer:
     """A bound, not yet serving stand-in on 127.0.0.1:`port` (0 picks a free port)."""
-    return StandinServer(port)
+    return StandinServer(port, latency_s)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="answer each messages:send this long after it arrived (benchmarks; default 0)",
+    )
     args = parser.parse_args(argv)
-    server = make_server(args.port)
+    server = make_server(args.port, args.latency_ms / 1000)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         # Unwinds serve_forever in the main thread; handler threads are daemons.

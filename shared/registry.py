@@ -120,6 +120,14 @@ CALLABLE_AVAILABILITY = Slo("availability", 0.999)
 BACKGROUND_AVAILABILITY = Slo("availability", 0.99)
 
 
+# Callables that read a document or two, commit and publish spend most of a call waiting on
+# Firestore, PostgreSQL or Pub/Sub: several calls share an instance (Cloud Run then gives it a
+# whole vCPU, infra/modules/functions), so billed instance time is shared by the calls waiting
+# in it instead of each paying a third of a vCPU for its own waits (docs/COST.md). The shared
+# code is thread-safe already: syncFocusSessions runs 8 calls per instance.
+LIGHT_CALLABLE_CONCURRENCY = 8
+
+
 def callable_slos(latency_ms: int, goal: float = 0.99) -> tuple[Slo, ...]:
     return (CALLABLE_AVAILABILITY, Slo("latency", goal, threshold_ms=latency_ms))
 
@@ -266,6 +274,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "bootstrapAccount",
         "callable",
+        concurrency=LIGHT_CALLABLE_CONCURRENCY,
         roles=_CALLABLE_SQL,
         publishes=(MIRROR_TOPIC,),
         sql_pool=1,
@@ -280,6 +289,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "registerDevice",
         "callable",
+        concurrency=LIGHT_CALLABLE_CONCURRENCY,
         roles=_CALLABLE_SQL,
         publishes=(MIRROR_TOPIC,),
         sql_pool=1,
@@ -294,6 +304,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "unregisterDevice",
         "callable",
+        concurrency=LIGHT_CALLABLE_CONCURRENCY,
         roles=_CALLABLE_SQL,
         publishes=(MIRROR_TOPIC,),
         sql_pool=1,
@@ -401,6 +412,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "upsertSchedule",
         "callable",
+        concurrency=LIGHT_CALLABLE_CONCURRENCY,
         roles=_SCHEDULE_WRITER_ROLES,
         publishes=(MIRROR_TOPIC,),
         task_queues=(PUSH_SCHEDULE_QUEUE,),
@@ -417,6 +429,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "deleteSchedule",
         "callable",
+        concurrency=LIGHT_CALLABLE_CONCURRENCY,
         roles=_SCHEDULE_DELETER_ROLES,
         publishes=(MIRROR_TOPIC,),
         task_queues=(PUSH_SCHEDULE_QUEUE,),
@@ -432,6 +445,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "listSchedules",
         "callable",
+        concurrency=LIGHT_CALLABLE_CONCURRENCY,
         roles=(FIRESTORE_VIEWER, *_TELEMETRY, *_SQL),
         sql_pool=1,
         sql_read_only=True,

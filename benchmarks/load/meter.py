@@ -101,6 +101,30 @@ def read_invocations(
     return found, start + end
 
 
+def kept_log_bytes(log: Path, start: int, stop: int) -> int:
+    """Bytes of the functions log between two offsets that the logging exclusion keeps whole:
+    lines at WARNING and above, and lines a log-based metric reads (benchmarks/load/cost.py,
+    infra/modules/monitoring)."""
+    from benchmarks.load.cost import LOG_KEPT_EVENTS, LOG_KEPT_SEVERITIES
+
+    if not log.exists():
+        return 0
+    with log.open("rb") as handle:
+        handle.seek(start)
+        raw = handle.read(max(stop - start, 0))
+    kept = 0
+    for line in raw.splitlines(keepends=True):
+        if not line.startswith(b"{"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("severity") in LOG_KEPT_SEVERITIES or entry.get("event") in LOG_KEPT_EVENTS:
+            kept += len(line)
+    return kept
+
+
 def cpu_seconds(pids: list[int]) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
@@ -210,6 +234,7 @@ class Usage:
     sql_rows: int | None
     seconds: float
     log_bytes: int
+    log_bytes_kept: int = 0
 
     def by_function(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -232,8 +257,19 @@ class Usage:
             "fcm": self.fcm_messages,
             "sql_rows": self.sql_rows,
             "log_bytes": self.log_bytes,
+            "log_bytes_kept": self.log_bytes_kept,
             "mirror_invocations": mirror,
+            # Per function: the cost model sizes each (benchmarks/load/cost.py), and the
+            # measured CPU is shared out by time spent (benchmarks/load/report.py).
+            **{f"invocations:{name}": n for name, n in self.by_function().items()},
+            **{f"latency_ms:{name}": ms for name, ms in self.latency_by_function().items()},
         }
+
+    def latency_by_function(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for inv in self.invocations:
+            out[inv.function] = out.get(inv.function, 0.0) + inv.latency_ms
+        return dict(sorted(out.items()))
 
 
 def usage(target: Target, before: Snapshot, after: Snapshot) -> Usage:
@@ -257,4 +293,5 @@ def usage(target: Target, before: Snapshot, after: Snapshot) -> Usage:
         sql_rows=rows,
         seconds=after.at - before.at,
         log_bytes=after.log_offset - before.log_offset,
+        log_bytes_kept=kept_log_bytes(target.functions_log, before.log_offset, after.log_offset),
     )

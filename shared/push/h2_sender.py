@@ -2,38 +2,61 @@
 
 FCM's HTTP v1 API takes one message per request. firebase-admin's `send_each` sends them from a
 thread pool over HTTP/1.1, one connection per request in flight; its `send_each_async` speaks
-HTTP/2 but builds a client per messaging service with no cap on connections and no way to
-reuse it across event loops. This sender keeps, per instance, one event loop in a thread of its
-own and one `httpx.AsyncClient` (HTTP/2, at most `MAX_CONNECTIONS` connections, at most
-`MAX_IN_FLIGHT` requests at once: FCM allows 100 streams per connection), so every delivery
-of the instance shares the same warm connections.
+HTTP/2 through httpx but builds a client per messaging service with no cap on connections and
+no way to reuse it across event loops. This sender keeps, per instance, one event loop in a
+thread of its own and a pool of at most `MAX_CONNECTIONS` HTTP/2 connections, each carrying up
+to `STREAMS_PER_CONNECTION` requests at once (FCM's limit; fewer if the server says so): the
+second connection opens only while the first is full. Every delivery of the instance shares
+the same warm connections.
+
+Why not httpx for this: profiled against the local stand-in (docs/BENCHMARKS.md), httpcore spent
+most of a request's client time in its pool bookkeeping (rescanning every queued request for
+each new one), in failed `import sniffio` attempts on every request, and in one socket write per
+frame. This client is a thin layer on the same `h2` state machine httpx uses: the requests of a
+delivery go out in one write, an answer is matched to its stream in the connection's
+`data_received`, and the constant parts are built once: the request headers once per instance
+(and again only when the credential's token changes), and a message's JSON apart from its token
+and data once per instance and (platform, kind), the token and data spliced in per device.
 
 The request is the one firebase-admin would send: its URL comes from the one seam,
 `shared.fcm_endpoint.send_url` (Google's, or the local stand-in's), the message JSON from
-`build_message` through firebase-admin's own encoder, the token from the app's credential.
-Against an `https://` URL HTTP/2 is negotiated by TLS (ALPN); against the local stand-in's
-`http://` URL it is HTTP/2 with prior knowledge (h2c), which the stand-in speaks.
+`build_message` through firebase-admin's own encoder, the token from the app's credential, and
+firebase-admin's own `X-GOOG-API-FORMAT-VERSION` / `X-FIREBASE-CLIENT` headers. Against an
+`https://` URL HTTP/2 is negotiated by TLS (ALPN `h2`, refused otherwise); against the local
+stand-in's `http://` URL it is HTTP/2 with prior knowledge (h2c), which the stand-in speaks.
 
 Answers are classified as `shared.push.sender.classify` does for firebase-admin's errors:
-UNREGISTERED drops the token, QUOTA_EXCEEDED / 429 / 5xx / transport errors are retried by
-Cloud Tasks, other 4xx fail without touching the token.
+UNREGISTERED drops the token, QUOTA_EXCEEDED / 429 / 5xx / transport errors (a refused or lost
+connection, a reset stream, no answer within `TIMEOUT_S`) are retried by Cloud Tasks, other 4xx
+fail without touching the token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import json
+import ssl
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
+from shared.push.planning import PushKind
 from shared.push.sender import OutgoingPush, SendOutcome, SendResult, build_message
 
 MAX_CONNECTIONS = 2
-MAX_IN_FLIGHT = 200  # 2 connections x FCM's 100 concurrent streams
-TIMEOUT_S = 30.0
-KEEPALIVE_S = 300.0  # an instance keeps its connections warm between deliveries
+STREAMS_PER_CONNECTION = 100  # FCM's concurrent streams per connection
+TIMEOUT_S = 30.0  # per request, from the moment it waits for a stream
+CONNECT_TIMEOUT_S = 10.0
+# After a failed connect, requests that would need a new connection fail at once for this long
+# instead of each trying (and waiting) again: a delivery of 500 pushes fails in one go.
+CONNECT_BACKOFF_S = 2.0
 _FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 _CONFIG_ERRORS = {"SENDER_ID_MISMATCH", "THIRD_PARTY_AUTH_ERROR"}
+
+Headers = list[tuple[bytes, bytes]]
+_PLACEHOLDER = "-"  # stands for the token while a message template is encoded
 
 
 def classify_answer(status: int, body: Any) -> tuple[SendOutcome, str | None]:
@@ -57,6 +80,348 @@ def classify_answer(status: int, body: Any) -> tuple[SendOutcome, str | None]:
     return "failed", code
 
 
+# The members of a push's message other than its token and data, by (platform, kind): what
+# firebase-admin encodes for it never changes, so it is encoded once per instance.
+_TEMPLATES: dict[tuple[str, str], bytes] = {}
+
+
+def _template(platform: str, kind: PushKind) -> bytes:
+    rest = _TEMPLATES.get((platform, kind))
+    if rest is None:
+        from shared.fcm_endpoint import encode
+
+        encoded = encode(build_message(OutgoingPush("-", platform, _PLACEHOLDER, kind, {})))
+        encoded.pop("token", None)
+        encoded.pop("data", None)
+        # The object's members without its braces: spliced after the token and data.
+        rest = json.dumps(encoded, separators=(",", ":")).encode()[1:-1]
+        _TEMPLATES[(platform, kind)] = rest  # a race encodes it twice, harmlessly
+    return rest
+
+
+def message_bodies(pushes: Sequence[OutgoingPush]) -> list[bytes]:
+    """The `messages:send` request body of each push, as firebase-admin encodes it.
+
+    A push's message is the same for every push of its platform and kind apart from its token
+    and data, so that part is encoded once per instance (`_template`) and only the token and
+    the data are encoded per push, as firebase-admin would (a map of strings)."""
+    bodies: list[bytes] = []
+    for push in pushes:
+        members = [b'"token":' + json.dumps(push.token).encode()]
+        if push.data:
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in push.data.items()):
+                raise ValueError("Message.data must be a dict of strings")
+            members.append(b'"data":' + json.dumps(dict(push.data), separators=(",", ":")).encode())
+        rest = _template(push.platform, push.kind)
+        if rest:
+            members.append(rest)
+        bodies.append(b'{"message":{' + b",".join(members) + b"}}")
+    return bodies
+
+
+class _Connection(asyncio.Protocol):
+    """One HTTP/2 client connection: streams out, answers matched back to their futures."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        from h2.config import H2Configuration
+        from h2.connection import H2Connection
+
+        # Our request headers are fixed, lower-case and checked by the tests: no per-request
+        # validation or normalisation pass.
+        config = H2Configuration(
+            client_side=True,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
+        self._h2 = H2Connection(config)
+        self._loop = loop
+        self._transport: asyncio.Transport | None = None
+        self._streams: dict[int, tuple[asyncio.Future[tuple[int, bytes]], bytearray, list[int]]]
+        self._streams = {}
+        self._window: asyncio.Future[None] | None = None
+        self._flush_pending = False
+        self.usable = True  # False once the server sent GOAWAY or the connection is gone
+        self.in_flight = 0
+
+    @property
+    def capacity(self) -> int:
+        return min(STREAMS_PER_CONNECTION, self._h2.remote_settings.max_concurrent_streams)
+
+    # -- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        self._h2.initiate_connection()
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        from h2.exceptions import ProtocolError
+
+        try:
+            received = self._h2.receive_data(data)
+        except ProtocolError as err:
+            self._abort(err)
+            return
+        for event in received:
+            self._on_event(event)
+        self._flush()
+
+    def _on_event(self, event: Any) -> None:
+        from h2 import events
+
+        if isinstance(event, events.ResponseReceived):
+            entry = self._streams.get(event.stream_id or 0)
+            if entry is not None:
+                entry[2].extend(int(v) for k, v in event.headers or [] if k == b":status")
+        elif isinstance(event, events.DataReceived):
+            entry = self._streams.get(event.stream_id or 0)
+            if entry is not None:
+                entry[1].extend(event.data or b"")
+            self._h2.acknowledge_received_data(
+                event.flow_controlled_length or 0, event.stream_id or 0
+            )
+        elif isinstance(event, events.StreamEnded):
+            entry = self._streams.pop(event.stream_id or 0, None)
+            if entry is not None and not entry[0].done():
+                entry[0].set_result((entry[2][0] if entry[2] else 0, bytes(entry[1])))
+        elif isinstance(event, events.StreamReset):
+            self._fail_stream(event.stream_id or 0, f"stream reset ({event.error_code!r})")
+        elif isinstance(event, events.WindowUpdated | events.RemoteSettingsChanged):
+            self._wake_window()
+        elif isinstance(event, events.ConnectionTerminated):
+            # GOAWAY: streams above its last id were not processed and may be retried; the
+            # others still get their answers.
+            self.usable = False
+            last = event.last_stream_id or 0
+            for stream_id in [s for s in self._streams if s > last]:
+                self._fail_stream(stream_id, "connection closed by the server (GOAWAY)")
+            if not self._streams and self._transport is not None:
+                self._transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.usable = False
+        for stream_id in list(self._streams):
+            self._fail_stream(stream_id, f"connection lost ({exc or 'closed'})")
+        self._wake_window()
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def request(self, headers: Headers, body: bytes) -> tuple[int, bytes]:
+        """Send one request on a new stream; (status, body) of its answer."""
+        from h2.exceptions import NoAvailableStreamIDError
+
+        try:
+            stream_id = self._h2.get_next_available_stream_id()
+        except NoAvailableStreamIDError:
+            self.usable = False  # ids exhausted: this connection takes no more requests
+            raise ConnectionError("no stream ids left on this connection") from None
+        future: asyncio.Future[tuple[int, bytes]] = self._loop.create_future()
+        self._streams[stream_id] = (future, bytearray(), [])
+        try:
+            self._h2.send_headers(stream_id, [*headers, (b"content-length", b"%d" % len(body))])
+            await self._send_body(stream_id, body)
+            self._flush_soon()
+            async with asyncio.timeout(TIMEOUT_S):
+                return await future
+        except BaseException:
+            if self._streams.pop(stream_id, None) is not None and self.usable:
+                self._reset(stream_id)
+            raise
+
+    async def _send_body(self, stream_id: int, body: bytes) -> None:
+        sent = 0
+        while sent < len(body):
+            window = min(
+                self._h2.local_flow_control_window(stream_id), self._h2.max_outbound_frame_size
+            )
+            if window <= 0:
+                # Flow control: wait for the server's WINDOW_UPDATE (or the connection's end).
+                if self._window is None or self._window.done():
+                    self._window = self._loop.create_future()
+                self._flush()
+                await self._window
+                if not self.usable:
+                    raise ConnectionError("connection lost while sending")
+                continue
+            chunk = body[sent : sent + window]
+            sent += len(chunk)
+            self._h2.send_data(stream_id, chunk, end_stream=sent == len(body))
+
+    def alpn(self) -> str | None:
+        """The protocol TLS agreed on (None over cleartext)."""
+        tls = self._transport.get_extra_info("ssl_object") if self._transport else None
+        return tls.selected_alpn_protocol() if tls is not None else None
+
+    def close(self) -> None:
+        self.usable = False
+        if self._transport is not None and not self._transport.is_closing():
+            self._h2.close_connection()
+            self._flush()
+            self._transport.close()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _flush_soon(self) -> None:
+        # The requests a delivery starts in one turn of the loop leave in one write.
+        if not self._flush_pending:
+            self._flush_pending = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        data = self._h2.data_to_send()
+        if data and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
+
+    def _fail_stream(self, stream_id: int, why: str) -> None:
+        entry = self._streams.pop(stream_id, None)
+        if entry is not None and not entry[0].done():
+            entry[0].set_exception(ConnectionError(why))
+
+    def _reset(self, stream_id: int) -> None:
+        from h2.exceptions import H2Error
+
+        try:
+            self._h2.reset_stream(stream_id)
+        except H2Error:
+            return  # already closed on the protocol's side
+        self._flush_soon()
+
+    def _wake_window(self) -> None:
+        if self._window is not None and not self._window.done():
+            self._window.set_result(None)
+
+    def _abort(self, err: Exception) -> None:
+        self.usable = False
+        for stream_id in list(self._streams):
+            self._fail_stream(stream_id, f"protocol error ({err})")
+        if self._transport is not None:
+            self._transport.close()
+
+
+class _Pool:
+    """At most `max_connections` connections to one origin; a new one only when all are full."""
+
+    def __init__(self, url: str, max_connections: int) -> None:
+        parts = urlsplit(url)
+        self.scheme = parts.scheme
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if self.scheme == "https" else 80)
+        self.authority = parts.netloc
+        self.path = parts.path + (f"?{parts.query}" if parts.query else "")
+        self._max = max_connections
+        self._connections: list[_Connection] = []
+        self._opening = 0
+        # Requests waiting for a free stream, woken one per freed stream (first come, first
+        # served), not all at once: a delivery of 500 would otherwise rescan 500 times each.
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._connect_error: tuple[Exception, float] | None = None
+        self.opened = 0  # connections opened so far (the benchmark reports them)
+
+    async def request(self, headers: Headers, body: bytes) -> tuple[int, bytes]:
+        connection = await self._acquire()
+        try:
+            return await connection.request(headers, body)
+        finally:
+            connection.in_flight -= 1
+            self._wake(1 if connection.usable else len(self._waiters))
+
+    async def _acquire(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(TIMEOUT_S):
+            while True:
+                connection = self._free()
+                if connection is not None:
+                    connection.in_flight += 1
+                    return connection
+                # One connect at a time: the requests that find one under way wait for its
+                # streams rather than opening another connection each.
+                if not self._opening and len(self._connections) < self._max:
+                    failed = self._connect_error
+                    if failed is None or loop.time() - failed[1] >= CONNECT_BACKOFF_S:
+                        connection = await self._open(loop)
+                        connection.in_flight += 1
+                        return connection
+                    if not self._connections:
+                        raise failed[0]
+                waiter: asyncio.Future[None] = loop.create_future()
+                self._waiters.append(waiter)
+                try:
+                    await waiter
+                except BaseException:
+                    if waiter.done() and not waiter.cancelled():
+                        self._wake(1)  # pass on the wake-up this request no longer needs
+                    raise
+
+    def _free(self) -> _Connection | None:
+        """The first usable connection with a free stream (filling the first before the
+        second), after dropping the unusable ones."""
+        kept = []
+        for connection in self._connections:
+            if connection.usable:
+                kept.append(connection)
+            elif connection.in_flight == 0:
+                connection.close()
+        self._connections = [c for c in kept if c.usable]
+        for connection in self._connections:
+            if connection.in_flight < connection.capacity:
+                return connection
+        return None
+
+    def _wake(self, count: int) -> None:
+        while count > 0 and self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                count -= 1
+
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> _Connection:
+        self._opening += 1
+        try:
+            context = _tls_context() if self.scheme == "https" else None
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                _, connection = await loop.create_connection(
+                    lambda: _Connection(loop),
+                    self.host,
+                    self.port,
+                    ssl=context,
+                    server_hostname=self.host if context is not None else None,
+                )
+            if context is not None and connection.alpn() != "h2":
+                connection.close()
+                raise ConnectionError(f"{self.host} did not agree to HTTP/2 (ALPN)")
+        except Exception as err:
+            self._connect_error = (err, loop.time())
+            self._wake(len(self._waiters))  # they fail at once instead of waiting it out
+            raise
+        finally:
+            self._opening -= 1
+        self._connect_error = None
+        self._connections.append(connection)
+        self.opened += 1
+        self._wake(connection.capacity - 1)
+        return connection
+
+    def close(self) -> None:
+        for connection in self._connections:
+            connection.close()
+        self._connections = []
+        self._wake(len(self._waiters))
+
+
+def _tls_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    try:
+        import certifi
+    except ImportError:  # the system's CA store, loaded above, is enough then
+        pass
+    else:
+        context.load_verify_locations(certifi.where())
+    context.set_alpn_protocols(["h2"])
+    return context
+
+
 class Http2FcmSender:
     """`Sender` over HTTP/2 with a per-instance connection pool (see the module docstring)."""
 
@@ -65,24 +430,34 @@ class Http2FcmSender:
         self._max_connections = max_connections
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: Any = None
+        self._pool: _Pool | None = None
         self._url = ""
+        self._auth_request: Any = None
+        self._headers: Headers | None = None
+        self._token: object = None
+
+    @property
+    def connections_opened(self) -> int:
+        return self._pool.opened if self._pool is not None else 0
 
     def send(self, pushes: Sequence[OutgoingPush]) -> list[SendResult]:
         if not pushes:
             return []
-        loop = self._start()
-        headers = self._auth_headers()
-        future = asyncio.run_coroutine_threadsafe(self._send_all(list(pushes), headers), loop)
-        return future.result(timeout=TIMEOUT_S * 2)
+        loop, pool = self._start()
+        headers = self._request_headers(pool)
+        bodies = message_bodies(pushes)
+        future = asyncio.run_coroutine_threadsafe(
+            _send_all(pool, headers, list(pushes), bodies), loop
+        )
+        return future.result(timeout=TIMEOUT_S * 3)
 
     def close(self) -> None:
         with self._lock:
-            loop, client = self._loop, self._client
-            self._loop = self._client = None
+            loop, pool = self._loop, self._pool
+            self._loop = self._pool = None
         if loop is not None:
-            if client is not None:
-                asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(timeout=10)
+            if pool is not None:
+                loop.call_soon_threadsafe(pool.close)
             loop.call_soon_threadsafe(loop.stop)
 
     # -- internals --------------------------------------------------------------------------
@@ -92,71 +467,65 @@ class Http2FcmSender:
 
         return self._app if self._app is not None else firebase_app()
 
-    def _start(self) -> asyncio.AbstractEventLoop:
+    def _start(self) -> tuple[asyncio.AbstractEventLoop, _Pool]:
         with self._lock:
-            if self._loop is not None:
-                return self._loop
-            import httpx
-
+            if self._loop is not None and self._pool is not None:
+                return self._loop, self._pool
             from shared.fcm_endpoint import send_url
 
-            app = self._firebase_app()
-            self._url = send_url(app.project_id)
+            self._url = send_url(self._firebase_app().project_id)
             loop = asyncio.new_event_loop()
             threading.Thread(target=loop.run_forever, name="fcm-h2", daemon=True).start()
-            limits = httpx.Limits(
-                max_connections=self._max_connections,
-                max_keepalive_connections=self._max_connections,
-                keepalive_expiry=KEEPALIVE_S,
-            )
-            # http:// (the local stand-in): HTTP/2 with prior knowledge, so no HTTP/1.1 at all.
-            cleartext = self._url.startswith("http://")
 
-            async def make() -> Any:
-                return httpx.AsyncClient(
-                    http1=not cleartext, http2=True, limits=limits, timeout=TIMEOUT_S
-                )
+            async def make() -> _Pool:  # the pool's Event belongs to the sender's loop
+                return _Pool(self._url, self._max_connections)
 
-            self._client = asyncio.run_coroutine_threadsafe(make(), loop).result(timeout=10)
+            self._pool = asyncio.run_coroutine_threadsafe(make(), loop).result(timeout=10)
             self._loop = loop
-            return loop
+            return loop, self._pool
 
-    def _auth_headers(self) -> dict[str, str]:
-        """The app credential's bearer token, refreshed when due (the local stack's anonymous
-        credentials add none)."""
-        import google.auth.transport.requests
-
+    def _request_headers(self, pool: _Pool) -> Headers:
+        """The headers of every request, rebuilt only when the credential's token changes (the
+        local stack's anonymous credentials add none)."""
         credential = self._firebase_app().credential.get_credential()
-        headers: dict[str, str] = {}
-        request = google.auth.transport.requests.Request()
-        credential.before_request(request, "POST", self._url, headers)
-        return headers
+        with self._lock:
+            if self._headers is not None and credential.valid and credential.token == self._token:
+                return self._headers
+            import firebase_admin
+            import google.auth.transport.requests
 
-    async def _send_all(
-        self, pushes: list[OutgoingPush], headers: dict[str, str]
-    ) -> list[SendResult]:
-        gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+            if self._auth_request is None:
+                self._auth_request = google.auth.transport.requests.Request()
+            auth: dict[str, str] = {}
+            credential.before_request(self._auth_request, "POST", self._url, auth)  # refreshes
+            headers: Headers = [
+                (b":method", b"POST"),
+                (b":scheme", pool.scheme.encode()),
+                (b":authority", pool.authority.encode()),
+                (b":path", pool.path.encode()),
+                (b"content-type", b"application/json; charset=UTF-8"),
+                (b"x-goog-api-format-version", b"2"),
+                (b"x-firebase-client", f"fire-admin-python/{firebase_admin.__version__}".encode()),
+            ]
+            headers += [(k.lower().encode(), v.encode()) for k, v in auth.items()]
+            self._headers, self._token = headers, credential.token
+            return headers
 
-        async def one(push: OutgoingPush) -> SendResult:
-            async with gate:
-                return await self._send_one(push, headers)
 
-        return list(await asyncio.gather(*(one(p) for p in pushes)))
-
-    async def _send_one(self, push: OutgoingPush, headers: dict[str, str]) -> SendResult:
-        import httpx
-
-        from shared.fcm_endpoint import encode
-
-        body = {"message": encode(build_message(push))}
+async def _send_all(
+    pool: _Pool, headers: Headers, pushes: list[OutgoingPush], bodies: list[bytes]
+) -> list[SendResult]:
+    async def one(push: OutgoingPush, body: bytes) -> SendResult:
         try:
-            response = await self._client.post(self._url, json=body, headers=headers)
-        except httpx.HTTPError as err:
+            status, raw = await pool.request(headers, body)
+        except (OSError, TimeoutError) as err:  # ConnectionError is an OSError
             return SendResult(push, "retry", type(err).__name__, str(err)[:200])
         try:
-            answer: Any = response.json()
+            answer: Any = json.loads(raw) if raw else None
         except ValueError:
             answer = None
-        outcome, code = classify_answer(response.status_code, answer)
-        detail = None if outcome == "sent" else response.text[:200]
+        outcome, code = classify_answer(status, answer)
+        detail = None if outcome == "sent" else raw[:200].decode(errors="replace")
         return SendResult(push, outcome, code, detail)
+
+    return list(await asyncio.gather(*(one(p, b) for p, b in zip(pushes, bodies, strict=True))))

@@ -220,3 +220,38 @@ def test_monitoring_refuses_slos_it_cannot_measure(
     assert planned.returncode != 0
     errors = " ".join(planned.stderr.split())
     assert refusal in errors, errors
+
+
+def test_the_log_sample_spares_every_line_a_log_metric_reads(real_locals: Json) -> None:
+    """The _Default sink's exclusion drops routine lines below WARNING, except the events the
+    log-based metrics count; the cost model prices the same sample and the same events."""
+    from benchmarks.load import cost
+
+    main = (INFRA / "modules" / "monitoring" / "main.tf").read_text()
+    metric_filters = re.findall(
+        r'^resource "google_logging_metric" "\w+" \{\n.*?^  filter\s*=\s*"(.*?)"\n',
+        main,
+        flags=re.DOTALL | re.MULTILINE,
+    )
+    assert len(metric_filters) == len(re.findall(r'^resource "google_logging_metric"', main, re.M))
+    events = {
+        e for f in metric_filters for e in re.findall(r'jsonPayload\.event=\\"([^\\]+)\\"', f)
+    }
+    assert events, "the log-based metrics read no events?"
+    assert set(real_locals["log_metric_events"]) == events
+    assert set(cost.LOG_KEPT_EVENTS) == events
+
+    exclusion = real_locals["info_log_exclusion_filter"]
+    clauses = exclusion.split(" AND ")
+    assert 'resource.type="cloud_run_revision"' in clauses
+    assert "severity<WARNING" in clauses
+    spared = next(c for c in clauses if c.startswith("NOT ("))
+    assert set(re.findall(r'jsonPayload\.event="([^"]+)"', spared)) == events
+    default = re.search(
+        r'variable "info_log_sample" \{.*?default\s*=\s*([\d.]+)',
+        (INFRA / "modules" / "monitoring" / "variables.tf").read_text(),
+        flags=re.DOTALL,
+    )
+    assert default and float(default.group(1)) == cost.LOG_SAMPLE
+    assert f"sample(insertId, {1 - cost.LOG_SAMPLE:g})" in clauses
+    assert "filter      = local.info_log_exclusion_filter" in main

@@ -373,3 +373,105 @@ def test_fcm_answers_are_classified_like_firebase_admin_errors() -> None:
     )
     assert classify_answer(400, error(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT"))[0] == "failed"
     assert classify_answer(502, None) == ("retry", "502")
+
+
+def test_http2_sender_reports_each_fcm_failure_in_one_delivery(
+    standin: str, app: firebase_admin.App
+) -> None:
+    """Every answer of a mixed delivery is classified on its own stream: the unregistered token
+    is reported, quota and unavailable are retried, an invalid token fails, the rest is sent."""
+    from shared.push.h2_sender import Http2FcmSender
+    from shared.push.sender import OutgoingPush
+
+    tokens = ["ok-1", "unregistered-1", "quota-1", "unavailable-1", "invalid-1", "ok-2"]
+    pushes = [OutgoingPush(f"d{i}", "android", t, "sync", {}) for i, t in enumerate(tokens)]
+    sender = Http2FcmSender(app)
+    try:
+        results = sender.send(pushes)
+    finally:
+        sender.close()
+    assert [(r.push.token, r.outcome, r.code) for r in results] == [
+        ("ok-1", "sent", None),
+        ("unregistered-1", "unregistered", "UNREGISTERED"),
+        ("quota-1", "retry", "QUOTA_EXCEEDED"),
+        ("unavailable-1", "retry", "UNAVAILABLE"),
+        ("invalid-1", "failed", "INVALID_ARGUMENT"),
+        ("ok-2", "sent", None),
+    ]
+    assert sorted(m["message"]["token"] for m in _messages(standin)) == sorted(tokens)
+
+
+def test_http2_sender_opens_a_second_connection_only_when_the_first_is_full(
+    standin: str, app: firebase_admin.App
+) -> None:
+    from shared.push.h2_sender import STREAMS_PER_CONNECTION, Http2FcmSender
+    from shared.push.sender import OutgoingPush
+
+    sender = Http2FcmSender(app)
+    try:
+        for round_ in range(3):  # deliveries that fit in one connection's streams
+            batch = [
+                OutgoingPush(f"d{i}", "ios", f"tok-{round_}-{i}", "schedule", {})
+                for i in range(STREAMS_PER_CONNECTION)
+            ]
+            assert {r.outcome for r in sender.send(batch)} == {"sent"}
+        assert sender.connections_opened == 1
+        many = [
+            OutgoingPush(f"d{i}", "ios", f"tok-x-{i}", "schedule", {})
+            for i in range(3 * STREAMS_PER_CONNECTION)
+        ]
+        assert {r.outcome for r in sender.send(many)} == {"sent"}
+        assert sender.connections_opened == 2
+    finally:
+        sender.close()
+    assert len(_messages(standin)) == 6 * STREAMS_PER_CONNECTION
+
+
+def test_http2_sender_retries_every_push_when_fcm_cannot_be_reached(seam: str) -> None:
+    """A refused connection makes every push of the delivery a retry (Cloud Tasks comes back),
+    and none is reported sent."""
+    from shared.push.h2_sender import Http2FcmSender
+    from shared.push.sender import OutgoingPush
+
+    app = _new_app()
+    point_messaging_at(f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    sender = Http2FcmSender(app)
+    try:
+        pushes = [OutgoingPush(f"d{i}", "ios", f"tok-{i}", "schedule", {}) for i in range(300)]
+        results = sender.send(pushes)
+    finally:
+        sender.close()
+        point_messaging_at(seam)
+        firebase_admin.delete_app(app)
+    assert {(r.outcome, r.code) for r in results} == {("retry", "ConnectionRefusedError")}
+
+
+def test_modelled_latency_keeps_the_other_streams_of_a_connection_moving(
+    tmp_path: Path, seam: str
+) -> None:
+    """With `--latency-ms`, an HTTP/2 connection still answers every stream (answers wait in
+    the connection's queue, not in its thread), over one connection."""
+    from shared.push.h2_sender import Http2FcmSender
+    from shared.push.sender import OutgoingPush
+
+    port = free_port()
+    proc = ManagedProcess(
+        "fcm-latency",
+        fcm_standin.command(sys.executable, port, latency_ms=50),
+        log_dir=tmp_path,
+        cwd=ROOT,
+    )
+    _start(proc, fcm_standin.health_url(port))
+    slow = _new_app()
+    point_messaging_at(fcm_standin.base_url(port))
+    try:
+        sender = Http2FcmSender(slow)
+        tokens = [f"tok-{i}" for i in range(99)] + ["unregistered-z"]
+        results = sender.send([OutgoingPush(t, "ios", t, "schedule", {}) for t in tokens])
+        assert [r.outcome for r in results] == ["sent"] * 99 + ["unregistered"]
+        assert sender.connections_opened == 1
+        sender.close()
+    finally:
+        point_messaging_at(seam)
+        proc.stop()
+        firebase_admin.delete_app(slow)

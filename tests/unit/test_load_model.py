@@ -61,3 +61,44 @@ def test_sql_only_drops_documents_and_the_mirror() -> None:
     assert by["Cloud Run functions"] < functions
     assert cost.total(sql_only) < cost.total(dual)
     assert math.isclose(cost.total(dual), sum(line.dollars for line in dual))
+
+
+def test_the_log_sample_keeps_warnings_and_metric_lines_whole() -> None:
+    day = {**DAY, "log_bytes_kept": 2_000.0}
+    request_log = DAY["invocations"] * cost.REQUEST_LOG_BYTES
+
+    def logging(levers: bool) -> float:
+        return next(
+            line.dollars
+            for line in cost.lines(day, levers=levers)
+            if line.service == "Cloud Logging"
+        )
+
+    ingested = 2_000 + (10_000 - 2_000 + request_log) * cost.LOG_SAMPLE
+    per_day = ingested / 2**30 * cost.LOGGING_GIB
+    assert math.isclose(logging(True), per_day * 1000 * cost.DAYS_PER_MONTH)
+    assert math.isclose(
+        logging(False),
+        (10_000 + request_log) / 2**30 * cost.LOGGING_GIB * 1000 * cost.DAYS_PER_MONTH,
+    )
+
+
+def test_shared_instances_bill_waits_once_but_never_less_than_the_cpu() -> None:
+    alone, shared = cost.sizing(256, 1), cost.sizing(256, 8)
+    assert (alone.vcpu, alone.in_flight) == (0.167, 1)
+    assert (shared.vcpu, shared.in_flight) == (1.0, cost.CALLS_IN_FLIGHT)
+    waits = {"fn": (100.0, 0.5)}  # 100 calls, 5 ms of CPU each: mostly waiting
+    _, vcpu_alone, gib_alone = cost.functions_billed(waits, {"fn": alone})
+    _, vcpu_shared, gib_shared = cost.functions_billed(waits, {"fn": shared})
+    assert vcpu_shared < vcpu_alone and gib_shared < gib_alone
+    busy = {"fn": (10.0, 5.0)}  # 0.5 s of CPU a call: sharing cannot bill less than that
+    _, vcpu_busy, _ = cost.functions_billed(busy, {"fn": shared})
+    assert vcpu_busy >= 5.0
+
+
+def test_without_the_levers_the_shared_callables_are_sized_as_they_were() -> None:
+    before, after = cost.registry_sizings(levers=False), cost.registry_sizings()
+    for name in cost.SHARED_BY_THE_LEVER:
+        assert before[name].in_flight == 1
+        assert after[name].in_flight > 1
+    assert before["syncFocusSessions"] == after["syncFocusSessions"]

@@ -225,3 +225,30 @@ def test_failed_plans_stay_due_for_the_next_run() -> None:
     report = service.run(Slice(before=NOW + LOW_WATER), NOW, 100)
     assert report.failed == 1
     assert plans.plans[("u1", "s1")].planned_until == NOW + timedelta(hours=1)
+
+
+def test_http2_request_bodies_are_firebase_admins_json_with_each_token() -> None:
+    """The HTTP/2 sender encodes a message once per (platform, kind, data) and splices each
+    token in: every body must still be exactly firebase-admin's JSON of that push."""
+    from shared.push.h2_sender import message_bodies
+
+    pushes = [
+        OutgoingPush("a", "ios", "tok-a", "schedule", {"kind": "schedule", "event": "start"}),
+        OutgoingPush("b", "ios", 'tok"b\\é', "schedule", {"event": "start", "kind": 'sché"d'}),
+        OutgoingPush("c", "android", "tok-c", "schedule", {"kind": "schedule"}),
+        OutgoingPush("d", "android", "tok-d", "sync", {"kind": "sync"}),
+        OutgoingPush("e", "android", "tok-e", "sync", {}),
+        OutgoingPush("f", "android", "tok-f", "schedule", {}),  # same data, other kind
+    ]
+    bodies = message_bodies(pushes)
+    assert len(bodies) == len(pushes)
+    for push, body in zip(pushes, bodies, strict=True):
+        assert json.loads(body) == {"message": encoded(build_message(push))}
+
+
+def test_http2_request_bodies_refuse_data_that_is_not_strings() -> None:
+    from shared.push.h2_sender import message_bodies
+
+    bad = OutgoingPush("a", "ios", "tok", "schedule", {"n": 1})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="dict of strings"):
+        message_bodies([bad])

@@ -10,6 +10,22 @@ locals {
     drift_items   = "focus_mirror_drift_items"
   }
 
+  # The `jsonPayload.event` of every line a log-based metric (main.tf) counts. The ingestion
+  # sample below never drops them, whatever their severity (tests/infra/test_monitoring.py
+  # checks the list against the metrics' filters).
+  log_metric_events = ["mirrorApplied", "push.delivery", "push.send", "mirrorDriftItem"]
+
+  # What the _Default sink leaves out of ingestion (docs/COST.md, "Cloud Logging"): of the
+  # functions' lines below WARNING and Cloud Run's request logs of successful requests (INFO),
+  # only `var.info_log_sample` is kept; WARNING and above, and every line a log-based metric
+  # reads, are kept whole. `sample(insertId, f)` matches the fraction f of entries.
+  info_log_exclusion_filter = join(" AND ", [
+    "resource.type=\"cloud_run_revision\"",
+    "severity<WARNING",
+    "NOT (${join(" OR ", [for event in local.log_metric_events : "jsonPayload.event=\"${event}\""])})",
+    "sample(insertId, ${1 - var.info_log_sample})",
+  ])
+
   # One custom service per function with SLOs; a Cloud Function's Cloud Run service is its
   # lowercased name.
   slo_functions = {

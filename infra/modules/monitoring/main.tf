@@ -110,6 +110,21 @@ resource "google_logging_metric" "drift_items" {
   }
 }
 
+# --- Ingestion: a sample of the routine lines --------------------------------------------------
+
+# Cloud Logging bills ingestion per GiB, and the functions' one-line-per-call INFO logs and Cloud
+# Run's request logs were a fifth of a user's cost (docs/COST.md). Excluded from the _Default
+# sink, a log entry is neither stored nor billed; the metrics above keep every line they read,
+# and incidents keep every WARNING and ERROR.
+resource "google_logging_project_exclusion" "routine_lines" {
+  count = var.info_log_sample < 1 ? 1 : 0
+
+  project     = var.project_id
+  name        = "focus-routine-lines-sample"
+  description = "Keep ${var.info_log_sample * 100}% of the functions' lines below WARNING and of successful requests' logs; WARNING+ and the log-based metrics' lines are kept whole."
+  filter      = local.info_log_exclusion_filter
+}
+
 # --- Services and SLOs --------------------------------------------------------------------------
 
 resource "google_monitoring_custom_service" "fn" {

@@ -83,3 +83,14 @@ variable "log_latency_bounds_ms" {
     error_message = "Bucket bounds increase strictly."
   }
 }
+
+variable "info_log_sample" {
+  description = "The share of INFO-and-below function and request log entries kept in Cloud Logging (WARNING and above, and the lines log-based metrics read, are all kept). 1 keeps everything."
+  type        = number
+  default     = 0.1
+
+  validation {
+    condition     = var.info_log_sample > 0 && var.info_log_sample <= 1
+    error_message = "info_log_sample is a fraction in (0, 1]."
+  }
+}

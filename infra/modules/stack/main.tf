@@ -117,6 +117,7 @@ module "monitoring" {
   slos                        = var.slos
   runbook_base_url            = var.runbook_base_url
   alert_notification_channels = var.alert_notification_channels
+  info_log_sample             = var.info_log_sample
   labels                      = local.labels
 
   depends_on = [module.project, module.pubsub]

@@ -312,3 +312,9 @@ variable "jobs" {
   })
   default = null
 }
+
+variable "info_log_sample" {
+  description = "The share of the functions' log lines below WARNING and of successful requests' logs that Cloud Logging keeps (docs/OPERATIONS.md, \"Logs: what is kept\"); 1 keeps them all."
+  type        = number
+  default     = 0.1
+}

@@ -180,22 +180,7 @@ class FirestoreUsers:
             found = list(user.collection(name).stream())
             count_query_reads(len(found))
             snaps += found
-        records: dict[Collection, dict[str, ChangeRecord | None]] = {c: {} for c in COLLECTIONS}
-        for snap in snaps:
-            if not snap.exists:
-                continue
-            try:
-                record = record_from_document(
-                    snap.reference.path, snap.to_dict() or {}, snap.update_time
-                )
-            except ValueError:  # ChangeRecord refused it (an id too long, ...)
-                collection = _collection_of(snap.reference.path)
-                if collection is not None:
-                    records[collection][snap.id] = None
-                continue
-            if record is not None:
-                records[record.collection][record.id] = record
-        return UserDocuments(feed_seq, records, fs.version_of(head.read_time))
+        return UserDocuments(feed_seq, records_of(snaps), fs.version_of(head.read_time))
 
     def sample(self, count: int, rng: random.Random) -> list[str]:
         """About `count` uids from a random place in the users collection and the sessions
@@ -221,6 +206,27 @@ class FirestoreUsers:
                 if len(set(found)) >= count:
                     break
         return list(dict.fromkeys(found))[:count]
+
+
+def records_of(snaps: Iterable[Any]) -> dict[Collection, dict[str, ChangeRecord | None]]:
+    """One user's document snapshots as the write path would publish them, per collection and
+    id (None: a document the mirror cannot take); missing and unmirrored documents left out."""
+    records: dict[Collection, dict[str, ChangeRecord | None]] = {c: {} for c in COLLECTIONS}
+    for snap in snaps:
+        if not snap.exists:
+            continue
+        try:
+            record = record_from_document(
+                snap.reference.path, snap.to_dict() or {}, snap.update_time
+            )
+        except ValueError:  # ChangeRecord refused it (an id too long, ...)
+            collection = _collection_of(snap.reference.path)
+            if collection is not None:
+                records[collection][snap.id] = None
+            continue
+        if record is not None:
+            records[record.collection][record.id] = record
+    return records
 
 
 def _collection_of(path: str) -> Collection | None:
@@ -289,6 +295,14 @@ class Reconciler:
         self._users = users
         self._store = store
         self._workers = workers
+
+    @property
+    def users(self) -> FirestoreUsers:
+        return self._users
+
+    @property
+    def workers(self) -> int:
+        return self._workers
 
     def run(
         self,

@@ -18,19 +18,18 @@ Repairs write Firestore's truth into SQL through the same guarded statements as 
 so a repair racing a live event can never regress a row. After a repair the user is compared
 again; the run is clean when nothing but `ahead` is left.
 
-`focusctl mirror reconcile` exits 1 on drift (0 after a successful `--repair`); the scheduled
-`reconcileMirror` samples users and logs one structured `mirrorDrift` metric line, repairing
-nothing.
+`focusctl mirror reconcile` exits 1 on drift (0 after a successful `--repair`); with
+`--log-metric` (the scheduled Cloud Run jobs: the incremental pass, a nightly sample) it also logs
+one structured `mirrorDrift` metric line and the drift items the alert counts.
 
-Over 400 lines: the comparison (pure), the repair and the scheduled run share their drift
-model; the Firestore reads are in firestore_source.py.
+Over 400 lines: the comparison (pure), the repair and the metric share their drift model; the
+Firestore reads are in firestore_source.py.
 """
 
 from __future__ import annotations
 
 import contextvars
 import dataclasses
-import json
 import random
 import time
 from collections import Counter
@@ -399,9 +398,7 @@ class Reconciler:
         return repaired
 
 
-# -- the scheduled job -------------------------------------------------------------------------
-
-DEFAULT_SAMPLE = 200
+# -- the sample and the metric ----------------------------------------------------------------
 
 
 def sample_uids(
@@ -414,31 +411,9 @@ def sample_uids(
     return list(dict.fromkeys([*from_firestore, *from_sql]))
 
 
-def run_scheduled_reconcile(data: bytes) -> ReconcileReport:
-    """`reconcileMirror`: sample users, compare, log one `mirrorDrift` line; repair nothing.
-
-    The tick's body may be `{"sample": N}`; otherwise DEFAULT_SAMPLE users."""
-    from shared.clients import firestore_client
-    from shared.sql.engine import mirror_store
-
-    count = DEFAULT_SAMPLE
-    try:
-        body = json.loads(data or b"{}")
-        if isinstance(body, dict) and isinstance(body.get("sample"), int):
-            count = max(1, min(10_000, body["sample"]))
-    except ValueError:
-        pass  # a plain tick
-    users = FirestoreUsers(firestore_client())
-    store = mirror_store()
-    uids = sample_uids(users, store, count, random.Random())  # noqa: S311 - sampling, not secrets
-    report = Reconciler(users, store).run(uids)
-    log_report(report, "mirror drift sample")
-    return report
-
-
 def log_report(report: ReconcileReport, message: str) -> None:
     """The `mirrorDrift` metric line and up to 20 drift items (uids hashed), as structured
-    logs: the scheduled sample, and the reconcile jobs (`focusctl ... --log-metric`)."""
+    logs: the reconcile jobs (`focusctl ... --log-metric`)."""
     from shared import logs
 
     log = logs.get_logger("mirror.reconcile")

@@ -306,6 +306,9 @@ def reconcile(
     every_user: Annotated[
         bool, typer.Option("--all", help="Every user: partitioned, resumable.")
     ] = False,
+    incremental: Annotated[
+        bool, typer.Option(help="The users changed since the last clean pass (the default).")
+    ] = False,
     partitions: Annotated[
         int, typer.Option(min=1, max=256, help="--all: uid ranges (the same every run).")
     ] = 16,
@@ -324,15 +327,15 @@ def reconcile(
 ) -> None:
     """Compare Firestore and SQL per user; exit 1 on drift (0 once repaired).
 
-    With no --users, --sample or --all: the incremental pass, the users whose sessions changed
-    since the last clean pass (per change shard, resumable). --all and the incremental pass
-    split their partitions between tasks as backfill does."""
+    With --incremental, or no --users, --sample or --all: the incremental pass, the users whose
+    documents changed since the last clean pass (per change shard, resumable). --all and the
+    incremental pass split their partitions between tasks as backfill does."""
     from shared.migration.tools.jobs import RateLimit
     from shared.migration.tools.passes import LimitedUsers, Passes, PassOptions
     from shared.migration.tools.reconcile import Reconciler, sample_uids
 
-    if sum((users is not None, sample is not None, every_user)) > 1:
-        _fail("give at most one of --users, --sample or --all")
+    if sum((users is not None, sample is not None, every_user, incremental)) > 1:
+        _fail("give at most one of --users, --sample, --all or --incremental")
     task, pool = _task(task_index, task_count, workers, connection_budget)
     db = _db()
     source = LimitedUsers(db, RateLimit(rate))

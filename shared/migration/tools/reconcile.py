@@ -215,9 +215,7 @@ def records_of(snaps: Iterable[Any]) -> dict[Collection, dict[str, ChangeRecord 
         if not snap.exists:
             continue
         try:
-            record = record_from_document(
-                snap.reference.path, snap.to_dict() or {}, snap.update_time
-            )
+            record = record_from_document(snap.reference.path, fields_of(snap), snap.update_time)
         except ValueError:  # ChangeRecord refused it (an id too long, ...)
             collection = _collection_of(snap.reference.path)
             if collection is not None:
@@ -226,6 +224,14 @@ def records_of(snaps: Iterable[Any]) -> dict[Collection, dict[str, ChangeRecord 
         if record is not None:
             records[record.collection][record.id] = record
     return records
+
+
+def fields_of(snap: Any) -> dict[str, Any]:
+    """The fields of an existing snapshot, read-only. `to_dict()` deep-copies them (the client
+    already copied them once when it built the snapshot): in a profile of the full pass that
+    second copy was a sixth of its CPU, for documents read once and never changed here."""
+    data = getattr(snap, "_data", None)
+    return data if isinstance(data, dict) else (snap.to_dict() or {})
 
 
 def _collection_of(path: str) -> Collection | None:

@@ -81,10 +81,13 @@ def _change(db: Any, count: int) -> None:
         batch.commit()
 
 
-def _tasks(count: int) -> float:
-    """A backfill as `count` concurrent task processes; wall seconds."""
-    args = [sys.executable, "-m", "focusctl.cli", "mirror", "backfill", "--no-progress"]
+def _tasks(count: int, command: str = "backfill") -> float:
+    """A backfill (or a full reconcile pass) as `count` concurrent task processes; wall
+    seconds, process starts included."""
+    args = [sys.executable, "-m", "focusctl.cli", "mirror", command, "--no-progress"]
     args += ["--partitions", str(PARTITIONS), "--restart"]
+    if command == "reconcile":
+        args += ["--all", "--workers", str(WORKERS)]
     started = time.perf_counter()
     running = [
         subprocess.Popen(
@@ -99,7 +102,7 @@ def _tasks(count: int) -> float:
     for process in running:
         _, err = process.communicate()
         if process.returncode != 0:
-            raise RuntimeError(f"backfill task failed: {err.decode()[-2000:]}")
+            raise RuntimeError(f"{command} task failed: {err.decode()[-2000:]}")
     return time.perf_counter() - started
 
 
@@ -162,6 +165,8 @@ def run() -> str:
         page = uids[:200]
         profile = _profile(lambda: check_page(db, store, reconciler, page, PageOptions()))
         per_user, per_user_reads, per_user_s = _timed(lambda: reconciler.run(uids))
+        # The full pass as Cloud Run runs it, task processes side by side (here both cores).
+        two_tasks_s = _tasks(2, "reconcile")
         passes.incremental(PassOptions())  # the first pass sets the shards' watermarks
         changed = max(1, int(USERS * CHANGED))
         _change(db, changed)
@@ -183,6 +188,8 @@ def run() -> str:
         "|---|---:|---|---:|---:|",
         f"| full (`--all`, {PARTITIONS} partitions, {WORKERS} at a time), pages of users | "
         f"{full.users:,} | {full.counts() or 'none'} | {full_reads:,} | {full_s:.1f} |",
+        f"| full, as 2 local task processes (`--all`, process starts included) | "
+        f"{full.users:,} | none | - | {two_tasks_s:.1f} |",
         f"| the same users one by one ({WORKERS} workers; the full pass before pages) | "
         f"{per_user.users:,} | {per_user.counts() or 'none'} | {per_user_reads:,} | "
         f"{per_user_s:.1f} |",
@@ -196,7 +203,8 @@ def run() -> str:
         f"pass: {inc_reads:,} = 64 shard queries (one billed read each when empty) + the "
         f"changed users' heads and documents; the ratio grows with the users per pass, as the "
         f"64 is fixed. The full pass took **{per_10k:.2f} min per 10k users** of {SESSIONS} "
-        f"sessions in one process ({full_reads / full.users:.1f} reads per user), against "
+        f"sessions in one process ({full_reads / full.users:.1f} reads per user), "
+        f"{two_tasks_s / full.users * 10_000 / 60:.2f} min as two task processes, against "
         f"{old_per_10k:.1f} min for the same users compared one by one here "
         f"({old_per_10k / per_10k:.0f}x) and the 19.9 min per 10k users (of 20 sessions) the "
         "issue started from: a page of users costs 5 Firestore queries streaming the page's "

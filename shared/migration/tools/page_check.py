@@ -14,8 +14,10 @@ takes Firestore's time before its reads for the `extra` rule, and so reports and
 what the per-user pass always did. A write racing the page shows as a difference and is sorted
 out by that second look.
 
-Reads bill the same as the per-user check (one per document, one per empty query), minus the
-per-user head and profile lookups of users who have none.
+Reads: one per document and one per empty query, as in the per-user check. The pass lists a
+range's users from its profiles and feed heads before the page reads them again (passes.py), so
+those two are billed twice: 14 reads per user of 10 sessions, as the per-user check (whose head
+and profile lookups bill even when missing); reusing the listing's snapshots would save them.
 """
 
 from __future__ import annotations
@@ -62,13 +64,15 @@ def read_page(db: firestore.Client, uids: list[str], rate: RateLimit) -> dict[st
     name = FieldPath.document_id()
     low = db.document(USERS, uids[0])
     # Path order compares segment by segment: every document under users/{last} sorts before
-    # this one, and users/{any later uid} after it.
-    high = db.document(USERS, uids[-1], "\uffff", "\uffff")
+    # this one, and users/{any later uid} after it. The `users` collection itself is bounded by
+    # its own documents (a collection query's name filters stay inside the collection).
+    below_last = db.document(USERS, uids[-1], "\uffff", "\uffff")
+    last = db.document(USERS, uids[-1])
     snaps: dict[str, list[Any]] = {uid: [] for uid in uids}
     heads: dict[str, int] = {}
     read_at: int | None = None
 
-    def stream(query: Any) -> list[Any]:
+    def stream(query: Any, high: Any = below_last) -> list[Any]:
         nonlocal read_at
         ordered = query.order_by(name).where(filter=FieldFilter(name, ">=", low))
         found = list(ordered.where(filter=FieldFilter(name, "<=", high)).stream())
@@ -82,7 +86,7 @@ def read_page(db: firestore.Client, uids: list[str], rate: RateLimit) -> dict[st
         uid = _owner(snap.reference.path, SYNC_STATE, wanted)
         if uid is not None and snap.id == FEED_DOC:
             heads[uid] = feed_head_seq(snap.to_dict())
-    for snap in stream(db.collection(USERS)):
+    for snap in stream(db.collection(USERS), last):
         if snap.id in wanted:
             snaps[snap.id].append(snap)
     for collection in SUBCOLLECTIONS:

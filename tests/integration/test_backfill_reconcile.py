@@ -199,20 +199,28 @@ def test_reconcile_reports_drift_and_repairs_it(db: Any, engine: Engine) -> None
 
 
 def test_the_nightly_sample_job_logs_a_drift_metric(db: Any, engine: Engine) -> None:
-    """What the scheduled sample job runs (infra/modules/jobs): the metric line on stdout,
-    where Cloud Logging reads it from the job's task."""
+    """What the scheduled sample job runs (infra/modules/jobs), as a process: the metric line
+    on stdout, where Cloud Logging reads it from the job's task."""
     import json
-
-    from typer.testing import CliRunner
-
-    from focusctl.cli import app
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
 
     seed(db, sessions_per_user=1)  # nothing mirrored: everything is missing
     args = ["mirror", "reconcile", "--sample", "10", "--log-metric", "--no-progress"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.splitlines() if '"metric": "mirrorDrift"' in line]
-    assert len(lines) == 1, result.output
+    done = subprocess.run(
+        [sys.executable, "-m", "focusctl.cli", *args],
+        cwd=Path(__file__).resolve().parents[2],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,  # exit 1 is the finding
+    )
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stdout.splitlines() if '"metric": "mirrorDrift"' in line]
+    assert len(lines) == 1, done.stdout
     metric = json.loads(lines[0])
     assert metric["users"] == 5
     assert metric["drift"]["missing"] == 5 * 4

@@ -31,7 +31,7 @@ from shared.sql.store import SqlMirrorStore
 
 SYNC_PAGE = 500  # a sync pull's page
 EXPORT_PAGE = 1000  # shared.privacy.export.MAX_SESSIONS_PER_PAGE
-RECONCILE_SAMPLE = 50  # shared.migration.tools.reconcile: DEFAULT_SAMPLE // 4 from SQL
+RECONCILE_SAMPLE = 50  # the nightly sample job: --sample 200, a quarter of it from SQL
 
 
 @dataclasses.dataclass

@@ -199,7 +199,8 @@ def dependency_widgets(area: registry.Area) -> list[Json]:
                 [
                     _series(
                         _rate(
-                            f'metric.type="{DRIFT_ITEMS}" resource.type="cloud_run_revision"',
+                            # Logged by the scheduled reconcile jobs' tasks (infra/modules/jobs).
+                            f'metric.type="{DRIFT_ITEMS}" resource.type="cloud_run_job"',
                             ("metric.label.collection", "metric.label.kind"),
                         ),
                         "STACKED_BAR",

@@ -302,6 +302,9 @@ def reconcile(
     every_user: Annotated[
         bool, typer.Option("--all", help="Every user: partitioned, resumable.")
     ] = False,
+    incremental: Annotated[
+        bool, typer.Option(help="The users changed since the last clean pass (the default).")
+    ] = False,
     partitions: Annotated[
         int, typer.Option(min=1, max=256, help="--all: uid ranges (the same every run).")
     ] = 16,
@@ -320,9 +323,9 @@ def reconcile(
 ) -> None:
     """Compare Firestore and SQL per user; exit 1 on drift (0 once repaired).
 
-    With no --users, --sample or --all: the incremental pass, the users whose sessions changed
-    since the last clean pass (per change shard, resumable). --all and the incremental pass
-    split their partitions between tasks as backfill does."""
+    With --incremental, or no --users, --sample or --all: the incremental pass, the users whose
+    documents changed since the last clean pass (per change shard, resumable). --all and the
+    incremental pass split their partitions between tasks as backfill does."""
     from shared.migration.tools.reconcile_run import (
         ReconcileRequest,
         reconcile_pool,
@@ -340,6 +343,7 @@ def reconcile(
             workers=workers,
             task=_task(task_index, task_count),
             rate=rate,
+            incremental=incremental,
         )
         pool = reconcile_pool(request, connection_budget)
     except ValueError as err:

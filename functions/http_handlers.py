@@ -105,11 +105,3 @@ def mirrorChanges(message: PubSubMessage) -> None:
         log.warning("mirror: poison message", extra={"fields": {**fields, "error": str(err)}})
         raise
     log.info("mirror: applied", extra={"fields": {**fields, **outcome.log_fields()}})
-
-
-@pubsub_function
-def reconcileMirror(message: PubSubMessage) -> None:
-    """Scheduled: compare a sample of users between Firestore and SQL, log `mirrorDrift`."""
-    from shared import container
-
-    container.scheduled_reconcile()(message.data)

@@ -19,7 +19,6 @@ from functions.http_handlers import (
     deliverPush,
     mirrorChanges,
     purgeTombstones,
-    reconcileMirror,
     refillPushHorizon,
     sweepAccountDeletions,
 )
@@ -33,7 +32,6 @@ __all__ = [
     "listSchedules",
     "mirrorChanges",
     "purgeTombstones",
-    "reconcileMirror",
     "refillPushHorizon",
     "registerDevice",
     "sweepAccountDeletions",

@@ -74,6 +74,13 @@ class ChangeRecord(BaseModel):
 # reconcile"). Changing the count re-shards every head: a new pass starts from scratch.
 CHANGE_SHARDS = 64
 
+# Every other mirrored write (profile, devices, schedules) rewrites the user's change marker,
+# `users/{uid}/syncState/changes` = {shard, updatedAt (commit time)}, in the batch that commits
+# the write: the same collection group and index as the feed head, so one query per shard finds
+# both. A document of its own rather than the feed head: session commits take the head under a
+# precondition, and a device or schedule write racing them must not make them retry.
+CHANGE_MARKER_DOC = "changes"
+
 
 def change_shard(uid: str) -> int:
     """The change shard of `uid` (pure, the same in every process and release)."""

@@ -243,13 +243,6 @@ def mirror_consumer() -> Callable[[bytes, datetime], MirrorOutcome]:
     return lambda data, now: handle_message(data, store.writer, now)
 
 
-def scheduled_reconcile() -> Callable[[bytes], object]:
-    """`reconcileMirror`: samples users and compares Firestore with SQL (logs `mirrorDrift`)."""
-    from shared.migration.tools.reconcile import run_scheduled_reconcile
-
-    return run_scheduled_reconcile
-
-
 def reset() -> None:
     """Forget every built dependency (tests that switch emulators or settings)."""
     from shared.migration.phases import reset_instance_phases

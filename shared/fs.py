@@ -69,6 +69,21 @@ def put(
         batch.update(ref, data, option=client.write_option(last_update_time=snap.update_time))
 
 
+def mark_changed(client: firestore.Client, batch: firestore.WriteBatch, uid: str) -> None:
+    """Add the rewrite of `uid`'s change marker (`users/{uid}/syncState/changes`, see
+    shared/changes.py) to `batch`: one more write in a commit the caller already makes, at the
+    commit's time, so the incremental reconcile finds the user. Unconditional: two racing
+    writers both leave a time at or after their own commit, which is all the pass needs."""
+    from google.cloud.firestore import SERVER_TIMESTAMP
+
+    from shared.changes import CHANGE_MARKER_DOC, change_shard
+
+    ref = (
+        client.collection("users").document(uid).collection("syncState").document(CHANGE_MARKER_DOC)
+    )
+    batch.set(ref, {"shard": change_shard(uid), "updatedAt": SERVER_TIMESTAMP})
+
+
 def delete(
     client: firestore.Client,
     batch: firestore.WriteBatch,

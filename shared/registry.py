@@ -266,9 +266,7 @@ MIRROR_TOPIC = "mirror-changes"
 PUSH_SCHEDULE_QUEUE = "push-schedule"  # shared/push/planning.py names them too
 PUSH_SYNC_QUEUE = "push-sync"
 MIRROR_DEAD_LETTER_TOPIC = "mirror-changes-dead-letter"
-MIRROR_RECONCILE_TOPIC = "mirror-reconcile"
 _MIRROR_CONSUMER_ROLES = (*_SQL, *_TELEMETRY)
-_MIRROR_RECONCILE_ROLES = (FIRESTORE_VIEWER, *_SQL, *_TELEMETRY)
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -504,28 +502,12 @@ FUNCTIONS: tuple[Function, ...] = (
         slos=(BACKGROUND_AVAILABILITY, Slo("freshness", 0.99, threshold_ms=30_000)),
         area="mirror",
     ),
-    # Scheduled drift sampling (logs `mirrorDrift`); one instance, one connection.
-    Function(
-        "reconcileMirror",
-        "pubsub",
-        topic=MIRROR_RECONCILE_TOPIC,
-        memory_mb=512,
-        timeout_s=300,
-        max_instances=1,
-        roles=_MIRROR_RECONCILE_ROLES,
-        sql_pool=1,
-        sql_read_only=True,  # scheduled runs only compare; repairs run as the migrator
-        slos=(BACKGROUND_AVAILABILITY,),
-        area="mirror",
-    ),
 )
 
 TOPICS: tuple[Topic, ...] = (
     # Change events of every Firestore write, consumed by the PostgreSQL mirror.
     Topic(MIRROR_TOPIC, dead_letter_topic=MIRROR_DEAD_LETTER_TOPIC),
     Topic(MIRROR_DEAD_LETTER_TOPIC),
-    # Ticks of the mirror's drift sampling; a missed tick is only a missed sample.
-    Topic(MIRROR_RECONCILE_TOPIC, min_backoff_s=60, max_backoff_s=600),
     # Ticks of the account-deletion sweep (Cloud Scheduler); a failed tick is retried, and the
     # next one comes anyway.
     Topic(ACCOUNT_DELETION_SWEEP_TOPIC, min_backoff_s=60, max_backoff_s=600),
@@ -568,8 +550,8 @@ SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("refill-push-horizon", "7 * * * *", PUSH_REFILL_TOPIC),
     # Deletes session tombstones past their retention (>= 30 days, docs/SYNC.md).
     ScheduledJob("purge-tombstones", "23 3 * * *", PURGE_TOMBSTONES_TOPIC),
-    # Samples users and compares Firestore with the SQL mirror (shared/migration/tools/).
-    ScheduledJob("reconcile-mirror", "*/30 * * * *", MIRROR_RECONCILE_TOPIC),
+    # The mirror's reconcile is no function: Cloud Scheduler runs its Cloud Run jobs, the
+    # incremental pass and a nightly sample (infra/modules/jobs, docs/MIGRATION.md).
 )
 
 

@@ -60,8 +60,9 @@ def profile_record(uid: str, profile: UserProfile, version: int) -> ChangeRecord
 
 
 class FirestoreAccountStore:
-    """`AccountStore` on Firestore: 1 read per call, 1 write only when something changed; the
-    stored profile is published to the mirror on every save (a replay republishes it)."""
+    """`AccountStore` on Firestore: 1 read per call, 2 writes only when something changed (the
+    profile and the user's change marker); the stored profile is published to the mirror on
+    every save (a replay republishes it)."""
 
     def __init__(self, client: firestore.Client, changes: ChangeSink) -> None:
         self._db = client
@@ -97,7 +98,8 @@ class FirestoreAccountStore:
 
                 batch = self._db.batch()
                 fs.put(self._db, batch, ref, snap, profile_to_doc(profile, utcnow()))
-                (result,) = fs.commit(batch, writes=1)
+                fs.mark_changed(self._db, batch, uid)
+                result = fs.commit(batch, writes=2)[0]
                 version = fs.version_of(result.update_time)
             else:
                 # Nothing to write, but publish what is stored again: this call may be the

@@ -82,8 +82,10 @@ class FirestoreDeviceStore:
     """`DeviceRegistry` and `DeviceStore` on Firestore.
 
     registerDevice costs 2 reads and no write when nothing changed (the usual app start); a
-    new device adds a count() (1 read) and 2 writes; a token moving from another device adds 1
-    read and 1 write, a rotated token 1 read and 1 delete.
+    new device adds a count() (1 read) and 3 writes (device, token owner, the user's change
+    marker); a token moving from another device adds 1 read and 2 writes (that device and its
+    owner's marker), a rotated token 1 read and 1 delete. Every commit that writes or deletes
+    a device rewrites its owner's change marker (shared/changes.py).
     """
 
     def __init__(self, client: firestore.Client, changes: ChangeSink) -> None:
@@ -164,6 +166,11 @@ class FirestoreDeviceStore:
                 if stale_owner == TokenOwner(uid, request.device_id):
                     fs.delete(self._db, batch, stale_ref, stale_snap)
                     deletes += 1
+            # The change markers of the users whose devices this commit writes, last, so the
+            # results above keep their positions.
+            for owner_uid in dict.fromkeys(owner for _, owner, _, _ in published):
+                fs.mark_changed(self._db, batch, owner_uid)
+                writes += 1
             results = fs.commit(batch, writes=writes, deletes=deletes)
             records = [
                 _upsert_data(owner_uid, device_id, data, fs.version_of(results[i].update_time))
@@ -204,7 +211,8 @@ class FirestoreDeviceStore:
                 if _owner(token_snap) == TokenOwner(uid, device_id):
                     fs.delete(self._db, batch, token_ref, token_snap)
                     deletes += 1
-            fs.commit(batch, writes=0, deletes=deletes)
+            fs.mark_changed(self._db, batch, uid)
+            fs.commit(batch, writes=1, deletes=deletes)
             # A delete has no update_time: its version is the commit time.
             commit_time: datetime = batch.commit_time  # type: ignore[assignment]
             self._publish_records([_delete(uid, device_id, fs.version_of(commit_time))])
@@ -246,6 +254,9 @@ class FirestoreDeviceStore:
             if owned:
                 fs.delete(self._db, batch, token_ref, token_snap)
                 deletes += 1
+            if holds:
+                fs.mark_changed(self._db, batch, uid)
+                writes += 1
             results = fs.commit(batch, writes=writes, deletes=deletes)
             if holds and device is not None:
                 data = device_from_doc(device).to_wire()

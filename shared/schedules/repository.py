@@ -97,9 +97,10 @@ def plan_for(uid: str, stored: StoredSchedule, now: datetime) -> PlanRecord:
 
 
 class FirestoreScheduleStore:
-    """`ScheduleStore` on Firestore. upsert: 2 reads, 2 writes when it changes (a new schedule
-    adds the cap check: 2 reads, the guard and a count(), and 1 write, the guard); delete: 2
-    reads, 2 deletes; list: 1 read per schedule."""
+    """`ScheduleStore` on Firestore. upsert: 2 reads, 3 writes when it changes (the schedule,
+    its plan and the user's change marker; a new schedule adds the cap check: 2 reads, the
+    guard and a count(), and 1 write, the guard); delete: 2 reads, 2 deletes and 1 write (the
+    marker); list: 1 read per schedule."""
 
     def __init__(
         self,
@@ -183,7 +184,8 @@ class FirestoreScheduleStore:
             if existing is None:
                 self._claim_room(batch, uid)
                 guarded = 1
-            result, plan_result = fs.commit(batch, writes=2 + guarded)[:2]
+            fs.mark_changed(self._db, batch, uid)
+            result, plan_result = fs.commit(batch, writes=3 + guarded)[:2]
             plan = dataclasses.replace(plan, update_time=plan_result.update_time)
             self._publish_upsert(uid, chosen, fs.version_of(result.update_time))
             return SaveOutcome(chosen, True, plan, previous_plan)
@@ -227,7 +229,8 @@ class FirestoreScheduleStore:
             fs.delete(self._db, batch, ref, snap)
             if plan_snap.exists:
                 fs.delete(self._db, batch, plan_ref, plan_snap)
-            fs.commit(batch, writes=0, deletes=2 if plan_snap.exists else 1)
+            fs.mark_changed(self._db, batch, uid)
+            fs.commit(batch, writes=1, deletes=2 if plan_snap.exists else 1)
             # A delete has no update_time: its version is the commit time.
             commit_time: datetime = batch.commit_time  # type: ignore[assignment]
             self._publish_delete(uid, schedule_id, fs.version_of(commit_time))

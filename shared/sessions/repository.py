@@ -53,6 +53,9 @@ FEED_DOC = "sessions"
 SEQ_FIELD = "syncSeq"
 EPOCH_FIELD = "epoch"
 PURGE_FIELD = "purgeAt"
+# Tombstones purged per commit: half of Firestore's 500 writes, the other half for the owners'
+# change markers (one per user whose tombstones the commit deletes).
+PURGE_PAGE = 250
 # API fields a live session document has and a tombstone drops.
 LIVE_ONLY_FIELDS = (
     "startedAt",
@@ -342,7 +345,9 @@ class FirestoreSessionStore:
         return [stored_from_doc(snap.id, snap.to_dict() or {}) for snap in snaps]
 
     def purge_expired(self, now: datetime, budget_s: float) -> PurgeOutcome:
-        """Deletes in batches of up to 500 taken from a collection-group query on `purgeAt`.
+        """Deletes in batches of up to 250 taken from a collection-group query on `purgeAt`,
+        each batch with the change marker of every owner it touches (at most 250 more writes:
+        the commit stays within Firestore's 500), so the incremental reconcile sees them.
 
         Each delete is conditioned on the document's `update_time` as the query saw it: a
         session written again meanwhile (resurrected, or deleted anew) is left alone."""
@@ -354,14 +359,14 @@ class FirestoreSessionStore:
             self._db.collection_group(SESSIONS)
             .where(filter=FieldFilter(PURGE_FIELD, "<=", now))
             .order_by(PURGE_FIELD)
-            .limit(fs.MAX_BATCH_WRITES)
+            .limit(PURGE_PAGE)
         )
         while True:
             found = list(query.stream())
             count_query_reads(len(found))
             done = self._purge_batch([s for s in found if _owner(s) is not None], now)
             purged += done
-            if len(found) < fs.MAX_BATCH_WRITES or done == 0:
+            if len(found) < PURGE_PAGE or done == 0:
                 # Nothing more is due, or what is left cannot be purged now (not ours, or
                 # rewritten over and over): the next run looks again.
                 return PurgeOutcome(purged, complete=True)
@@ -381,8 +386,11 @@ class FirestoreSessionStore:
             batch = self._db.batch()
             for snap in due:
                 fs.delete(self._db, batch, snap.reference, snap)
+            owners = list(dict.fromkeys(o for s in due if (o := _owner(s)) is not None))
+            for owner in owners:
+                fs.mark_changed(self._db, batch, owner)
             try:
-                fs.commit(batch, writes=0, deletes=len(due))
+                fs.commit(batch, writes=len(owners), deletes=len(due))
             except exceptions.FailedPrecondition:
                 # One of them changed since the query: look again at just these documents.
                 fresh = fs.get_all(self._db, [s.reference for s in due])

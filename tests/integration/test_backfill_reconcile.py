@@ -4,7 +4,6 @@ drift reported with exit 1 and repaired."""
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -208,16 +207,29 @@ def test_reconcile_reports_drift_and_repairs_it(db: Any, engine: Engine) -> None
     assert label is None
 
 
-def test_the_scheduled_reconcile_logs_a_drift_metric(
-    db: Any, engine: Engine, caplog: pytest.LogCaptureFixture
-) -> None:
-    from shared.migration.tools.reconcile import run_scheduled_reconcile
-    from shared.sql.engine import reset
+def test_the_nightly_sample_job_logs_a_drift_metric(db: Any, engine: Engine) -> None:
+    """What the scheduled sample job runs (infra/modules/jobs), as a process: the metric line
+    on stdout, where Cloud Logging reads it from the job's task."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
 
     seed(db, sessions_per_user=1)  # nothing mirrored: everything is missing
-    reset()
-    caplog.set_level(logging.INFO, logger="mirror.reconcile")
-    report = run_scheduled_reconcile(b'{"sample": 10}')
-    assert report.users == 5
-    assert report.metric()["drift"]["missing"] == 5 * 4
-    assert any(getattr(r, "fields", {}).get("metric") == "mirrorDrift" for r in caplog.records)
+    args = ["mirror", "reconcile", "--sample", "10", "--log-metric", "--no-progress"]
+    done = subprocess.run(
+        [sys.executable, "-m", "focusctl.cli", *args],
+        cwd=Path(__file__).resolve().parents[2],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,  # exit 1 is the finding
+    )
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stdout.splitlines() if '"metric": "mirrorDrift"' in line]
+    assert len(lines) == 1, done.stdout
+    metric = json.loads(lines[0])
+    assert metric["users"] == 5
+    assert metric["drift"]["missing"] == 5 * 4

@@ -285,8 +285,8 @@ def test_erasure_leaves_no_trace_in_any_store(
         eraser.delete_account(alice, auth_time=utcnow() - timedelta(minutes=5))
     # 620 sessions + notes + 3 devices + schedule + syncState + ghost child + profile; 3 tokens;
     # the schedule's push plan (its tasks are deleted from Cloud Tasks); the schedules' guard
-    # document (shared/schedules/repository.py, GUARDS).
-    assert ops.deletes == 620 + 1 + 3 + 1 + 1 + 1 + 1 + 3 + 1 + 1
+    # document (shared/schedules/repository.py, GUARDS); the change marker (shared/changes.py).
+    assert ops.deletes == 620 + 1 + 3 + 1 + 1 + 1 + 1 + 3 + 1 + 1 + 1
 
     # Until the re-check, the marker is the one place that still holds the uid.
     assert traces_after_erasure(stack, db, alice) == [f"{ACCOUNT_DELETIONS}/{uid_hash(alice)}"]

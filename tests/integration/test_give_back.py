@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 from devstack.stack import Stack
 from shared.accounts.repository import FirestoreAccountStore
 from shared.accounts.sql import SqlAccountStore
+from shared.changes import change_shard
+from shared.clients import firestore_client
 from shared.migration.moves.give_back import GiveBack
 from shared.migration.phased import PhasedAccountStore, PhasedChangeSink, PhasedScheduleStore
 from shared.migration.phased_reads import PhasedSessionStore
@@ -120,6 +122,9 @@ def test_sessions_are_given_back_with_their_feed_and_cursors(
     assert set(changed) == {"b", "d", "e"} and changed["b"]["deleted"] is True
     head = user.firestore.head(uid)
     assert (head.epoch, head.seq) == (user.epoch, 5)
+    # The head carries its change shard, as every head does: the incremental reconcile sees it.
+    head_doc = firestore_client().document(f"users/{uid}/syncState/sessions").get().to_dict()
+    assert head_doc is not None and head_doc["shard"] == change_shard(uid)
     in_firestore = {s.version.id: s for s in user.firestore.changes(uid, START, 5, 100)}
     assert set(in_firestore) == {"a", "b", "c", "d", "e"}  # "old" deleted, as in SQL
     assert in_firestore["a"].version.label == "in sql"  # type: ignore[union-attr]
@@ -239,6 +244,8 @@ def test_profiles_and_schedules_are_given_back(stack: Stack, sql: SqlMirrorStore
     edited = owned.save(uid, "edited", decide_upsert(schedule("edited", 2, name="new"), NOW), NOW)
     owned.delete(uid, "dropped")
     assert sql.ownership.owned_collections(uid) >= {"users", "schedules"}
+    marker = db.document(f"users/{uid}/syncState/changes")
+    marked_before = (marker.get().to_dict() or {})["updatedAt"]
 
     config = PhaseConfig(
         collections={
@@ -269,6 +276,9 @@ def test_profiles_and_schedules_are_given_back(stack: Stack, sql: SqlMirrorStore
     assert plan["revision"] == edited.stored.revision
     assert not sql.ownership.owned_collections(uid) & {"users", "schedules"}
     assert reconcile(sql, uid).drifts == []
+    # The give-back's copies moved the user's change marker: the incremental reconcile sees them.
+    after = marker.get().to_dict() or {}
+    assert after["updatedAt"] > marked_before and after["shard"] == change_shard(uid)
 
     # Writes land in Firestore again and reach SQL through the mirror, not through the fence.
     store.save(uid, "kept", decide_upsert(schedule("kept", 3, name="later"), NOW), NOW)

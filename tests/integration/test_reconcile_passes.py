@@ -119,6 +119,97 @@ def test_the_incremental_pass_reads_what_changed_and_catches_each_drift(
     assert after.users == 0 and after.clean
 
 
+def _lost_write(db: Any, kind: str) -> tuple[str, str]:
+    """A real write path's commit whose mirror event is lost (published to a sink nobody
+    reads): (the user it wrote, the drift it leaves in SQL)."""
+    from datetime import UTC, datetime
+
+    from shared.accounts.repository import FirestoreAccountStore
+    from shared.changes import CollectingSink
+    from shared.devices.models import RegisterDeviceRequest
+    from shared.devices.repository import FirestoreDeviceStore
+    from shared.schedules.models import UpsertScheduleRequest
+    from shared.schedules.repository import FirestoreScheduleStore, decide_upsert
+    from shared.wire import parse
+
+    lost = CollectingSink()
+    now = datetime.now(UTC)
+    if kind == "device":
+        body = {"deviceId": "d2", "platform": "android", "fcmToken": "tok-new"}
+        request = parse(RegisterDeviceRequest, body)
+        FirestoreDeviceStore(db, lost).register("0alpha", request, now, 20)
+        return "0alpha", "missing"
+    if kind == "device-delete":
+        assert FirestoreDeviceStore(db, lost).unregister("Gbeta", "d1")
+        return "Gbeta", "extra"
+    if kind in ("schedule", "schedule-delete"):
+        store = FirestoreScheduleStore(db, lost)
+        if kind == "schedule-delete":
+            assert store.delete("ngamma", "s1") is not None
+            return "ngamma", "extra"
+        block = {
+            "id": "s9",
+            "name": "Evening",
+            "timezone": "UTC",
+            "days": ["fri"],
+            "start": "18:00",
+            "end": "19:00",
+            "blockedApps": [],
+            "enabled": True,
+            "updatedAt": "2026-06-15T05:59:00.000Z",
+        }
+        schedule = parse(UpsertScheduleRequest, {"schedule": block}).schedule
+        store.save("zdelta", "s9", decide_upsert(schedule, now), now)
+        return "zdelta", "missing"
+    assert kind == "profile"
+
+    def plan(existing: Any) -> tuple[Any, bool, bool]:
+        return existing.model_copy(update={"timezone": "Asia/Tokyo"}), False, True
+
+    FirestoreAccountStore(db, lost).save_profile("user-x", plan)
+    return "user-x", "stale"
+
+
+@pytest.mark.parametrize(
+    "kind", ["device", "device-delete", "schedule", "schedule-delete", "profile"]
+)
+def test_a_lost_write_on_any_collection_is_found_by_the_next_incremental_pass(
+    db: Any, engine: Engine, kind: str
+) -> None:
+    seeded(db)
+    clean, _ = incremental(engine)
+    assert clean.users == len(UIDS) and clean.clean
+    uid, drift = _lost_write(db, kind)  # moves no feed head: only the user's change marker
+    found, _ = incremental(engine)
+    assert [r.uid for r in found.results] == [uid]
+    assert found.counts() == {drift: 1}
+    repaired, _ = incremental(engine, repair=True)
+    assert repaired.clean
+    after = reconcile("--incremental")  # what the scheduled job and `make dev`'s operator run
+    assert after.exit_code == 0 and '"users": 0' in after.output, after.output
+
+
+def test_a_purged_tombstone_whose_delete_was_lost_is_found_by_the_next_incremental_pass(
+    db: Any, engine: Engine
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.changes import CollectingSink
+    from shared.sessions.repository import FirestoreSessionStore
+
+    seeded(db)
+    now = datetime.now(UTC)
+    tombstone = db.collection("users").document("Gbeta").collection("sessions").document("s2")
+    tombstone.update({"deleted": True, "purgeAt": now - timedelta(days=1)})
+    assert reconcile("--all", "--repair").exit_code == 0  # the tombstone is in SQL too
+    assert incremental(engine)[0].clean
+    purged = FirestoreSessionStore(db, CollectingSink()).purge_expired(now, 10.0)
+    assert purged.purged == 1
+    found, _ = incremental(engine)
+    assert [r.uid for r in found.results] == ["Gbeta"]
+    assert found.counts() == {"extra": 1}
+
+
 def test_the_full_pass_sees_what_no_commit_shows_and_resumes(db: Any, engine: Engine) -> None:
     seeded(db)
     assert reconcile().exit_code == 0  # the incremental pass's watermarks: all seen, clean

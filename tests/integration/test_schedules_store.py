@@ -56,9 +56,9 @@ def test_save_writes_the_schedule_and_its_plan_in_one_commit(
 ) -> None:
     with metered() as ops:
         outcome = store.save("alice", "morning", decide_upsert(schedule(), NOW), NOW)
-    # A new schedule: the schedule and its plan (2 reads, 2 writes), and the cap's guard
-    # document and count() (2 reads) with the guard's rewrite (1 write).
-    assert ops.as_dict() == {"reads": 4, "writes": 3, "deletes": 0}
+    # A new schedule: the schedule, its plan and the user's change marker (2 reads, 3 writes),
+    # and the cap's guard document and count() (2 reads) with the guard's rewrite (1 write).
+    assert ops.as_dict() == {"reads": 4, "writes": 4, "deletes": 0}
     assert outcome.written and outcome.previous_plan is None
     stored = doc(db, "users", "alice", "schedules", "morning")
     assert stored is not None
@@ -146,7 +146,7 @@ def test_delete_removes_both_documents_and_mirrors_a_delete(
     assert store.delete("bob", "morning") is None
     with metered() as ops:
         outcome = store.delete("alice", "morning")
-    assert ops.as_dict() == {"reads": 2, "writes": 0, "deletes": 2}
+    assert ops.as_dict() == {"reads": 2, "writes": 1, "deletes": 2}  # + the change marker
     assert outcome is not None and outcome.plan is not None
     assert doc(db, "users", "alice", "schedules", "morning") is None
     assert doc(db, "pushPlans", plan_id("alice", "morning")) is None

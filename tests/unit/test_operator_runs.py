@@ -43,8 +43,9 @@ def test_a_reconcile_names_at_most_one_way_of_choosing_users() -> None:
         {"uids": ["a"], "sample": 3},
         {"uids": ["a"], "every_user": True},
         {"sample": 3, "every_user": True},
+        {"every_user": True, "incremental": True},
     ):
-        with pytest.raises(ValueError, match="at most one of --users, --sample or --all"):
+        with pytest.raises(ValueError, match="at most one of --users, --sample, --all or"):
             ReconcileRequest(**request)  # type: ignore[arg-type]
     assert ReconcileRequest(uids=[]).uids == []
     assert reconcile_pool(ReconcileRequest(workers=8, task=Task(0, 2)), 18) == 9

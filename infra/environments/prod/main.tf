@@ -44,6 +44,13 @@ module "stack" {
   # The postgres user's password is random and unknown; bump after a break-glass use.
   postgres_password_version = 1
 
+  # Backfill and reconcile as Cloud Run jobs; Cloud Scheduler runs the incremental reconcile
+  # every 30 minutes and a sample pass nightly (infra/modules/jobs, docs/MIGRATION.md).
+  # 240 connections for the jobs beside the functions' 2,606 and 20 reserved: 2,866 <= 3,000.
+  jobs = {
+    image = var.operator_image
+  }
+
   alert_notification_channels = var.alert_notification_channels
   runbook_base_url            = var.runbook_base_url
 }

@@ -9,6 +9,11 @@ variable "region" {
   default     = "europe-west1"
 }
 
+variable "operator_image" {
+  description = "The operator image (the Dockerfile at the repository root) the jobs run, by digest: REGION-docker.pkg.dev/PROJECT/REPO/focusctl@sha256:..."
+  type        = string
+}
+
 variable "alert_notification_channels" {
   description = "Monitoring notification channel ids (projects/<p>/notificationChannels/<id>)."
   type        = list(string)

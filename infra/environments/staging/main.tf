@@ -39,6 +39,14 @@ module "stack" {
   # The postgres user's password is random and unknown; bump after a break-glass use.
   postgres_password_version = 1
 
+  # Backfill and reconcile as Cloud Run jobs; Cloud Scheduler runs the incremental reconcile
+  # every 30 minutes and a sample pass nightly (infra/modules/jobs, docs/MIGRATION.md).
+  # Staging's jobs keep prod's shape (tasks, partitions) so a rehearsal is the real thing; their
+  # connection share is inside the warning above, by the same decision.
+  jobs = {
+    image = var.operator_image
+  }
+
   alert_notification_channels = var.alert_notification_channels
   runbook_base_url            = var.runbook_base_url
 }

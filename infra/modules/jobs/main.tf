@@ -2,8 +2,11 @@
 # from one image, each job running N tasks that split the partitions between them
 # (CLOUD_RUN_TASK_INDEX / CLOUD_RUN_TASK_COUNT, shared/migration/tools/jobs.py), under their own
 # service account that may read Firestore and use PostgreSQL as its IAM user, nothing else.
-# Cloud Scheduler runs the incremental reconcile; backfill and the full pass are run by hand
-# (`gcloud run jobs execute`), as the cut-over plan in docs/MIGRATION.md says.
+# Cloud Scheduler runs the incremental reconcile (every 30 minutes) and a sample pass (nightly):
+# they replace the `reconcileMirror` function that sampled users before, and log the same
+# `mirrorDrift` metric line and drift items the monitoring module's alert counts. Backfill and
+# the full pass are run by hand (`gcloud run jobs execute`), as the cut-over plan in
+# docs/MIGRATION.md says.
 
 locals {
   common_args = ["--project", var.project_id, "mirror"]
@@ -20,6 +23,15 @@ locals {
       tasks = var.reconcile_tasks
       args = ["reconcile", "--no-progress", "--log-metric", "--workers", tostring(var.reconcile_workers),
       "--rate", tostring(var.documents_per_second)]
+      pool    = var.reconcile_workers + 1
+      timeout = "3600s"
+    }
+    # What an incremental pass cannot see (a row changed in SQL by hand, a lost marker): a
+    # random sample compared in full. One task: the sample is small.
+    "reconcile-sample" = {
+      tasks = 1
+      args = ["reconcile", "--sample", tostring(var.sample_users), "--no-progress", "--log-metric",
+      "--workers", tostring(var.reconcile_workers), "--rate", tostring(var.documents_per_second)]
       pool    = var.reconcile_workers + 1
       timeout = "3600s"
     }
@@ -137,33 +149,55 @@ resource "google_cloud_run_v2_job" "job" {
   depends_on = [google_project_iam_member.jobs]
 }
 
-# --- The scheduled incremental reconcile -----------------------------------------------------
+# --- The scheduled reconcile passes ----------------------------------------------------------
+
+locals {
+  # Job key => its Cloud Scheduler cron (UTC).
+  scheduled = {
+    "reconcile-incremental" = var.incremental_schedule
+    "reconcile-sample"      = var.sample_schedule
+  }
+}
 
 resource "google_service_account" "scheduler" {
   project      = var.project_id
   account_id   = "mirror-jobs-scheduler"
-  display_name = "Runs the scheduled incremental reconcile job"
+  display_name = "Runs the scheduled reconcile jobs"
 }
 
 resource "google_cloud_run_v2_job_iam_member" "scheduler" {
+  for_each = local.scheduled
+
   project  = var.project_id
   location = var.region
-  name     = google_cloud_run_v2_job.job["reconcile-incremental"].name
+  name     = google_cloud_run_v2_job.job[each.key].name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.scheduler.email}"
 }
 
-resource "google_cloud_scheduler_job" "incremental_reconcile" {
+moved {
+  from = google_cloud_run_v2_job_iam_member.scheduler
+  to   = google_cloud_run_v2_job_iam_member.scheduler["reconcile-incremental"]
+}
+
+moved {
+  from = google_cloud_scheduler_job.incremental_reconcile
+  to   = google_cloud_scheduler_job.reconcile["reconcile-incremental"]
+}
+
+resource "google_cloud_scheduler_job" "reconcile" {
+  for_each = local.scheduled
+
   project     = var.project_id
   region      = var.region
-  name        = "mirror-reconcile-incremental"
-  description = "Runs the incremental reconcile job (docs/MIGRATION.md, reconcile passes)"
-  schedule    = var.incremental_schedule
+  name        = "mirror-${each.key}"
+  description = "Runs the ${each.key} job (docs/MIGRATION.md, reconcile passes)"
+  schedule    = each.value
   time_zone   = "Etc/UTC"
 
   http_target {
     http_method = "POST"
-    uri         = "https://run.googleapis.com/v2/projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.job["reconcile-incremental"].name}:run"
+    uri         = "https://run.googleapis.com/v2/projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.job[each.key].name}:run"
 
     oauth_token {
       service_account_email = google_service_account.scheduler.email

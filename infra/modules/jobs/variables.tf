@@ -96,6 +96,18 @@ variable "incremental_schedule" {
   default     = "*/30 * * * *"
 }
 
+variable "sample_schedule" {
+  description = "Cron schedule of the sample reconcile pass (UTC)."
+  type        = string
+  default     = "40 2 * * *"
+}
+
+variable "sample_users" {
+  description = "Users the scheduled sample pass compares in full."
+  type        = number
+  default     = 1000
+}
+
 variable "labels" {
   description = "Labels of every resource."
   type        = map(string)

@@ -82,8 +82,10 @@ resource "google_logging_metric" "push_sends" {
 resource "google_logging_metric" "drift_items" {
   project = var.project_id
   name    = local.log_metrics.drift_items
-  # The scheduled reconcile logs one line per drifted record it samples (up to 20 a run).
-  filter = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"mirrorDriftItem\""
+  # The scheduled reconcile jobs (infra/modules/jobs: the incremental pass every 30 minutes, a
+  # nightly sample) log one line per drifted record they find (up to 20 per task and run), from
+  # their tasks: Cloud Run jobs, not services.
+  filter = "resource.type=\"cloud_run_job\" AND jsonPayload.event=\"mirrorDriftItem\""
 
   metric_descriptor {
     metric_kind  = "DELTA"
@@ -226,9 +228,9 @@ resource "google_monitoring_alert_policy" "reconcile_drift" {
   user_labels  = var.labels
 
   conditions {
-    display_name = "Drifted records sampled in the last hour"
+    display_name = "Drifted records found in the last hour"
     condition_threshold {
-      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.drift_items.name}\" resource.type=\"cloud_run_revision\""
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.drift_items.name}\" resource.type=\"cloud_run_job\""
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "0s"
@@ -246,7 +248,8 @@ resource "google_monitoring_alert_policy" "reconcile_drift" {
   documentation {
     mime_type = "text/markdown"
     content   = <<-EOT
-      The scheduled reconcile found PostgreSQL rows that differ from Firestore.
+      The scheduled reconcile jobs (incremental pass or nightly sample) found PostgreSQL rows
+      that differ from Firestore.
       Runbook: ${local.runbook_urls["reconcile-drift"]}
     EOT
   }

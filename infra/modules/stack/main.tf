@@ -148,7 +148,7 @@ module "scheduler" {
   depends_on = [module.project]
 }
 
-# Backfill and reconcile as Cloud Run Jobs, and the scheduled incremental reconcile.
+# Backfill and reconcile as Cloud Run Jobs, and the scheduled reconcile passes.
 module "jobs" {
   source = "../jobs"
   count  = var.jobs == null ? 0 : 1
@@ -166,7 +166,8 @@ module "jobs" {
   backfill_tasks       = var.jobs.backfill_tasks
   reconcile_tasks      = var.jobs.reconcile_tasks
   documents_per_second = var.jobs.documents_per_second
-  # Three jobs may run at once; each task checks its job's share before it connects.
+  # Three big jobs may run at once (the nightly sample is one small task); each task checks its
+  # job's share before it connects.
   sql_connection_budget = floor(var.jobs.sql_connections / 3)
   labels                = local.labels
 

@@ -33,7 +33,8 @@ class ProfileMove:
             # Merged: `users/{uid}` is also the parent of the user's subcollections, and other
             # fields of it are not the profile's to drop.
             batch.set(ref, profile_to_doc(profile, io.now()), merge=True)
-            (result,) = fs.commit(batch, writes=1)
+            fs.mark_changed(io.db, batch, uid)
+            result = fs.commit(batch, writes=2)[0]
             record = profile_record(uid, profile, fs.version_of(result.update_time))
             rows.append(row_from_record(record))
         io.rewrite(conn, uid, "users", rows, [], firestore_time)

@@ -34,7 +34,8 @@ in `sql_only`), and `focusctl mirror give-back <collection>` for the users no re
 
 Billed Firestore operations per user: one read for Firestore's time (sessions: the feed head),
 one read per document listed, one write per SQL document, one delete per document SQL no longer
-has; sessions one more write for the feed head.
+has; sessions one more write for the feed head, profiles and schedules one more for the user's
+change marker (shared/changes.py; the feed head carries `shard` itself).
 """
 
 from __future__ import annotations

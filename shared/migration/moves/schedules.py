@@ -34,6 +34,10 @@ class SchedulesMove:
         schedules = io.db.collection("users").document(uid).collection("schedules")
         times = io.overwrite(schedules, documents)
         deleted = io.delete_others(schedules, set(stored))
+        # After the copy, so the marker's time is at or after every commit above.
+        batch = io.db.batch()
+        fs.mark_changed(io.db, batch, uid)
+        fs.commit(batch, writes=1)
         rows = [schedule_row(uid, s, fs.version_of(times[sid])) for sid, s in stored.items()]
         io.rewrite(conn, uid, "schedules", rows, deleted, firestore_time)
         disown(conn, "schedules", uid)

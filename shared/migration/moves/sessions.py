@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from shared import fs
-from shared.changes import Collection
+from shared.changes import Collection, change_shard
 from shared.migration.moves import MoveIO
 from shared.sql.schema import metadata, row_from_record
 
@@ -63,7 +63,13 @@ class SessionsMove:
         times = io.overwrite(sessions, documents)
         deleted = io.delete_others(sessions, {doc_id for doc_id, _ in documents.values()})
         batch = io.db.batch()
-        head_doc = {"seq": head.seq, EPOCH_FIELD: head.epoch, "updatedAt": SERVER_TIMESTAMP}
+        # `shard` as every head carries it: the incremental reconcile finds the user by it.
+        head_doc = {
+            "seq": head.seq,
+            EPOCH_FIELD: head.epoch,
+            "updatedAt": SERVER_TIMESTAMP,
+            "shard": change_shard(uid),
+        }
         batch.set(head_ref, head_doc)
         fs.commit(batch, writes=1)
         table_rows = []

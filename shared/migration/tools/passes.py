@@ -3,31 +3,37 @@
 
 **Incremental.** Every commit of a user's sessions rewrites the user's feed head
 (`users/{uid}/syncState/sessions`) with `updatedAt` (the commit time) and `shard`
-(`shared.changes.change_shard`, a hash of the uid into CHANGE_SHARDS). One query per shard,
+(`shared.changes.change_shard`, a hash of the uid into CHANGE_SHARDS); every other mirrored
+write (profile, devices, schedules, the tombstone purge, a give-back) rewrites the user's change
+marker (`users/{uid}/syncState/changes`, the same two fields) in its commit. One query per shard,
 `shard == s ORDER BY updatedAt, __name__` on the `syncState` collection group with a
-(shard, updatedAt) index, pages through the heads written since the shard's watermark; each
-such user is compared in full by `Reconciler.check`. The watermark (`updatedAt` and path of the
-last head checked) is saved in `mirror_state` after every page whose users are clean (after
-repair, with `--repair`); the first page with drift left freezes the shard's watermark for this
-pass, so the next pass sees those users again until they are repaired. The shards are the
-partitions: a task takes `shard % tasks == index`.
+(shard, updatedAt) index, pages through the heads and markers written since the shard's
+watermark; each such user is compared in full by `Reconciler.check`. The watermark
+(`updatedAt` and path of the last document checked) is saved in `mirror_state` after every page
+whose users are clean (after repair, with `--repair`); the first page with drift left freezes
+the shard's watermark for this pass, so the next pass sees those users again until they are
+repaired. The shards are the partitions: a task takes `shard % tasks == index`.
 
-Firestore reads per pass: one per changed head, plus each changed user's documents. Nothing
-else is read, so a quiet day costs nothing; a watermark that is never ahead of a commit comes
-from Firestore's own commit times (a query at read time T sees every commit up to T).
+Firestore reads per pass: one per changed head or marker, plus each changed user's documents.
+Nothing else is read, so a quiet day costs nothing; a watermark that is never ahead of a commit
+comes from Firestore's own commit times (a query at read time T sees every commit up to T).
 
 **Full.** The uid space is cut into the backfill's fixed ranges (`firestore_source.uid_ranges`);
 each range lists its users from the `users` collection, the `syncState` group (users with
 sessions but no profile) and SQL (rows of users gone from Firestore), in uid order, and
-compares each. The last uid checked is saved per range (`reconcile/all/<partitions>/<index>`),
-so a pass that died resumes there; `restart` begins a new pass.
+compares them a page at a time (page_check.py: a few queries per page, not per user). A task's
+ranges run side by side, up to the reconciler's workers. The last uid checked is saved per range
+(`reconcile/all/<partitions>/<index>`), so a pass that died resumes there; `restart` begins a
+new pass.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +48,7 @@ from shared.migration.tools.firestore_source import (
     uid_ranges,
 )
 from shared.migration.tools.jobs import RateLimit, Task, task_share
+from shared.migration.tools.page_check import PageOptions, check_page
 from shared.migration.tools.reconcile import (
     FirestoreUsers,
     Reconciler,
@@ -66,6 +73,10 @@ class LimitedUsers(FirestoreUsers):
     def __init__(self, db: firestore.Client, rate: RateLimit) -> None:
         super().__init__(db)
         self._rate = rate
+
+    @property
+    def rate(self) -> RateLimit:
+        return self._rate
 
     def read(self, uid: str) -> UserDocuments:
         documents = super().read(uid)
@@ -174,17 +185,30 @@ class Passes:
     def full(
         self, options: PassOptions, partitions: int, *, restart: bool = False
     ) -> ReconcileReport:
+        """The task's ranges side by side, up to the reconciler's workers at a time (each
+        range one thread and one SQL connection at a time), each in pages of users."""
         started = time.perf_counter()
-        results: list[UserResult] = []
         ranges = uid_ranges(partitions)
-        for index in task_share(partitions, options.task):
-            results += self._full_range(ranges[index], partitions, options, restart)
+        share = task_share(partitions, options.task)
+
+        def one(index: int) -> list[UserResult]:
+            return self._full_range(ranges[index], partitions, options, restart)
+
+        workers = max(1, min(self._reconciler.workers, len(share)))
+        with ThreadPoolExecutor(workers) as pool:
+            # Each range in a copy of this context: `metering.metered()` around the pass counts
+            # the threads' Firestore reads too.
+            futures = [pool.submit(contextvars.copy_context().run, one, i) for i in share]
+            results = [r for future in futures for r in future.result()]
         return ReconcileReport(len(results), results, time.perf_counter() - started)
 
     def _full_range(
         self, key_range: KeyRange, partitions: int, options: PassOptions, restart: bool
     ) -> list[UserResult]:
         key = full_key(partitions, key_range.index)
+        users = self._reconciler.users
+        rate = users.rate if isinstance(users, LimitedUsers) else RateLimit(None)
+        page = PageOptions(repair=options.repair, rate=rate)
         saved = None if restart else self._store.state.get(key)
         if saved and saved.get("done"):
             return []
@@ -193,7 +217,9 @@ class Passes:
         while True:
             uids, last = self._next_users(key_range, after, options.page_size)
             if uids:
-                results += self._check(uids, options)
+                checked = check_page(self._db, self._store, self._reconciler, uids, page)
+                options.progress(len(checked))
+                results += checked
                 after = uids[-1]
             self._store.state.put(key, {"after": after, "done": last})
             if last:

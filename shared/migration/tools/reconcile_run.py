@@ -30,8 +30,8 @@ Progress = Callable[[int], None]
 @dataclasses.dataclass(frozen=True)
 class ReconcileRequest:
     """Which users one run compares: `uids`, a `sample` of about that many, `every_user`
-    (partitioned, resumable), or, with none of the three, the incremental pass (the users whose
-    sessions changed since the last clean pass)."""
+    (partitioned, resumable), or, with none of the three (or `incremental`, which says so), the
+    incremental pass (the users whose documents changed since the last clean pass)."""
 
     uids: Sequence[str] | None = None
     sample: int | None = None
@@ -42,10 +42,12 @@ class ReconcileRequest:
     workers: int = DEFAULT_WORKERS
     task: Task = dataclasses.field(default_factory=Task)
     rate: float | None = None  # Firestore documents/s of this task (None or 0: no limit)
+    incremental: bool = False  # the default pass, named (the scheduled job says what it runs)
 
     def __post_init__(self) -> None:
-        if sum((self.uids is not None, self.sample is not None, self.every_user)) > 1:
-            raise ValueError("give at most one of --users, --sample or --all")
+        chosen = (self.uids is not None, self.sample is not None, self.every_user, self.incremental)
+        if sum(chosen) > 1:
+            raise ValueError("give at most one of --users, --sample, --all or --incremental")
 
 
 def reconcile_pool(request: ReconcileRequest, connection_budget: int | None) -> int:

@@ -1,0 +1,54 @@
+"""The scheduled reconcile is a Cloud Scheduler trigger of the Cloud Run jobs, on in every
+environment, and the drift alert reads the jobs' logs (read from the .tf text: these are the
+few lines that decide it)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_every_environment_runs_the_jobs(env: str) -> None:
+    main = (INFRA / "environments" / env / "main.tf").read_text()
+    assert re.search(r"^\s*jobs\s*=\s*\{\s*image\s*=\s*var\.operator_image\s*\}", main, re.M)
+    variables = (INFRA / "environments" / env / "variables.tf").read_text()
+    assert 'variable "operator_image"' in variables
+
+
+def test_the_scheduler_runs_the_incremental_pass_and_a_sample() -> None:
+    jobs = (INFRA / "modules" / "jobs" / "main.tf").read_text()
+    scheduled = re.search(r"scheduled = \{(.*?)\}", jobs, re.S)
+    assert scheduled is not None
+    assert re.findall(r'"([\w-]+)"\s*=', scheduled.group(1)) == [
+        "reconcile-incremental",
+        "reconcile-sample",
+    ]
+    trigger = 'resource "google_cloud_scheduler_job" "reconcile" {\n  for_each = local.scheduled'
+    assert trigger in jobs
+    # The incremental job is `reconcile` with neither --all, --sample nor --users; the sample
+    # job samples; both log the metric line the alert counts.
+    block = re.search(r'"reconcile-incremental" = \{(.*?)\n    \}', jobs, re.S)
+    sample = re.search(r'"reconcile-sample" = \{(.*?)\n    \}', jobs, re.S)
+    assert block is not None and sample is not None
+    assert '"reconcile"' in block.group(1) and "--log-metric" in block.group(1)
+    assert not re.search(r"--all|--sample|--users", block.group(1))
+    assert "--sample" in sample.group(1) and "--log-metric" in sample.group(1)
+
+
+def test_the_drift_alert_reads_the_jobs_logs() -> None:
+    monitoring = (INFRA / "modules" / "monitoring" / "main.tf").read_text()
+    metric = re.search(
+        r'resource "google_logging_metric" "drift_items" \{(.*?)\n\}', monitoring, re.S
+    )
+    alert = re.search(
+        r'resource "google_monitoring_alert_policy" "reconcile_drift" \{(.*?)\n\}', monitoring, re.S
+    )
+    assert metric is not None and alert is not None
+    assert 'resource.type=\\"cloud_run_job\\"' in metric.group(1)
+    assert 'jsonPayload.event=\\"mirrorDriftItem\\"' in metric.group(1)
+    assert 'resource.type=\\"cloud_run_job\\"' in alert.group(1)

@@ -25,8 +25,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import registry
-from shared.endpoints.options import deploy_options
+from shared.endpoints.options import deploy_options, describe
 from shared.errors import ResourceExhausted, Unauthenticated, for_client
+from shared.once import once
 
 if TYPE_CHECKING:
     import flask
@@ -108,14 +109,19 @@ def callable_endpoint(
     """
 
     def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
-        from firebase_functions import https_fn
-
         spec = registry.function(handler.__name__)
 
         def run(request: https_fn.CallableRequest[Any]) -> Any:
             return _run(spec, handler, request, guard_deleted, guard_in_store, sign_in)
 
-        sdk_view = https_fn.on_call(**deploy_options(spec))(run)
+        @once
+        def sdk_view() -> Callable[[flask.Request], flask.Response]:
+            # The SDK (Flask, firebase_admin, google.auth) loads with the first request, not
+            # with the module: a cold start pays for it only where a request needs it.
+            from firebase_functions import https_fn
+
+            wrapped = https_fn.on_call(**deploy_options(spec))(run)
+            return wrapped  # type: ignore[return-value]  # on_call's typing keeps run's type
 
         @functools.wraps(handler)
         def view(request: flask.Request) -> flask.Response:
@@ -127,10 +133,9 @@ def callable_endpoint(
             from shared.clients import firebase_app
 
             firebase_app()  # the SDK verifies tokens with the default app
-            response: flask.Response = sdk_view(request)  # type: ignore[arg-type]
-            return response
+            return sdk_view()(request)
 
-        view.__firebase_endpoint__ = sdk_view.__firebase_endpoint__  # type: ignore[attr-defined]
+        describe(view, spec, callable_=True)
         return view
 
     return decorate

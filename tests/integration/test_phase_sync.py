@@ -179,7 +179,7 @@ def test_the_deleted_account_guard_of_a_sync_holds_in_every_phase(
     stack: Stack, sql: SqlMirrorStore, phase: Phase
 ) -> None:
     """syncFocusSessions leaves the guard to its store's first read (one round trip); a token
-    issued before the deletion writes nothing and reads nothing, in every phase."""
+    issued before the deletion writes nothing and is answered nothing, in every phase."""
     from datetime import timedelta
 
     from shared.accounts.deletion import DeletionGuard, marker_ref

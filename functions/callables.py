@@ -31,7 +31,8 @@ def registerDevice(call: Call) -> Any:
     return register_device(container.device_registry(), call.uid, request, call.now)
 
 
-@callable_endpoint()
+# The store reads the deletion marker with the sessions and the feed head (one round trip).
+@callable_endpoint(guard_in_store=True)
 def syncFocusSessions(call: Call) -> Any:
     from shared import container
     from shared.sessions.models import SyncFocusSessionsRequest
@@ -43,6 +44,7 @@ def syncFocusSessions(call: Call) -> Any:
         call.uid,
         request,
         notify_other_devices=container.sync_notifier(),
+        guard=call.guard,
     )
 
 

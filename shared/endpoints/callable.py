@@ -25,13 +25,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import registry
-from shared.endpoints.options import deploy_options
+from shared.endpoints.options import deploy_options, describe
 from shared.errors import ResourceExhausted, Unauthenticated, for_client
+from shared.once import once
 
 if TYPE_CHECKING:
     import flask
     from firebase_functions import https_fn
     from pydantic import BaseModel
+
+    from shared.accounts.deletion import DeletionGuard
 
 
 # No request of the contract nests deeper than about 6 levels; JSON nested thousands deep makes
@@ -54,6 +57,9 @@ class Call:
     token: Mapping[str, Any]
     data: Any
     now: datetime
+    # The deleted-account check, when the function declared `guard_in_store`: the handler hands
+    # it to the store whose first read applies it.
+    guard: DeletionGuard | None = None
 
     def parse[M: BaseModel](self, model: type[M]) -> M:
         """The request data validated into `model`, or `INVALID_ARGUMENT` naming the field."""
@@ -90,24 +96,32 @@ RECENT_SIGN_IN_S = 5 * 60  # deleteAccount: long enough to confirm after signing
 
 
 def callable_endpoint(
-    *, guard_deleted: bool = True, sign_in: SignIn = ANY_SIGN_IN
+    *, guard_deleted: bool = True, guard_in_store: bool = False, sign_in: SignIn = ANY_SIGN_IN
 ) -> Callable[[Handler], Callable[[flask.Request], flask.Response]]:
     """Declare a client function. Its name is the handler's name, looked up in the registry.
 
     `guard_deleted`: refuse tokens of an account deleted since they were issued (functions that
-    write; read-only and delete-only functions have nothing to protect). `sign_in`: what the
-    function asks of the sign-in beyond a valid token (`SignIn`).
+    write; read-only and delete-only functions have nothing to protect). `guard_in_store`: the
+    marker is not read here but by the store that reads the user's documents first, in the same
+    batched read (`call.guard`, shared/accounts/deletion.py): one round trip less. A call whose
+    guard was never applied is answered INTERNAL, never OK. `sign_in`: what the function asks of
+    the sign-in beyond a valid token (`SignIn`).
     """
 
     def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
-        from firebase_functions import https_fn
-
         spec = registry.function(handler.__name__)
 
         def run(request: https_fn.CallableRequest[Any]) -> Any:
-            return _run(spec, handler, request, guard_deleted, sign_in)
+            return _run(spec, handler, request, guard_deleted, guard_in_store, sign_in)
 
-        sdk_view = https_fn.on_call(**deploy_options(spec))(run)
+        @once
+        def sdk_view() -> Callable[[flask.Request], flask.Response]:
+            # The SDK (Flask, firebase_admin, google.auth) loads with the first request, not
+            # with the module: a cold start pays for it only where a request needs it.
+            from firebase_functions import https_fn
+
+            wrapped = https_fn.on_call(**deploy_options(spec))(run)
+            return wrapped  # type: ignore[return-value]  # on_call's typing keeps run's type
 
         @functools.wraps(handler)
         def view(request: flask.Request) -> flask.Response:
@@ -119,10 +133,9 @@ def callable_endpoint(
             from shared.clients import firebase_app
 
             firebase_app()  # the SDK verifies tokens with the default app
-            response: flask.Response = sdk_view(request)  # type: ignore[arg-type]
-            return response
+            return sdk_view()(request)
 
-        view.__firebase_endpoint__ = sdk_view.__firebase_endpoint__  # type: ignore[attr-defined]
+        describe(view, spec, callable_=True)
         return view
 
     return decorate
@@ -287,11 +300,28 @@ def _check_sign_in(call: Call, request: https_fn.CallableRequest[Any], policy: S
             )
 
 
+def _handle(handler: Handler, call: Call, guard: DeletionGuard | None) -> Any:
+    """The handler's result; with a guard left to its store, only once the guard was applied."""
+    try:
+        result = handler(call)
+    except Exception:
+        if guard is not None and not guard.checked:
+            # Refused before its store read anything (e.g. INVALID_ARGUMENT): a deleted
+            # account's token is still answered UNAUTHENTICATED first, as when the endpoint
+            # read the marker itself.
+            guard.ensure()
+        raise
+    if guard is not None and not guard.checked:
+        raise RuntimeError(f"{call.name}: the deleted-account guard was never applied")
+    return result
+
+
 def _run(
     spec: registry.Function,
     handler: Handler,
     request: https_fn.CallableRequest[Any],
     guard_deleted: bool,
+    guard_in_store: bool,
     sign_in: SignIn,
 ) -> Any:
     from firebase_functions import https_fn
@@ -316,13 +346,18 @@ def _run(
             call = _verified_call(name, request, utcnow())
             uid = call.uid
             _enforce_rate_limits(spec, call)
+            guard = None
             if guard_deleted:
-                from shared.accounts.deletion import ensure_not_deleted
+                from shared.accounts.deletion import DeletionGuard
 
-                ensure_not_deleted(call.uid, call.auth_time)
+                guard = DeletionGuard(call.uid, call.auth_time)
+                if guard_in_store:
+                    call = dataclasses.replace(call, guard=guard)
+                else:
+                    guard.ensure()
             if sign_in != ANY_SIGN_IN:
                 _check_sign_in(call, request, sign_in)
-            result = handler(call)
+            result = _handle(handler, call, guard)
             return result.to_wire() if hasattr(result, "to_wire") else result
         except Exception as err:
             known = for_client(err)

@@ -77,9 +77,7 @@ def pubsub_function(
     The handler raises `MalformedMessage` for a message that can never succeed (answered 400);
     any other exception is logged and answered 500, so Pub/Sub redelivers.
     """
-    from firebase_functions import https_fn
-
-    from shared.endpoints.options import deploy_options
+    from shared.endpoints.options import describe
 
     spec = registry.function(handler.__name__)
 
@@ -137,7 +135,6 @@ def pubsub_function(
                 )
         return _respond(outcome)
 
-    view: Callable[[flask.Request], flask.Response] = https_fn.on_request(**deploy_options(spec))(
-        endpoint
-    )
-    return view
+    # The endpoint is the view itself, as for `http_function` (shared/endpoints/http.py).
+    describe(endpoint, spec, callable_=False)
+    return endpoint

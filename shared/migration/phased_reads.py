@@ -33,6 +33,7 @@ from shared.migration.routing import (
 )
 
 if TYPE_CHECKING:
+    from shared.accounts.deletion import DeletionGuard
     from shared.accounts.models import UserProfile
     from shared.devices.models import Device
     from shared.privacy.export import AccountReader, ExportSchedule, ScannedSession
@@ -69,11 +70,13 @@ class PhasedSessionStore:
 
         return SqlSessionStore(self._sql(), firestore_head=self._inner.head)
 
-    def head(self, uid: str) -> Head:
-        return self._router.store(uid).head(uid)
+    def head(self, uid: str, guard: DeletionGuard | None = None) -> Head:
+        return self._router.store(uid).head(uid, guard)
 
-    def apply(self, uid: str, ids: Sequence[str], decide: Decide) -> Applied:
-        return self._router.store(uid).apply(uid, ids, decide)
+    def apply(
+        self, uid: str, ids: Sequence[str], decide: Decide, guard: DeletionGuard | None = None
+    ) -> Applied:
+        return self._router.store(uid).apply(uid, ids, decide, guard)
 
     def purge_expired(self, now: datetime, budget_s: float) -> PurgeOutcome:
         """Firestore's tombstones always; SQL's too once some users are in `sql_only`, or some may

@@ -24,6 +24,7 @@ from shared.sessions.models import (
 from shared.sessions.repository import Applied, Decide, PurgeOutcome
 
 if TYPE_CHECKING:
+    from shared.accounts.deletion import DeletionGuard
     from shared.changes import ChangeRecord, ChangeSink
 
 
@@ -54,6 +55,8 @@ class InMemorySessionStore:
         self._clock = clock or utcnow
         self.reads = 0
         self.writes = 0
+        # uid -> requestedAt of an account deletion, for the deleted-account guard
+        self.deletions: dict[str, datetime] = {}
 
     # -- test helpers ------------------------------------------------------------------------
     def sessions(self, uid: str) -> dict[str, Stored]:
@@ -66,18 +69,28 @@ class InMemorySessionStore:
             self._feeds.pop(uid, None)
 
     # -- SessionStore --------------------------------------------------------------------------
-    def head(self, uid: str) -> Head:
+    def head(self, uid: str, guard: DeletionGuard | None = None) -> Head:
         with self._lock:
             self.reads += 1
+            self._guard(uid, guard)
             return self._head(uid)
+
+    def _guard(self, uid: str, guard: DeletionGuard | None) -> None:
+        """The deletion marker is read with the user's documents, as in Firestore."""
+        if guard is not None and not guard.checked:
+            self.reads += 1
+            guard.check_requested_at(self.deletions.get(uid))
 
     def _head(self, uid: str) -> Head:
         feed = self._feeds.get(uid)
         return Head(feed.epoch, feed.seq) if feed else Head(0, 0)
 
-    def apply(self, uid: str, ids: Sequence[str], decide: Decide) -> Applied:
+    def apply(
+        self, uid: str, ids: Sequence[str], decide: Decide, guard: DeletionGuard | None = None
+    ) -> Applied:
         with self._lock:
             self.reads += len(ids) + 1
+            self._guard(uid, guard)
             base = self._head(uid)
             feed = self._feeds.get(uid)
             before = {

@@ -45,6 +45,7 @@ from shared.sessions.models import (
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+    from shared.accounts.deletion import DeletionGuard
     from shared.changes import ChangeRecord, ChangeSink
 
 USERS = "users"
@@ -94,14 +95,19 @@ class PurgeOutcome:
 class SessionStore(Protocol):
     """Where sessions live. The service decides; the store reads, commits and publishes."""
 
-    def head(self, uid: str) -> Head:
-        """The user's feed head (one read)."""
+    def head(self, uid: str, guard: DeletionGuard | None = None) -> Head:
+        """The user's feed head (one read). With `guard`, the deleted-account check is applied
+        first (Firestore: the marker is read with the head, one more read, no more round trip)."""
 
-    def apply(self, uid: str, ids: Sequence[str], decide: Decide) -> Applied:
+    def apply(
+        self, uid: str, ids: Sequence[str], decide: Decide, guard: DeletionGuard | None = None
+    ) -> Applied:
         """Read the sessions `ids` and the feed head together; `decide` maps their current
         versions to the versions to write (only changed ones); commit those atomically as the
         next feed sequence, redoing everything if a concurrent commit interferes; then publish
-        change records for the written sessions and the current state of the others.
+        change records for the written sessions and the current state of the others. With
+        `guard`, the deleted-account check is applied before anything is decided (Firestore:
+        the marker is read in the same batched read).
 
         `ids` fit one commit (at most 499 sessions and a few MB, see the service)."""
 
@@ -231,7 +237,8 @@ class FirestoreSessionStore:
 
     Billed operations: `head` 1 read; `apply` one read per session plus one for the head, and,
     when something changed, one write per changed session plus one for the head; `changes` one
-    read per returned session (one when none).
+    read per returned session (one when none); one more read for a `guard`, in the same
+    batched read (the first attempt's only).
     """
 
     def __init__(
@@ -258,11 +265,32 @@ class FirestoreSessionStore:
         )
         return ref
 
-    def head(self, uid: str) -> Head:
+    def head(self, uid: str, guard: DeletionGuard | None = None) -> Head:
         ref = self._head_ref(uid)
-        return head_of(fs.get_all(self._db, [ref])[ref.path])
+        snaps = fs.get_all(self._db, [ref, *self._guard_refs(uid, guard)])
+        self._apply_guard(uid, guard, snaps)
+        return head_of(snaps[ref.path])
 
-    def apply(self, uid: str, ids: Sequence[str], decide: Decide) -> Applied:
+    def _guard_refs(
+        self, uid: str, guard: DeletionGuard | None
+    ) -> list[firestore.DocumentReference]:
+        """The deletion marker to read with the user's documents, while the guard is pending."""
+        if guard is None or guard.checked:
+            return []
+        from shared.accounts.deletion import marker_ref
+
+        return [marker_ref(self._db, uid)]
+
+    def _apply_guard(self, uid: str, guard: DeletionGuard | None, snaps: dict[str, Any]) -> None:
+        if guard is None or guard.checked:
+            return
+        from shared.accounts.deletion import marker_ref
+
+        guard.check(snaps[marker_ref(self._db, uid).path])
+
+    def apply(
+        self, uid: str, ids: Sequence[str], decide: Decide, guard: DeletionGuard | None = None
+    ) -> Applied:
         from google.cloud.firestore import SERVER_TIMESTAMP
 
         sessions = self._sessions(uid)
@@ -270,7 +298,9 @@ class FirestoreSessionStore:
         head_ref = self._head_ref(uid)
 
         def attempt() -> _Attempt:
-            snaps = fs.get_all(self._db, [*refs.values(), head_ref])
+            # The guard's marker rides along on the first attempt; a redo re-reads only ours.
+            snaps = fs.get_all(self._db, [*refs.values(), head_ref, *self._guard_refs(uid, guard)])
+            self._apply_guard(uid, guard, snaps)
             head_snap = snaps[head_ref.path]
             base = head_of(head_snap)
             before = {sid: _stored(snaps[ref.path]) for sid, ref in refs.items()}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared.sessions.cursor import Cursor, decode_cursor, encode_cursor
 from shared.sessions.feed import assemble, plan_read, start_position
@@ -38,6 +38,9 @@ from shared.sessions.models import (
     same_version,
 )
 from shared.sessions.repository import Applied, PurgeOutcome, SessionStore
+
+if TYPE_CHECKING:
+    from shared.accounts.deletion import DeletionGuard
 
 # One commit holds at most 500 writes (one is the feed head) and 10 MiB; sessions are grouped
 # well inside both. A session document is at most ~130 KB (500 apps of 255 chars).
@@ -184,8 +187,12 @@ def sync_focus_sessions(
     request: SyncFocusSessionsRequest,
     *,
     notify_other_devices: NotifyOtherDevices = notify_nobody,
+    guard: DeletionGuard | None = None,
 ) -> SyncFocusSessionsResult:
-    """Push the caller's mutations, pull what changed since its cursor; idempotent."""
+    """Push the caller's mutations, pull what changed since its cursor; idempotent.
+
+    `guard` (the deleted-account check) is applied by the store's first read: the first
+    commit group's, or the head's of a pull, before anything is decided."""
     cursor: Cursor = decode_cursor(request.cursor)
     plan = plan_mutations(request)
 
@@ -194,12 +201,12 @@ def sync_focus_sessions(
     if plan.by_session:
         for group in commit_groups(plan.sizes):
             mine = {sid: plan.by_session[sid] for sid in group}
-            applied = store.apply(uid, group, decide_writes(mine))
+            applied = store.apply(uid, group, decide_writes(mine), guard)
             pushed.applied.append(applied)
             extras += losing_sessions(mine, applied.after)
         head = pushed.applied[-1].head
     else:
-        head = store.head(uid)
+        head = store.head(uid, guard)
 
     answer_head, upto, ours = _feed_bounds(pushed, head)
     start = start_position(cursor, answer_head, upto)

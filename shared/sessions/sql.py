@@ -32,7 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -52,6 +52,9 @@ from shared.sql.ownership import lock_users
 from shared.sql.schema import data_from_row, metadata, row_from_record
 from shared.sql.store import SqlMirrorStore
 from shared.sql.writes import next_version
+
+if TYPE_CHECKING:
+    from shared.accounts.deletion import DeletionGuard
 
 _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]
@@ -87,7 +90,8 @@ class SqlSessionStore:
 
     Per call: `head` one indexed read (plus the one-time takeover), `apply` one transaction
     (lock, feed row, the sessions' rows, one upsert statement, the feed update), `changes` one
-    indexed range read. No Firestore operation after the takeover.
+    indexed range read. No Firestore operation after the takeover but a `guard`'s own read of
+    the deletion marker (which stays in Firestore in every phase), before the transaction.
     """
 
     def __init__(
@@ -103,7 +107,9 @@ class SqlSessionStore:
         self._firestore_head = firestore_head
         self._clock = clock or utcnow
 
-    def head(self, uid: str) -> Head:
+    def head(self, uid: str, guard: DeletionGuard | None = None) -> Head:
+        if guard is not None and not guard.checked:
+            guard.ensure()
         with self._engine.connect() as conn:
             row = conn.execute(
                 select(_feeds.c.sql_epoch, _feeds.c.sql_seq).where(_feeds.c.user_id == uid)
@@ -114,7 +120,11 @@ class SqlSessionStore:
             lock_users(conn, {uid})
             return self._owned_head(conn, uid)
 
-    def apply(self, uid: str, ids: Sequence[str], decide: Decide) -> Applied:
+    def apply(
+        self, uid: str, ids: Sequence[str], decide: Decide, guard: DeletionGuard | None = None
+    ) -> Applied:
+        if guard is not None and not guard.checked:
+            guard.ensure()
         with self._engine.begin() as conn:
             lock_users(conn, {uid})
             base = self._owned_head(conn, uid)

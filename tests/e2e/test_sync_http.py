@@ -216,3 +216,30 @@ def test_the_purge_job_runs_from_its_topic(clean_stack: Any, db: Any) -> None:
     envelope = {"message": {"data": base64.b64encode(json.dumps({}).encode()).decode()}}
     direct = requests.post(url, json=envelope, timeout=30)
     assert direct.status_code == 204
+
+
+def test_old_tokens_of_a_deleted_account_neither_push_nor_pull(
+    functions_client: FunctionsClient, alice: User, db: Any
+) -> None:
+    """The guard rides in the sync's own first read; the answers are those of a separate read:
+    UNAUTHENTICATED for a push, a pull, and a malformed request alike, and nothing written."""
+    from shared.accounts.deletion import ACCOUNT_DELETIONS, uid_hash
+
+    app = App(functions_client, alice, "phone")
+    app.edit(session("s1", 1, "phone"))
+    app.sync()
+    requested_at = datetime.now(UTC) + timedelta(seconds=1)
+    db.collection(ACCOUNT_DELETIONS).document(uid_hash(alice.uid)).set(
+        {"requestedAt": requested_at}
+    )
+    push = {"deviceId": "phone", "mutations": [up("m9", session("s9", 9, "phone"))]}
+    pull = {"deviceId": "phone", "cursor": app.cursor, "mutations": []}
+    malformed = {"deviceId": "phone", "mutations": "not a list"}
+    for data in (push, pull, malformed):
+        stale = functions_client.call("syncFocusSessions", data, alice.id_token)
+        assert (stale.status, stale.error_status) == (401, "UNAUTHENTICATED"), data
+    assert [d["id"] for d in sessions_in_firestore(db, alice.uid).values()] == ["s1"]
+
+
+def up(mid: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"mutationId": mid, "op": "upsert", "session": data}

@@ -172,6 +172,51 @@ def test_sync_behaves_the_same_in_every_phase(
     assert len(sql.reads.user_snapshot(uid)["sessions"]) == 5
 
 
+@pytest.mark.parametrize("phase", PHASES)
+def test_the_deleted_account_guard_of_a_sync_holds_in_every_phase(
+    stack: Stack, sql: SqlMirrorStore, phase: Phase
+) -> None:
+    """syncFocusSessions leaves the guard to its store's first read (one round trip); a token
+    issued before the deletion writes nothing and is answered nothing, in every phase."""
+    from datetime import timedelta
+
+    from shared.accounts.deletion import DeletionGuard, marker_ref
+    from shared.clients import firestore_client
+    from shared.errors import Unauthenticated
+    from shared.metering import metered
+    from shared.sessions.models import SyncFocusSessionsRequest
+    from shared.sessions.service import sync_focus_sessions
+
+    world = World(sql, phase)
+    uid = f"guard-{phase}-{uuid.uuid4().hex[:8]}"
+    world.sync(uid, "phone", None, [payloads.upsert("m0", "s0")])
+
+    def guarded_sync(mutations: list[Any], signed_in: Any) -> DeletionGuard:
+        guard = DeletionGuard(uid, signed_in)
+        request = SyncFocusSessionsRequest.model_validate(
+            {"deviceId": "phone", "cursor": None, "mutations": mutations}
+        )
+        sync_focus_sessions(world.sessions, uid, request, guard=guard)
+        return guard
+
+    # Not deleted: the guard is applied, at the cost of one read in the store's batched read.
+    with metered() as ops:
+        assert guarded_sync([payloads.upsert("m1", "s1")], T0).checked
+    if phase == "dual_write":  # (later phases read the pull, or everything, from SQL)
+        assert (ops.reads, ops.billed_writes) == (1 + 1 + 1 + 1, 2)  # s1, head, marker; s0
+
+    requested_at = T0 + timedelta(hours=1)
+    marker_ref(firestore_client(), uid).set({"requestedAt": requested_at})
+    for mutations in ([payloads.upsert("m2", "s2")], []):  # a push, then a pull
+        with pytest.raises(Unauthenticated):
+            guarded_sync(mutations, requested_at - timedelta(seconds=1))
+    assert sorted(sql.user_snapshot(uid)["sessions"]) == ["s0", "s1"]
+    if phase != "sql_only":
+        assert len(world.firestore_sessions.changes(uid, START, 10**6, 100)) == 2
+    # A sign-in after the deletion (the account created again) passes.
+    assert guarded_sync([], requested_at + timedelta(seconds=1)).checked
+
+
 def test_a_cursor_stays_valid_across_phase_changes(stack: Stack, sql: SqlMirrorStore) -> None:
     uid = f"moving-{uuid.uuid4().hex[:8]}"
     worlds = {phase: World(sql, phase) for phase in PHASES}

@@ -308,3 +308,19 @@ def test_one_lock_for_every_environment_and_the_deploy_cut_from_it() -> None:
         assert "/" not in "".join(
             line for line in text.splitlines() if not line.lstrip().startswith("#")
         ), f"{path.name} names a path or URL"
+
+
+def test_a_call_whose_guard_was_left_to_its_store_is_never_answered_unguarded() -> None:
+    import pytest
+
+    from shared.accounts.deletion import DeletionGuard
+    from shared.endpoints.callable import Call, _handle
+
+    def call_with(guard: DeletionGuard) -> Call:
+        return Call("syncFocusSessions", "u", {}, {}, datetime.now(UTC), guard=guard)
+
+    applied = DeletionGuard("u", None)
+    assert _handle(lambda c: c.guard.check_requested_at(None) or "ok", call_with(applied), applied)
+    forgotten = DeletionGuard("u", None)
+    with pytest.raises(RuntimeError, match="never applied"):
+        _handle(lambda c: "ok", call_with(forgotten), forgotten)

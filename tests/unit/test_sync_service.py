@@ -256,3 +256,41 @@ def test_big_requests_commit_in_groups_and_answers_stay_small() -> None:
         if not page["hasMore"]:
             break
     assert seen == [f"s{i:03d}" for i in range(80)]
+
+
+def _guarded(h: Harness, mutations: list[dict[str, Any]], signed_in: datetime) -> Any:
+    from shared.accounts.deletion import DeletionGuard
+
+    guard = DeletionGuard("alice", signed_in)
+    request = parse(SyncFocusSessionsRequest, {"deviceId": "phone", "mutations": mutations})
+    sync_focus_sessions(h.store, "alice", request, guard=guard)
+    return guard
+
+
+def test_the_deleted_account_guard_is_applied_by_the_first_read_of_a_push_and_of_a_pull() -> None:
+    import pytest
+
+    from shared.errors import Unauthenticated
+
+    h = Harness()
+    h.sync([up("m1", "s1")])
+    h.store.deletions["alice"] = T0
+    before = h.store.reads
+    for mutations in ([up("m2", "s2")], []):  # a push, then a pull
+        with pytest.raises(Unauthenticated):
+            _guarded(h, mutations, T0 - timedelta(minutes=5))
+    assert set(h.store.sessions("alice")) == {"s1"}  # the refused push wrote nothing
+    assert h.store.reads - before == (2 + 1) + (1 + 1)  # s2 + head, head; one marker each
+    # A sign-in after the deletion (the account was created again) passes, the guard applied.
+    for mutations in ([up("m3", "s3")], []):
+        assert _guarded(h, mutations, T0 + timedelta(seconds=1)).checked
+    assert set(h.store.sessions("alice")) == {"s1", "s3"}
+
+
+def test_the_guard_is_read_once_however_many_commits_a_push_takes() -> None:
+    many = [up(f"m{i}", f"s{i}") for i in range(MAX_SESSIONS_PER_COMMIT + 1)]
+    unguarded, guarded = Harness(), Harness()
+    unguarded.sync(many)
+    assert _guarded(guarded, many, T0).checked
+    # Two commit groups, each reading its sessions and the head: the marker only with the first.
+    assert guarded.store.reads == unguarded.store.reads + 1

@@ -52,3 +52,21 @@ def test_the_drift_alert_reads_the_jobs_logs() -> None:
     assert 'resource.type=\\"cloud_run_job\\"' in metric.group(1)
     assert 'jsonPayload.event=\\"mirrorDriftItem\\"' in metric.group(1)
     assert 'resource.type=\\"cloud_run_job\\"' in alert.group(1)
+
+
+def test_every_deploy_builds_the_operator_image_it_applies() -> None:
+    """The jobs run the image built from the deployed commit, by digest: no variable someone
+    must remember to update by hand."""
+    import yaml
+
+    workflows = INFRA.parent / ".github" / "workflows"
+    steps = yaml.safe_load((workflows / "deploy-environment.yml").read_text())["jobs"]["apply"][
+        "steps"
+    ]
+    names = [step.get("name") or step.get("uses") for step in steps]
+    build = next(step for step in steps if step.get("id") == "operator-image")
+    assert "docker build" in build["run"] and "docker push" in build["run"]
+    assert "RepoDigests" in build["run"]  # the digest, not a tag that can move
+    apply = next(step for step in steps if step.get("name") == "terraform apply")
+    assert names.index(build["name"]) < names.index("terraform apply")
+    assert '-var="operator_image=${{ steps.operator-image.outputs.image }}"' in apply["run"]

@@ -210,7 +210,7 @@ def test_the_deleted_account_guard_of_a_sync_holds_in_every_phase(
     for mutations in ([payloads.upsert("m2", "s2")], []):  # a push, then a pull
         with pytest.raises(Unauthenticated):
             guarded_sync(mutations, requested_at - timedelta(seconds=1))
-    assert sorted(sql.user_snapshot(uid)["sessions"]) == ["s0", "s1"]
+    assert sorted(sql.reads.user_snapshot(uid)["sessions"]) == ["s0", "s1"]
     if phase != "sql_only":
         assert len(world.firestore_sessions.changes(uid, START, 10**6, 100)) == 2
     # A sign-in after the deletion (the account created again) passes.

@@ -150,5 +150,6 @@ def auth_process(
     ]
     if import_from is not None:
         argv += ["--import", str(import_from)]
-    proc = ManagedProcess("auth", argv, log_dir=log_dir, env=env, cwd=work_dir)
+    debug_log = work_dir / "firebase-debug.log"  # firebase-tools writes it in its cwd
+    proc = ManagedProcess("auth", argv, log_dir=log_dir, env=env, cwd=work_dir, own_log=debug_log)
     return proc, lambda: http_ok(f"http://127.0.0.1:{port}/")

@@ -120,7 +120,10 @@ class ManagedProcess:
     """One part of the stack with its output in a log file, stopped with all its children.
 
     `stop_signal` is what the part takes as "shut down now" (PostgreSQL: SIGINT, its fast
-    shutdown); after `grace` seconds whatever is left is killed.
+    shutdown); after `grace` seconds whatever is left is killed. `own_log`: a log the part
+    writes itself beside its output (firebase-tools keeps the stack trace of an "unexpected
+    error" in its firebase-debug.log, not on the console): its tail is shown too when the part
+    dies.
     """
 
     def __init__(
@@ -133,8 +136,10 @@ class ManagedProcess:
         cwd: Path | None = None,
         stop_signal: signal.Signals = signal.SIGTERM,
         grace: float = STOP_GRACE_S,
+        own_log: Path | None = None,
     ) -> None:
         self.name = name
+        self.own_log = own_log
         self.argv = list(argv)
         self.log_path = log_dir / f"{name}.log"
         self.env = dict(os.environ if env is None else env)
@@ -189,15 +194,13 @@ class ManagedProcess:
         if self._proc is not None and self._proc.poll() is not None:
             code = self._proc.returncode
             how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited ({code})"
-            raise StackError(
-                f"{self.name} {how}; last lines of {self.log_path}:\n{self.log_tail()}"
-            )
+            message = f"{self.name} {how}; last lines of {self.log_path}:\n{self.log_tail()}"
+            if self.own_log is not None and self.own_log.exists():
+                message += f"\nlast lines of {self.own_log}:\n{_tail(self.own_log, 30)}"
+            raise StackError(message)
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return _tail(self.log_path, lines)
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
@@ -245,6 +248,13 @@ def _supervisor_python() -> str:
     if system is None:
         raise StackError(f"cannot run {sys.executable} as this user, and no python3 on PATH")
     return system
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
 def _readable_supervisor(state_dir: Path) -> Path:

@@ -46,3 +46,22 @@ def test_a_missing_tool_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
             emulators.sdk_root()
     finally:
         emulators.sdk_root.cache_clear()
+
+
+def test_a_part_that_dies_shows_the_log_it_writes_itself(tmp_path: Path) -> None:
+    """firebase-tools prints "An unexpected error has occurred" and keeps the trace in its own
+    firebase-debug.log: the stack's error shows both tails."""
+    from devstack.process import ManagedProcess
+    from tests.support.waiting import wait_for
+
+    script = "echo console line; echo 'TypeError: the real cause' > debug.log; exit 3"
+    proc = ManagedProcess(
+        "part", ["sh", "-c", script], log_dir=tmp_path, cwd=tmp_path, own_log=tmp_path / "debug.log"
+    )
+    proc.start()
+    try:
+        wait_for(lambda: not proc.running, 30, "the part exiting")
+        with pytest.raises(StackError, match=r"(?s)console line.*TypeError: the real cause"):
+            proc.ensure_running()
+    finally:
+        proc.stop()

@@ -150,10 +150,10 @@ def _project() -> str:
     return get_settings().project_id
 
 
-def _bar(total: int | None, desc: str, enabled: bool) -> Any:
+def _bar(total: int | None, desc: str, enabled: bool, unit: str = "doc") -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="doc", file=sys.stderr, disable=not enabled)
+    return tqdm(total=total, desc=desc, unit=f" {unit}", file=sys.stderr, disable=not enabled)
 
 
 # -- migrate -----------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ def reconcile(
         raise  # unreachable: _fail raises
     db = _db()
     store = _store(pool)
-    bar = _bar(None, "users", progress)
+    bar = _bar(None, "reconcile", progress, unit="user")
 
     def on_total(total: int) -> None:
         bar.total = total

@@ -30,6 +30,9 @@ definitions (`pg_get_indexdef`), as `pg_restore` does.
 Without `--dsn` it uses the PostgreSQL of a running `make dev` (`.local/stack.json`), else
 `FOCUS_POSTGRES_DSN`, else starts a cluster of its own under `.local/sql-dataset` and stops it
 at the end (the data stays there for the next start).
+
+Over 400 lines: the distribution and the loader are one recipe; split, neither says what the
+dataset is.
 """
 
 from __future__ import annotations

@@ -125,7 +125,6 @@ def _tombstone_purge(t: Target) -> None:
 BY_USER = (
     "pk_focus_sessions",
     "ix_focus_sessions_user_id_sync_seq",
-    "ix_focus_sessions_user_id_server_updated_at_id",
 )
 
 

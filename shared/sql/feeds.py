@@ -12,7 +12,6 @@ on SQL only up to the watermark (`sessions_in_feed`), export scans by document i
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -40,7 +39,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from shared.sql.ownership import lock_users
-from shared.sql.schema import Timestamp, data_from_row, metadata
+from shared.sql.schema import data_from_row, metadata
 
 _sessions = metadata.tables["focus_sessions"]
 _feeds = metadata.tables["session_feeds"]
@@ -181,19 +180,6 @@ class SessionFeeds:
                 (row["document_id"], data_from_row("sessions", row))
                 for row in conn.execute(query).mappings()
             ]
-
-    def sessions_changed_since(
-        self, uid: str, after: tuple[datetime, str] | None, limit: int
-    ) -> list[dict[str, Any]]:
-        """Up to `limit` sessions (tombstones included) of `uid` after the cursor
-        (serverUpdatedAt, id), ordered by it; the last one's pair is the next cursor."""
-        query = select(_sessions).where(_sessions.c.user_id == uid)
-        if after is not None:
-            cursor = tuple_(literal(after[0], Timestamp), literal(after[1], Text))
-            query = query.where(tuple_(_sessions.c.server_updated_at, _sessions.c.id) > cursor)
-        query = query.order_by(_sessions.c.server_updated_at, _sessions.c.id).limit(limit)
-        with self._engine.connect() as conn:
-            return [data_from_row("sessions", row) for row in conn.execute(query).mappings()]
 
 
 def session_document_id(id_column: ColumnElement[str]) -> ColumnElement[str]:

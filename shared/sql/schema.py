@@ -140,8 +140,6 @@ class FocusSession(MirrorColumns, Base):
             "deleted OR (started_at IS NOT NULL AND status IS NOT NULL AND device_id IS NOT NULL)",
             name="live_fields",
         ),
-        # The sync pull: a user's sessions changed after a (server_updated_at, id) cursor.
-        Index(None, "user_id", "server_updated_at", "id"),
         # The sync pull by feed position (sync_seq, document id), as shared/sessions reads it.
         Index(None, "user_id", "sync_seq"),
         # The tombstone purge of SQL-owned feeds (`sql_only`): only their tombstones have one.

@@ -99,16 +99,6 @@ def test_the_alembic_command_line_reads_the_dsn_from_the_environment(scratch_dsn
     assert "(head)" in current.stdout, current.stderr
 
 
-def test_the_sync_pull_uses_its_index(postgres_cluster: PostgresCluster) -> None:
-    with psycopg.connect(postgres_cluster.dsn) as conn:
-        conn.execute("SET enable_seqscan = off")  # an empty table would be scanned otherwise
-        plan = conn.execute(
-            "EXPLAIN SELECT * FROM focus_sessions WHERE user_id = 'u' "
-            "AND (server_updated_at, id) > (now(), 'x') ORDER BY server_updated_at, id LIMIT 10"
-        ).fetchall()
-    assert "ix_focus_sessions_user_id_server_updated_at_id" in "\n".join(r[0] for r in plan)
-
-
 # -- the cluster -------------------------------------------------------------------------------
 
 

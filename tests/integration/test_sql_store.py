@@ -498,33 +498,6 @@ def test_bulk_upsert_refuses_deletes(sql_engine: Engine) -> None:
 # -- reads -------------------------------------------------------------------------------------
 
 
-def test_sessions_changed_since_pages_by_server_time_then_id(sql_engine: Engine) -> None:
-    store = SqlMirrorStore(sql_engine)
-    uid = new_uid()
-    same_time = version_from_timestamp(T0)
-    records = []
-    # Equal server times are ordered by id, byte-wise ("B" < "a").
-    for version, session_id in enumerate(["a", "B", "c"], start=1):
-        record = upsert("sessions", uid, session_id, version)
-        assert record.data is not None
-        record.data["serverUpdatedAt"] = timestamp_from_version(same_time)
-        records.append(record)
-    records.append(upsert("sessions", uid, "A-later", same_time + 1))
-    store.writer.apply(batch(*records))
-    store.writer.apply(batch(upsert("sessions", new_uid(), "other-user", same_time)))
-
-    pages: list[list[str]] = []
-    cursor: tuple[datetime, str] | None = None
-    while True:
-        page = store.feeds.sessions_changed_since(uid, cursor, limit=2)
-        if not page:
-            break
-        pages.append([s["id"] for s in page])
-        cursor = (page[-1]["serverUpdatedAt"], page[-1]["id"])
-
-    assert pages == [["B", "a"], ["c", "A-later"]]
-
-
 def test_mirror_state_holds_json_values(sql_engine: Engine) -> None:
     store = SqlMirrorStore(sql_engine)
     assert store.state.get("backfill:sessions") is None

@@ -17,8 +17,8 @@ from shared.once import once
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
-    import google.cloud.pubsub_v1 as pubsub_v1
     from google.cloud import firestore, tasks_v2
+    from google.pubsub_v1 import PublisherClient
 
 
 def _anonymous() -> Any:
@@ -69,12 +69,19 @@ def firestore_client() -> firestore.Client:
 
 
 @once
-def publisher() -> pubsub_v1.PublisherClient:
-    import google.cloud.pubsub_v1 as pubsub_v1
+def publisher() -> PublisherClient:
+    """Pub/Sub's generated publisher: one `Publish` RPC per call, sent at once.
 
-    # Batching is on by default; a short max latency keeps acknowledgements fast.
-    batch = pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.01)
-    return pubsub_v1.PublisherClient(batch_settings=batch)
+    Not the library's batching `pubsub_v1.PublisherClient`: every publish of ours is awaited by
+    a request (a commit's change records are acknowledged before the client is answered), so
+    its batch timer (10 ms here before) and the hand-offs to its batch thread were pure latency;
+    our messages are already batched per commit (shared/sql/publisher.py)."""
+    from google.pubsub_v1 import PublisherClient
+
+    host = os.environ.get("PUBSUB_EMULATOR_HOST")
+    if host:  # what the library's own client does for the emulator
+        return PublisherClient(client_options={"api_endpoint": host}, credentials=_anonymous())
+    return PublisherClient()
 
 
 def topic_path(topic: str) -> str:
@@ -84,8 +91,8 @@ def topic_path(topic: str) -> str:
 def publish(topic: str, messages: Sequence[tuple[bytes, Mapping[str, str]]]) -> None:
     """Publish `messages` (data, attributes) to `topic`; return once Pub/Sub took every one.
 
-    Waits `publish_timeout_s` at most in all, and the client library's retries of the batch end
-    then too (not minutes later in the background). `PublishFailed` when Pub/Sub
+    Waits `publish_timeout_s` at most in all, retries included (none goes on in the background
+    after it). `PublishFailed` when Pub/Sub
     stalls, refuses connections or keeps answering a retryable error; any other error (a missing
     topic, a denied permission) is a fault of ours and propagates as it is.
     """
@@ -107,29 +114,28 @@ def publish(topic: str, messages: Sequence[tuple[bytes, Mapping[str, str]]]) -> 
         exceptions.ServiceUnavailable,
         exceptions.Unknown,
     )
-    policy = retry.Retry(
-        predicate=retry.if_exception_type(*transient),
-        initial=0.1,
-        maximum=2.0,
-        multiplier=2.0,
-        timeout=timeout,
-    )
+    from google.pubsub_v1 import PubsubMessage
+
     from shared import tracing
 
     client, path = publisher(), topic_path(topic)
     deadline = time.monotonic() + timeout
     try:
         with tracing.span("pubsub.publish", kind="producer", topic=topic, messages=len(messages)):
-            # The consumer continues this trace from the attributes (shared/tracing.py).
-            futures = [
-                client.publish(
-                    path, data, retry=policy, timeout=timeout, **tracing.inject(dict(attributes))
+            # One request per message: each may be up to 8 MiB and a request takes 10 MB.
+            for data, attributes in messages:
+                # The consumer continues this trace from the attributes (shared/tracing.py).
+                message = PubsubMessage(data=data, attributes=tracing.inject(dict(attributes)))
+                left = max(deadline - time.monotonic(), 0.001)
+                policy = retry.Retry(
+                    predicate=retry.if_exception_type(*transient),
+                    initial=0.1,
+                    maximum=2.0,
+                    multiplier=2.0,
+                    timeout=left,
                 )
-                for data, attributes in messages
-            ]
-        for future in futures:
-            future.result(timeout=max(deadline - time.monotonic(), 0.0))
-    except (TimeoutError, exceptions.RetryError, *transient) as err:
+                client.publish(topic=path, messages=[message], retry=policy, timeout=left)
+    except (exceptions.RetryError, *transient) as err:
         raise PublishFailed(
             f"{len(messages)} message(s) to {topic} not taken within {timeout:g} s: {err!r}"
         ) from err

@@ -42,7 +42,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PROJECT = "demo-focus"
 DEFAULT_REGION = "europe-west1"
 # Ports of the parts firebase.json has no key for (local defaults, overridable by env).
-DEFAULT_EXTRA_PORTS = {"postgres": 54329, "fcm": 9299, "tasks": 9399, "redis": 6389}
+DEFAULT_EXTRA_PORTS = {
+    "postgres": 54329,
+    "fcm": 9299,
+    "tasks": 9399,
+    "redis": 6389,
+    "background": 5011,
+}
 TASK_SECRET_HEADER = "X-Focus-Task-Secret"  # noqa: S105 - a header name, not a secret
 
 # What a start does with the data of the previous run (`FOCUS_DEV_DATA`, see dev_config):
@@ -61,6 +67,7 @@ class Ports:
     fcm: int
     tasks: int
     redis: int
+    background: int  # the functions' second process: Pub/Sub pushes and Cloud Tasks
 
     @classmethod
     def free(cls) -> Ports:
@@ -118,8 +125,15 @@ class Stack:
     # -- addresses --------------------------------------------------------------------------
     @property
     def functions_base_url(self) -> str:
+        """Where the apps call the functions (the callables' process)."""
         c = self.config
         return f"http://127.0.0.1:{self.ports.functions}/{c.project_id}/{c.region}"
+
+    @property
+    def background_base_url(self) -> str:
+        """Where Pub/Sub push subscriptions and Cloud Tasks deliver (the background process)."""
+        c = self.config
+        return f"http://127.0.0.1:{self.ports.background}/{c.project_id}/{c.region}"
 
     def push_endpoint(self, function: str) -> str:
         """Where a push subscription delivers to `function`. The emulator sends no OIDC token
@@ -127,7 +141,7 @@ class Stack:
         (shared/push/auth.py, `authenticate_push`)."""
         from shared.push.auth import PUSH_SECRET_PARAM
 
-        return f"{self.functions_base_url}/{function}?{PUSH_SECRET_PARAM}={self.task_secret}"
+        return f"{self.background_base_url}/{function}?{PUSH_SECRET_PARAM}={self.task_secret}"
 
     @property
     def fcm_url(self) -> str:
@@ -159,7 +173,8 @@ class Stack:
             "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{self.ports.pubsub}",
             "FOCUS_FCM_URL": self.fcm_url,
             "FOCUS_TASKS_EMULATOR_HOST": f"127.0.0.1:{self.ports.tasks}",
-            "FOCUS_FUNCTIONS_BASE_URL": self.functions_base_url,
+            # Where the functions' Cloud Tasks deliver (shared/push/tasks.py).
+            "FOCUS_FUNCTIONS_BASE_URL": self.background_base_url,
             "FOCUS_TASK_SHARED_SECRET": self.task_secret,
             "FOCUS_POSTGRES_DSN": self.postgres_dsn,
             "FOCUS_REDIS_URL": self.redis_url,
@@ -352,28 +367,35 @@ class Stack:
         self._say(f"mirror rows moved to the imported documents' versions: {moved}")
 
     def _start_functions(self) -> None:
+        """Two processes serve every function, as two kinds of Cloud Run services do in
+        production: `functions` takes the apps' calls, `background` what Pub/Sub pushes and
+        Cloud Tasks deliver (the mirror consumer, deliverPush, ...). In one process the
+        background work shared the callables' interpreter lock, which no deployed callable
+        does (each function is a service of its own), and slowed the calls measured here."""
         c = self.config
         functions_env = {**os.environ, **self.env(), "PYTHONPATH": str(c.root)}
-        server = ManagedProcess(
-            "functions",
-            [
-                sys.executable,
-                "-m",
-                "devstack.functions_server",
-                f"--port={self.ports.functions}",
-                f"--project={c.project_id}",
-                f"--region={c.region}",
-            ],
-            log_dir=self.log_dir,
-            env=functions_env,
-            cwd=c.root,
-        )
-        server.start()
-        self._procs.append(server)
+        servers = {"functions": self.ports.functions, "background": self.ports.background}
+        for name, port in servers.items():
+            server = ManagedProcess(
+                name,
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.functions_server",
+                    f"--port={port}",
+                    f"--project={c.project_id}",
+                    f"--region={c.region}",
+                ],
+                log_dir=self.log_dir,
+                env=functions_env,
+                cwd=c.root,
+            )
+            server.start()
+            self._procs.append(server)
 
         def functions_ready() -> bool:
             self.check_alive()
-            return http_ok(f"http://127.0.0.1:{self.ports.functions}/healthz")
+            return all(http_ok(f"http://127.0.0.1:{port}/healthz") for port in servers.values())
 
         wait_until(functions_ready, timeout=60, what="functions")
 

@@ -40,7 +40,9 @@ class Target:
     postgres_dsn: str
     project_id: str
     region: str
-    functions_log: Path
+    # Every log the functions write: the apps' calls and the background deliveries are two
+    # processes locally (devstack/stack.py), as they are different services when deployed.
+    functions_logs: tuple[Path, ...]
     tasks_host: str | None = None
     functions_pids: Callable[[], list[int]] | None = None
 
@@ -57,7 +59,7 @@ class Invocation:
 
 @dataclasses.dataclass
 class Snapshot:
-    log_offset: int
+    log_offsets: tuple[int, ...]  # one per log of `Target.functions_logs`
     cpu_s: float | None
     fcm_requests: int
     tasks_queued: int | None
@@ -201,7 +203,7 @@ def sql_rows(target: Target) -> int | None:
 def snapshot(target: Target, *, settle: bool = False) -> Snapshot:
     """The counters now; `settle`: wait for PostgreSQL's row counters to be published first."""
     return Snapshot(
-        log_offset=snapshot_offset(target),
+        log_offsets=tuple(snapshot_offset(log) for log in target.functions_logs),
         cpu_s=cpu_seconds(target.functions_pids()) if target.functions_pids else None,
         fcm_requests=fcm_requests(target),
         tasks_queued=tasks_queued(target),
@@ -210,10 +212,10 @@ def snapshot(target: Target, *, settle: bool = False) -> Snapshot:
     )
 
 
-def snapshot_offset(target: Target) -> int:
+def snapshot_offset(log: Path) -> int:
     """The offset just after the log's last whole line."""
     try:
-        with target.functions_log.open("rb") as handle:
+        with log.open("rb") as handle:
             size = handle.seek(0, os.SEEK_END)
             back = min(size, 1 << 16)
             handle.seek(size - back)
@@ -274,7 +276,8 @@ class Usage:
 
 def usage(target: Target, before: Snapshot, after: Snapshot) -> Usage:
     # Lines written after `after` was taken are not part of the run.
-    kept, _ = read_invocations(target.functions_log, before.log_offset, after.log_offset)
+    spans = list(zip(target.functions_logs, before.log_offsets, after.log_offsets, strict=True))
+    kept = [inv for log, start, stop in spans for inv in read_invocations(log, start, stop)[0]]
     dispatched = sum(1 for i in kept if i.function == "deliverPush")
     tasks = None
     if before.tasks_queued is not None and after.tasks_queued is not None:
@@ -292,6 +295,6 @@ def usage(target: Target, before: Snapshot, after: Snapshot) -> Usage:
         tasks_created=tasks,
         sql_rows=rows,
         seconds=after.at - before.at,
-        log_bytes=after.log_offset - before.log_offset,
-        log_bytes_kept=kept_log_bytes(target.functions_log, before.log_offset, after.log_offset),
+        log_bytes=sum(stop - start for _, start, stop in spans),
+        log_bytes_kept=sum(kept_log_bytes(log, start, stop) for log, start, stop in spans),
     )

@@ -158,11 +158,11 @@ def _next_minute(at: datetime) -> datetime:
 
 def _wait_quiet(target: meter.Target, *, deadline: float) -> None:
     """Until no function has been invoked for `QUIET` seconds (mirror messages, pushes)."""
-    offset = meter.snapshot_offset(target)
+    offset = [meter.snapshot_offset(log) for log in target.functions_logs]
     last_change = time.monotonic()
     while time.monotonic() < deadline:
         time.sleep(0.5)
-        now_offset = meter.snapshot_offset(target)
+        now_offset = [meter.snapshot_offset(log) for log in target.functions_logs]
         if now_offset != offset:
             offset, last_change = now_offset, time.monotonic()
         elif time.monotonic() - last_change >= QUIET:

@@ -13,6 +13,8 @@ from typing import Any
 from benchmarks.load.meter import Target
 
 ROOT = Path(__file__).resolve().parents[2]
+# The local stack's two processes that serve the functions (devstack/stack.py).
+FUNCTION_PROCESSES = ("functions", "background")
 
 
 def from_stack(stack: Any) -> Target:
@@ -20,8 +22,8 @@ def from_stack(stack: Any) -> Target:
     from devstack.process import session_members
 
     def pids() -> list[int]:
-        sid = stack.process("functions").pid
-        return session_members(sid) if sid is not None else []
+        sessions = [stack.process(name).pid for name in FUNCTION_PROCESSES]
+        return [pid for sid in sessions if sid is not None for pid in session_members(sid)]
 
     ports = stack.ports
     return Target(
@@ -31,7 +33,7 @@ def from_stack(stack: Any) -> Target:
         postgres_dsn=stack.postgres_dsn,
         project_id=stack.config.project_id,
         region=stack.config.region,
-        functions_log=stack.log_dir / "functions.log",
+        functions_logs=tuple(stack.log_dir / f"{name}.log" for name in FUNCTION_PROCESSES),
         tasks_host=f"127.0.0.1:{ports.tasks}",
         functions_pids=pids,
     )
@@ -49,7 +51,9 @@ def from_descriptor(path: Path) -> Target:
         postgres_dsn=described["postgresDsn"],
         project_id=described["projectId"],
         region=described["region"],
-        functions_log=path.parent / "dev" / "logs" / "functions.log",
+        functions_logs=tuple(
+            path.parent / "dev" / "logs" / f"{name}.log" for name in FUNCTION_PROCESSES
+        ),
         tasks_host=f"127.0.0.1:{tasks_port}",
     )
 

@@ -237,9 +237,9 @@ class FirestoreSessionStore:
 
     Billed operations: `head` 1 read; `apply` one read for the head plus one per session that
     exists (one when none does: the sessions are found by a query on their ids, read beside the
-    head), and, when something changed, one write per changed session plus one for the head; `changes` one
-    read per returned session (one when none); one more read for a `guard`, in the same
-    batched read (the first attempt's only).
+    head), and, when something changed, one write per changed session plus one for the head;
+    `changes` one read per returned session (one when none); one more read for a `guard`, in
+    the same batched read as the head (the first attempt's only).
     """
 
     def __init__(

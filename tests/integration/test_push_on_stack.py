@@ -160,7 +160,8 @@ def test_upsert_creates_the_tasks_with_names_times_and_auth_headers(
         assert at - LEAD_WINDOW <= task.schedule_time <= at
         assert task.name.split("/")[-3] in registry.queue("push-schedule").shard_names()
         request = task.http_request
-        assert request.url == f"{pushes.stack.functions_base_url}/deliverPush"
+        # Delivered to the process that serves background work, not the apps' calls.
+        assert request.url == f"{pushes.stack.background_base_url}/deliverPush"
         assert request.headers["Content-Type"] == "application/json"
         assert request.headers[TASK_SECRET_HEADER] == pushes.stack.task_secret
 

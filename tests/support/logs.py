@@ -8,11 +8,12 @@ from typing import Any
 from devstack.stack import Stack
 
 
-def functions_log(stack: Stack) -> list[dict[str, Any]]:
-    """Every structured entry the functions process has written so far, oldest first (the
-    server's own lines that are not JSON are left out)."""
+def functions_log(stack: Stack, process: str = "functions") -> list[dict[str, Any]]:
+    """Every structured entry one of the processes serving the functions has written so far,
+    oldest first (the server's own lines that are not JSON are left out): `functions` takes
+    the apps' calls, `background` Pub/Sub pushes and Cloud Tasks (devstack/stack.py)."""
     entries = []
-    for line in (stack.log_dir / "functions.log").read_text(errors="replace").splitlines():
+    for line in (stack.log_dir / f"{process}.log").read_text(errors="replace").splitlines():
         try:
             entry = json.loads(line)
         except ValueError:

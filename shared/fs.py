@@ -15,12 +15,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.errors import Conflict
-from shared.metering import count_deletes, count_query_reads, count_reads, count_writes
-from shared.once import once
+from shared.metering import count_deletes, count_reads, count_writes
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
     from google.cloud import firestore
 
 MAX_BATCH_WRITES = 500  # Firestore's limit of writes in one commit
@@ -35,64 +32,6 @@ def get_all(
         return {}
     count_reads(len(refs))
     return {snap.reference.path: snap for snap in client.get_all(list(refs))}
-
-
-# Values of one `in` filter: Firestore's limit of disjunctions in a query.
-MAX_IN_VALUES = 30
-
-
-def get_all_and_find(
-    client: firestore.Client,
-    refs: Sequence[firestore.DocumentReference],
-    collection: firestore.CollectionReference,
-    doc_ids: Sequence[str],
-) -> tuple[dict[str, firestore.DocumentSnapshot[Any]], dict[str, firestore.DocumentSnapshot[Any]]]:
-    """`get_all(refs)`, and the documents among `doc_ids` of `collection` that exist (by id),
-    read at the same time (the second on a worker thread).
-
-    The second read is a query on the document id (`in`, 30 ids a query), not a `get_all`: a
-    query streams back only the documents that exist and bills one read per document returned
-    (one when none), where `get_all` streams one message per requested document, found or not,
-    and bills each. For a commit that mostly creates documents (a sync of new sessions) that is
-    the longest part of its read and most of its billed reads (docs/BENCHMARKS.md)."""
-    if not doc_ids:
-        return get_all(client, refs), {}
-    searching = _readers().submit(_find, collection, list(doc_ids))
-    try:
-        known = get_all(client, refs)
-    except BaseException:
-        searching.cancel()  # if not started yet; a running read just ends unused
-        raise
-    found, returned = searching.result()
-    for count in returned:
-        count_query_reads(count)  # here: the meter belongs to the request's thread
-    return known, found
-
-
-def _find(
-    collection: firestore.CollectionReference, doc_ids: list[str]
-) -> tuple[dict[str, firestore.DocumentSnapshot[Any]], list[int]]:
-    from google.cloud.firestore import FieldFilter
-    from google.cloud.firestore_v1.field_path import FieldPath
-
-    found: dict[str, firestore.DocumentSnapshot[Any]] = {}
-    returned: list[int] = []
-    for chunk in chunked(doc_ids, MAX_IN_VALUES):
-        wanted = [collection.document(doc_id) for doc_id in chunk]
-        query = collection.where(filter=FieldFilter(FieldPath.document_id(), "in", wanted))
-        snaps = list(query.stream())
-        returned.append(len(snaps))
-        found.update((snap.id, snap) for snap in snaps)
-    return found, returned
-
-
-@once
-def _readers() -> ThreadPoolExecutor:
-    """Threads for reads that run beside a request's own (`get_all_and_find`). A read is mostly
-    waiting on the network, so a few threads serve an instance's concurrent requests."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="firestore-read")
 
 
 def version_of(update_time: Any) -> int:

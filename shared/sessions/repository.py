@@ -227,7 +227,7 @@ def session_record(uid: str, sid: str, stored: Stored, version: int) -> ChangeRe
 
 @dataclasses.dataclass
 class _Attempt:
-    snaps: dict[str, Any]  # session id -> its snapshot as read, None when it did not exist
+    snaps: dict[str, Any]
     applied: Applied
     results: dict[str, datetime]  # written session id -> update_time
 
@@ -235,11 +235,10 @@ class _Attempt:
 class FirestoreSessionStore:
     """`SessionStore` on Firestore.
 
-    Billed operations: `head` 1 read; `apply` one read for the head plus one per session that
-    exists (one when none does: the sessions are found by a query on their ids, read beside the
-    head), and, when something changed, one write per changed session plus one for the head;
-    `changes` one read per returned session (one when none); one more read for a `guard`, in
-    the same batched read as the head (the first attempt's only).
+    Billed operations: `head` 1 read; `apply` one read per session plus one for the head, and,
+    when something changed, one write per changed session plus one for the head; `changes` one
+    read per returned session (one when none); one more read for a `guard`, in the same
+    batched read (the first attempt's only).
     """
 
     def __init__(
@@ -299,32 +298,25 @@ class FirestoreSessionStore:
         head_ref = self._head_ref(uid)
 
         def attempt() -> _Attempt:
-            # The head (with the guard's marker on the first attempt; a redo re-reads only ours)
-            # and, at the same time, whichever of the sessions exist (fs.get_all_and_find).
-            snaps, found = fs.get_all_and_find(
-                self._db,
-                [head_ref, *self._guard_refs(uid, guard)],
-                sessions,
-                [ref.id for ref in refs.values()],
-            )
+            # The guard's marker rides along on the first attempt; a redo re-reads only ours.
+            snaps = fs.get_all(self._db, [*refs.values(), head_ref, *self._guard_refs(uid, guard)])
             self._apply_guard(uid, guard, snaps)
             head_snap = snaps[head_ref.path]
             base = head_of(head_snap)
-            current = {sid: found.get(ref.id) for sid, ref in refs.items()}
-            before = {sid: _stored(snap) for sid, snap in current.items()}
+            before = {sid: _stored(snaps[ref.path]) for sid, ref in refs.items()}
             writes = dict(decide({sid: s.version if s else None for sid, s in before.items()}))
             if not writes:
-                return _Attempt(current, Applied(before, dict(before), (), base, base), {})
+                return _Attempt(snaps, Applied(before, dict(before), (), base, base), {})
             seq = base.seq + 1
             now = self._clock()
             batch = self._db.batch()
             order = list(writes)
             for sid in order:
-                snap = current[sid]
+                snap = snaps[refs[sid].path]
                 version = writes[sid]
                 purge = purge_at(now, uid, sid) if isinstance(version, Tombstone) else None
                 doc = session_doc(
-                    version, seq, purge, create=snap is None, server_time=SERVER_TIMESTAMP
+                    version, seq, purge, create=not snap.exists, server_time=SERVER_TIMESTAMP
                 )
                 fs.put(self._db, batch, refs[sid], snap, doc)
             fs.put(
@@ -342,7 +334,7 @@ class FirestoreSessionStore:
                 after[sid] = Stored(writes[sid], Position(seq, refs[sid].id))
             applied = Applied(before, after, tuple(order), base, Head(epoch, seq))
             times = {sid: result.update_time for sid, result in zip(order, results, strict=False)}
-            return _Attempt(current, applied, times)
+            return _Attempt(snaps, applied, times)
 
         done = fs.run_optimistic(attempt)
         self._publish(uid, refs, done)
@@ -356,9 +348,12 @@ class FirestoreSessionStore:
         for sid, stored in done.applied.after.items():
             if stored is None:
                 continue
-            # Not written now: publish what is stored again, in case the call that wrote it died
-            # between its commit and its publish (this call may be its client's retry).
-            version_time = done.results.get(sid) or done.snaps[sid].update_time
+            if sid in done.results:
+                version_time = done.results[sid]
+            else:
+                # Not written now: publish what is stored again, in case the call that wrote it
+                # died between its commit and its publish (this call may be its client's retry).
+                version_time = done.snaps[refs[sid].path].update_time
             records.append(session_record(uid, sid, stored, micros(version_time)))
         self._changes.publish(records)
 
@@ -477,6 +472,6 @@ def head_of(snap: Any) -> Head:
 
 
 def _stored(snap: Any) -> Stored | None:
-    if snap is None or not snap.exists:
+    if not snap.exists:
         return None
     return stored_from_doc(snap.id, snap.to_dict() or {})

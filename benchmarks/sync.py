@@ -30,10 +30,12 @@ HISTORIES = (100, 1000)
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 # The figures the latency table replaces, for comparison beside it.
 BEFORE = (
-    "Before the deleted-account guard rode in the store's first read (a separate read before "
-    "every call): at the server 1296.9 ms p50, 4.9x the bare commit's 267.2 ms (in-process "
-    "2.8x), on 2026-12-07 05:42 UTC at a load average of 0.9-4.7; 5.7x (529 ms against 93 ms) "
-    "in a re-run on main the same day."
+    "Before the write protobufs were built directly (shared/fs_encode.py), the change records "
+    "published without the batching client and the background deliveries moved to a process "
+    "of their own (2026-12-07 10:51 UTC, nothing else running, load average 1.0-4.5): bare "
+    "commit 217.1 ms, in-process sync 645.8 ms (3.0x), `syncFocusSessions` at the server "
+    "1174.5 ms (5.4x) at p50. Before the deleted-account guard rode in the store's first read: "
+    "at the server 1296.9 ms p50, 4.9x the bare commit's 267.2 ms (05:42 UTC)."
 )
 
 
@@ -383,12 +385,13 @@ def run() -> str:
         f"| `syncFocusSessions` at the server (`latencyMs`: auth, parse, the above, push hook) | "
         f"{c50 * 1000:.1f} ms | {c99 * 1000:.1f} ms | {c50 / b50:.1f} | {c99 / b99:.1f} |",
         "",
-        "All of it shares one 2-core machine with the emulators (Java), the functions server "
-        "(one Python process) and the clients, so ratios mean more than absolute times. Beyond "
-        "the commit, a sync makes a batched read of the sessions and the feed head, builds the "
-        "write protobufs in the client library (the costliest CPU part, ~1 ms per document "
-        "here; the bare commit is timed from a batch already built), and waits for Pub/Sub to "
-        "acknowledge the change records (the publisher batches for up to 10 ms). With a "
+        "All of it shares one 2-core machine with the emulators (Java), the functions' two "
+        "processes (the apps' calls; Pub/Sub pushes and tasks) and the clients, so ratios mean "
+        "more than absolute times. Beyond the commit, a sync makes a batched read of the "
+        "sessions, the feed head and the deletion marker (one streamed message per document), "
+        "builds the write protobufs (directly, shared/fs_encode.py; the bare commit is timed "
+        "from a batch already built) and waits for Pub/Sub to acknowledge the change records "
+        "(one Publish call). With a "
         f"single client the bare commit takes {statistics.median(alone_bare) * 1000:.1f} ms "
         f"and the in-process sync {statistics.median(alone_service) * 1000:.1f} ms (p50).",
         "",

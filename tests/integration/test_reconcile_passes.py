@@ -233,6 +233,44 @@ def test_the_full_pass_sees_what_no_commit_shows_and_resumes(db: Any, stack_engi
     assert reconcile("--all", "--partitions", "4", "--restart").exit_code == 0
 
 
+def _mark(db: Any, uid: str) -> None:
+    """The change marker a profile, device or schedule write leaves (`syncState/changes`)."""
+    from google.cloud.firestore import SERVER_TIMESTAMP
+
+    marker = db.collection("users").document(uid).collection("syncState").document("changes")
+    marker.set({"shard": change_shard(uid), "updatedAt": SERVER_TIMESTAMP})
+
+
+def test_the_full_pass_reads_each_document_once(db: Any, stack_engine: Engine) -> None:
+    seeded(db)  # per user: profile, device, schedule, 3 sessions, feed head
+    marked = sorted(UIDS)[:3]
+    for uid in marked:
+        _mark(db, uid)
+    documents = len(UIDS) * 7 + len(marked)
+    store = SqlMirrorStore(stack_engine)
+    with stack_engine.begin() as conn:  # what a clean, repairing pass must set again
+        conn.execute(text("UPDATE session_feeds SET complete_seq = 0"))
+    heads = {
+        uid: db.document(f"users/{uid}/syncState/sessions").get().to_dict()["seq"] for uid in UIDS
+    }
+    passes = Passes(db, store, Reconciler(FirestoreUsers(db), store, workers=2))
+
+    with metered() as one_page:
+        report = passes.full(PassOptions(), partitions=1, restart=True)
+    assert report.users == len(UIDS) and report.clean
+    # The listing's profiles and syncState documents are the page's: nothing is read twice.
+    assert one_page.reads == documents
+
+    # Pages of 3: the first listing of syncState ends on the second user's marker, before its
+    # head, which the page then reads alone.
+    with metered() as small_pages:
+        report = passes.full(PassOptions(repair=True, page_size=3), partitions=1, restart=True)
+    assert report.users == len(UIDS) and report.clean
+    assert {uid: store.feeds.feed_watermark(uid) for uid in UIDS} == heads
+    # Each page's listing reads the profiles and syncState documents of the next page too.
+    assert documents < small_pages.reads < documents + 20
+
+
 def _json_uids(output: str) -> list[str]:
     import json
 

@@ -221,3 +221,46 @@ def test_the_nightly_sample_job_logs_a_drift_metric(db: Any, stack_engine: Engin
     metric = json.loads(lines[0])
     assert metric["users"] == 5
     assert metric["drift"]["missing"] == 5 * 4
+
+
+def test_a_scheduled_pass_exits_0_on_drift_it_reported_and_non_zero_when_it_fails(
+    db: Any, stack_engine: Engine
+) -> None:
+    """The jobs' `--no-fail-on-drift`: Cloud Run retries a task on any non-zero exit, so a
+    completed pass that logged its drift exits 0; one that could not run still fails."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from devstack.process import free_port
+
+    seed(db, sessions_per_user=1)  # nothing mirrored: everything is missing
+    args = ["mirror", "reconcile", "--sample", "10", "--log-metric", "--no-progress"]
+
+    def job(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "focusctl.cli", *args, "--no-fail-on-drift"],
+            cwd=Path(__file__).resolve().parents[2],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    reported = job(dict(os.environ))
+    assert reported.returncode == 0, reported.stderr
+    [line] = [line for line in reported.stdout.splitlines() if '"metric": "mirrorDrift"' in line]
+    assert '"missing": 20' in line
+
+    dsn = os.environ["FOCUS_POSTGRES_DSN"]
+    port = dsn.rsplit("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
+    gone = dsn.replace(f":{port}/", f":{free_port()}/")  # nothing listens there
+    failed = job({**os.environ, "FOCUS_POSTGRES_DSN": gone})
+    assert failed.returncode == 2, failed.stderr  # what Cloud Run retries
+    assert "error:" in failed.stderr
+
+    alone = ["mirror", "reconcile", "--sample", "10", "--no-progress", "--no-fail-on-drift"]
+    unreported = CliRunner().invoke(app, alone)
+    assert unreported.exit_code == 2  # drift nobody would hear of: refused

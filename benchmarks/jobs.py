@@ -245,10 +245,9 @@ def _paper() -> list[str]:
             f"{reads / 100_000 * PRICE_PER_100K_READS:,.0f} |"
         )
     for tasks in (32, 64):
-        # Pages of users: the feed head and every document once, plus the range's listing of
-        # its users from their profiles and heads (page_check.py): 14 per user of 10 sessions
-        # measured above, as 10 + 4.
-        reads = docs + 3 * heads
+        # Pages of users: the feed head and every document once (the page uses the profiles
+        # and heads its listing read, page_check.py), as the backfill.
+        reads = docs + heads
         hours = reads / (tasks * PAPER_TASK_RATE) / 3600
         rows.append(
             f"| full reconcile (`--all`) | {tasks} | {reads / 1e9:.2f}B | {hours:.1f} | "

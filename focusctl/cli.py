@@ -11,7 +11,8 @@ No target, no credentials, a stack that does not answer: one `error:` line and e
     focusctl mirror grant-roles                  functions' database users into their roles
     focusctl mirror backfill [...]               copy Firestore into SQL (resumable)
     focusctl mirror reconcile [--repair] [...]   compare, report drift (exit 1), repair
-                                                 (incremental; --sample N; --all; --users)
+                                                 (incremental; --sample N; --all; --users;
+                                                 the jobs: --log-metric --no-fail-on-drift)
     focusctl mirror phase show | set C P [--percent N]
     focusctl mirror dead-letters list | replay
     focusctl smoke --base-url URL [...]          every callable once, for a throwaway user
@@ -315,13 +316,22 @@ def reconcile(
         bool,
         typer.Option(help="Also log the mirrorDrift metric as a structured line (the jobs)."),
     ] = False,
+    fail_on_drift: Annotated[
+        bool,
+        typer.Option(
+            help="Exit 1 on drift. The scheduled jobs pass --no-fail-on-drift (with "
+            "--log-metric, which reports it): a completed pass exits 0, so Cloud Run retries "
+            "only a pass that failed."
+        ),
+    ] = True,
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
     task_index: TaskIndex = 0,
     task_count: TaskCount = 1,
     rate: Rate = None,
     connection_budget: ConnectionBudget = None,
 ) -> None:
-    """Compare Firestore and SQL per user; exit 1 on drift (0 once repaired).
+    """Compare Firestore and SQL per user; exit 1 on drift (0 once repaired, or with
+    --no-fail-on-drift once reported by --log-metric).
 
     With --incremental, or no --users, --sample or --all: the incremental pass, the users whose
     documents changed since the last clean pass (per change shard, resumable). --all and the
@@ -332,6 +342,9 @@ def reconcile(
         run_reconcile,
     )
 
+    if not fail_on_drift and not log_metric:
+        # Drift that exits 0 must be reported somewhere: the metric line and its alert.
+        _fail("--no-fail-on-drift needs --log-metric (what reports the drift)")
     try:
         request = ReconcileRequest(
             uids=None if users is None else [u.strip() for u in users.split(",") if u.strip()],
@@ -378,7 +391,7 @@ def reconcile(
         typer.echo(json.dumps(body, indent=2))
     else:
         _print_report(report, repair)
-    raise typer.Exit(0 if report.clean else 1)
+    raise typer.Exit(0 if report.clean or not fail_on_drift else 1)
 
 
 def _drift_json(drift: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,20 +72,10 @@ def read_invocations(
 ) -> tuple[list[Invocation], int]:
     """Invocation lines of the functions log from byte `start` (to `stop`); and the offset
     read up to (only whole lines: a line being written is left for the next call)."""
-    if not log.exists():
-        return [], start
-    with log.open("rb") as handle:
-        handle.seek(start)
-        raw = handle.read() if stop is None else handle.read(max(stop - start, 0))
+    raw = _read_span(log, start, stop)
     end = raw.rfind(b"\n") + 1
     found = []
-    for line in raw[:end].splitlines():
-        if not line.startswith(b"{"):
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
+    for _line, entry in json_lines(raw[:end]):
         ops = entry.get("firestore")
         name = entry.get("function")
         if not isinstance(ops, dict) or not isinstance(name, str) or "latencyMs" not in entry:
@@ -109,12 +99,17 @@ def kept_log_bytes(log: Path, start: int, stop: int) -> int:
     infra/modules/monitoring)."""
     from benchmarks.load.cost import LOG_KEPT_EVENTS, LOG_KEPT_SEVERITIES
 
-    if not log.exists():
-        return 0
-    with log.open("rb") as handle:
-        handle.seek(start)
-        raw = handle.read(max(stop - start, 0))
     kept = 0
+    for line, entry in json_lines(_read_span(log, start, stop)):
+        if entry.get("severity") in LOG_KEPT_SEVERITIES or entry.get("event") in LOG_KEPT_EVENTS:
+            kept += len(line)
+    return kept
+
+
+def json_lines(raw: bytes) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """The structured lines of a stretch of log: each line (with its newline) that holds one
+    JSON object, and that object. Anything else (a server's plain text, a torn line) is
+    skipped."""
     for line in raw.splitlines(keepends=True):
         if not line.startswith(b"{"):
             continue
@@ -122,9 +117,17 @@ def kept_log_bytes(log: Path, start: int, stop: int) -> int:
             entry = json.loads(line)
         except ValueError:
             continue
-        if entry.get("severity") in LOG_KEPT_SEVERITIES or entry.get("event") in LOG_KEPT_EVENTS:
-            kept += len(line)
-    return kept
+        if isinstance(entry, dict):
+            yield line, entry
+
+
+def _read_span(log: Path, start: int, stop: int | None) -> bytes:
+    """The log's bytes from `start` to `stop` (None: to its end); none for a missing log."""
+    if not log.exists():
+        return b""
+    with log.open("rb") as handle:
+        handle.seek(start)
+        return handle.read() if stop is None else handle.read(max(stop - start, 0))
 
 
 def cpu_seconds(pids: list[int]) -> float:

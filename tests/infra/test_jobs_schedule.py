@@ -40,6 +40,21 @@ def test_the_scheduler_runs_the_incremental_pass_and_a_sample() -> None:
     assert "--sample" in sample.group(1) and "--log-metric" in sample.group(1)
 
 
+def test_a_scheduled_pass_that_reports_drift_exits_0_so_cloud_run_does_not_retry_it() -> None:
+    """Cloud Run retries a task on any non-zero exit: each scheduled job logs its drift for the
+    alert and exits 0 on it (a failed run still exits non-zero, and is retried)."""
+    jobs = (INFRA / "modules" / "jobs" / "main.tf").read_text()
+    scheduled = re.search(r"scheduled = \{(.*?)\}", jobs, re.S)
+    assert scheduled is not None
+    for name in re.findall(r'"([\w-]+)"\s*=', scheduled.group(1)):
+        block = re.search(rf'"{name}" = \{{(.*?)\n    \}}', jobs, re.S)
+        assert block is not None, name
+        args = re.search(r"args = \[(.*?)\]", block.group(1), re.S)
+        assert args is not None, name
+        assert '"--log-metric"' in args.group(1), name
+        assert '"--no-fail-on-drift"' in args.group(1), name
+
+
 def test_the_drift_alert_reads_the_jobs_logs() -> None:
     monitoring = (INFRA / "modules" / "monitoring" / "main.tf").read_text()
     metric = re.search(

@@ -8,15 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from devstack.stack import Stack
 from focusctl.cli import app
 from shared.changes import ChangeRecord
 from shared.migration.tools.backfill import Backfill, BackfillOptions
 from shared.sql.events import ChangeBatch
-from shared.sql.schema import metadata, sqlalchemy_url
 from shared.sql.store import SqlMirrorStore
 from shared.sql.writes import MirrorWriter
 
@@ -24,16 +22,6 @@ pytestmark = pytest.mark.stack
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 UIDS = ["0alpha", "Gbeta", "ngamma", "zdelta", "user-x"]  # spread over the uid ranges
-
-
-@pytest.fixture
-def engine(clean_stack: Stack) -> Any:
-    engine = create_engine(sqlalchemy_url(clean_stack.postgres_dsn))
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names}"))
-    yield engine
-    engine.dispose()
 
 
 def seed(db: Any, sessions_per_user: int = 7) -> None:
@@ -86,16 +74,16 @@ def seed(db: Any, sessions_per_user: int = 7) -> None:
         batch = db.batch()
 
 
-def count(engine: Engine, table: str) -> int:
-    with engine.connect() as conn:
+def count(stack_engine: Engine, table: str) -> int:
+    with stack_engine.connect() as conn:
         return int(conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one())
 
 
 class CrashingWriter(MirrorWriter):
     """A writer whose process "dies" after `pages` bulk writes."""
 
-    def __init__(self, engine: Engine, pages: int) -> None:
-        super().__init__(engine)
+    def __init__(self, stack_engine: Engine, pages: int) -> None:
+        super().__init__(stack_engine)
         self.left = pages
 
     def bulk_upsert(self, records: Any, *, chunk_size: int = 1000) -> Any:
@@ -108,20 +96,20 @@ class CrashingWriter(MirrorWriter):
 class CrashAfter(SqlMirrorStore):
     """A store whose process "dies" after `pages` bulk writes."""
 
-    def __init__(self, engine: Engine, pages: int) -> None:
-        super().__init__(engine)
-        self.writer = CrashingWriter(engine, pages)
+    def __init__(self, stack_engine: Engine, pages: int) -> None:
+        super().__init__(stack_engine)
+        self.writer = CrashingWriter(stack_engine, pages)
 
 
 def test_backfill_copies_everything_but_tokens_and_resumes_after_a_crash(
-    db: Any, engine: Engine
+    db: Any, stack_engine: Engine
 ) -> None:
     seed(db)
     options = BackfillOptions(partitions=3, page_size=4)
     with pytest.raises(KeyboardInterrupt):
-        Backfill(db, CrashAfter(engine, pages=4), options).run()
+        Backfill(db, CrashAfter(stack_engine, pages=4), options).run()
     tables = ("users", "devices", "schedules", "focus_sessions")
-    copied_before = sum(count(engine, t) for t in tables)
+    copied_before = sum(count(stack_engine, t) for t in tables)
     assert 0 < copied_before < 50  # it died part of the way through
 
     result = CliRunner().invoke(
@@ -129,9 +117,9 @@ def test_backfill_copies_everything_but_tokens_and_resumes_after_a_crash(
     )
     assert result.exit_code == 0, result.output
     assert "resumed partitions" in result.output
-    assert count(engine, "users") == 5 and count(engine, "devices") == 5
-    assert count(engine, "schedules") == 5 and count(engine, "focus_sessions") == 35
-    with engine.connect() as conn:
+    assert count(stack_engine, "users") == 5 and count(stack_engine, "devices") == 5
+    assert count(stack_engine, "schedules") == 5 and count(stack_engine, "focus_sessions") == 35
+    with stack_engine.connect() as conn:
         # Tokens reach SQL only when devices move to sql_only (test_sql_devices.py).
         tokens = conn.execute(text("SELECT count(fcm_token) FROM devices")).scalar_one()
         assert tokens == 0
@@ -140,13 +128,13 @@ def test_backfill_copies_everything_but_tokens_and_resumes_after_a_crash(
             text("SELECT sync_seq FROM focus_sessions WHERE user_id='0alpha' AND id='__odd__'")
         ).scalar_one()
         assert odd == 1
-    store = SqlMirrorStore(engine)
+    store = SqlMirrorStore(stack_engine)
     assert [store.feeds.feed_watermark(uid) for uid in UIDS] == [7, 8, 9, 10, 11]
 
 
-def test_backfill_never_overwrites_a_newer_row(db: Any, engine: Engine) -> None:
+def test_backfill_never_overwrites_a_newer_row(db: Any, stack_engine: Engine) -> None:
     seed(db, sessions_per_user=1)
-    store = SqlMirrorStore(engine)
+    store = SqlMirrorStore(stack_engine)
     newer = ChangeRecord(
         collection="users",
         uid="zdelta",
@@ -164,7 +152,7 @@ def test_backfill_never_overwrites_a_newer_row(db: Any, engine: Engine) -> None:
     assert store.reads.get_user("zdelta")["timezone"] == "Asia/Tokyo"  # type: ignore[index]
 
 
-def test_reconcile_reports_drift_and_repairs_it(db: Any, engine: Engine) -> None:
+def test_reconcile_reports_drift_and_repairs_it(db: Any, stack_engine: Engine) -> None:
     seed(db, sessions_per_user=3)
     runner = CliRunner()
     assert runner.invoke(app, ["mirror", "backfill", "--no-progress"]).exit_code == 0
@@ -173,7 +161,7 @@ def test_reconcile_reports_drift_and_repairs_it(db: Any, engine: Engine) -> None
     assert clean.exit_code == 0, clean.output
     assert "no drift" in clean.output
 
-    with engine.begin() as conn:  # drift of every kind
+    with stack_engine.begin() as conn:  # drift of every kind
         conn.execute(text("DELETE FROM users WHERE id = '0alpha'"))  # missing
         conn.execute(
             text("UPDATE schedules SET source_version = source_version - 1 WHERE user_id='Gbeta'")
@@ -200,14 +188,14 @@ def test_reconcile_reports_drift_and_repairs_it(db: Any, engine: Engine) -> None
     assert repaired.exit_code == 0, repaired.output
     again = runner.invoke(app, ["mirror", "reconcile", "--sample", "10", "--no-progress"])
     assert again.exit_code == 0, again.output
-    with engine.connect() as conn:
+    with stack_engine.connect() as conn:
         label = conn.execute(
             text("SELECT label FROM focus_sessions WHERE user_id='ngamma' AND id='s1'")
         ).scalar_one()
     assert label is None
 
 
-def test_the_nightly_sample_job_logs_a_drift_metric(db: Any, engine: Engine) -> None:
+def test_the_nightly_sample_job_logs_a_drift_metric(db: Any, stack_engine: Engine) -> None:
     """What the scheduled sample job runs (infra/modules/jobs), as a process: the metric line
     on stdout, where Cloud Logging reads it from the job's task."""
     import json
@@ -233,3 +221,46 @@ def test_the_nightly_sample_job_logs_a_drift_metric(db: Any, engine: Engine) -> 
     metric = json.loads(lines[0])
     assert metric["users"] == 5
     assert metric["drift"]["missing"] == 5 * 4
+
+
+def test_a_scheduled_pass_exits_0_on_drift_it_reported_and_non_zero_when_it_fails(
+    db: Any, stack_engine: Engine
+) -> None:
+    """The jobs' `--no-fail-on-drift`: Cloud Run retries a task on any non-zero exit, so a
+    completed pass that logged its drift exits 0; one that could not run still fails."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from devstack.process import free_port
+
+    seed(db, sessions_per_user=1)  # nothing mirrored: everything is missing
+    args = ["mirror", "reconcile", "--sample", "10", "--log-metric", "--no-progress"]
+
+    def job(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "focusctl.cli", *args, "--no-fail-on-drift"],
+            cwd=Path(__file__).resolve().parents[2],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    reported = job(dict(os.environ))
+    assert reported.returncode == 0, reported.stderr
+    [line] = [line for line in reported.stdout.splitlines() if '"metric": "mirrorDrift"' in line]
+    assert '"missing": 20' in line
+
+    dsn = os.environ["FOCUS_POSTGRES_DSN"]
+    port = dsn.rsplit("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
+    gone = dsn.replace(f":{port}/", f":{free_port()}/")  # nothing listens there
+    failed = job({**os.environ, "FOCUS_POSTGRES_DSN": gone})
+    assert failed.returncode == 2, failed.stderr  # what Cloud Run retries
+    assert "error:" in failed.stderr
+
+    alone = ["mirror", "reconcile", "--sample", "10", "--no-progress", "--no-fail-on-drift"]
+    unreported = CliRunner().invoke(app, alone)
+    assert unreported.exit_code == 2  # drift nobody would hear of: refused

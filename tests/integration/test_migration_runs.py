@@ -8,29 +8,17 @@ import random
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
-from devstack.stack import Stack
 from shared.migration.tools.backfill import FEED_HEADS, StepReport
 from shared.migration.tools.backfill_run import plan_backfill, run_backfill
 from shared.migration.tools.moves import Refused
 from shared.migration.tools.phase_checks import set_phase
 from shared.migration.tools.reconcile_run import ReconcileRequest, run_reconcile
-from shared.sql.schema import metadata, sqlalchemy_url
 from shared.sql.store import SqlMirrorStore
 from tests.integration.test_backfill_reconcile import UIDS, seed
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture
-def engine(clean_stack: Stack) -> Any:
-    engine = create_engine(sqlalchemy_url(clean_stack.postgres_dsn))
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names}"))
-    yield engine
-    engine.dispose()
 
 
 class Watcher:
@@ -53,19 +41,19 @@ class Watcher:
         self.events.append(("finished", step, None if report is None else report.read))
 
 
-def backfilled(db: Any, engine: Engine) -> SqlMirrorStore:
+def backfilled(db: Any, stack_engine: Engine) -> SqlMirrorStore:
     seed(db, sessions_per_user=3)
-    store = SqlMirrorStore(engine)
+    store = SqlMirrorStore(stack_engine)
     plan = plan_backfill("users,devices,sessions,schedules", partitions=2, page_size=4)
     run_backfill(db, store, plan.options, Watcher())
     return store
 
 
 def test_a_backfill_run_tells_each_step_in_order_then_sets_the_feed_watermarks(
-    db: Any, engine: Engine
+    db: Any, stack_engine: Engine
 ) -> None:
     seed(db, sessions_per_user=3)
-    store = SqlMirrorStore(engine)
+    store = SqlMirrorStore(stack_engine)
     watcher = Watcher()
     plan = plan_backfill("sessions,users", partitions=3, page_size=2)
 
@@ -90,7 +78,7 @@ def test_a_backfill_run_tells_each_step_in_order_then_sets_the_feed_watermarks(
 
 
 def test_a_step_that_fails_is_finished_without_a_report_and_the_run_stops(
-    db: Any, engine: Engine
+    db: Any, stack_engine: Engine
 ) -> None:
     from shared.sql.writes import MirrorWriter
 
@@ -99,8 +87,8 @@ def test_a_step_that_fails_is_finished_without_a_report_and_the_run_stops(
             raise ConnectionError("pg down")
 
     seed(db, sessions_per_user=1)
-    store = SqlMirrorStore(engine)
-    store.writer = Broken(engine)
+    store = SqlMirrorStore(stack_engine)
+    store.writer = Broken(stack_engine)
     watcher = Watcher()
     plan = plan_backfill("users,sessions", partitions=1, page_size=10)
 
@@ -111,9 +99,9 @@ def test_a_step_that_fails_is_finished_without_a_report_and_the_run_stops(
 
 
 def test_a_reconcile_run_compares_the_users_it_is_given_and_repairs_them(
-    db: Any, engine: Engine
+    db: Any, stack_engine: Engine
 ) -> None:
-    store = backfilled(db, engine)
+    store = backfilled(db, stack_engine)
     changed = UIDS[1]
     db.collection("users").document(changed).update({"timezone": "Europe/Paris"})
     totals: list[int] = []

@@ -11,32 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from devstack.stack import Stack
 from focusctl.cli import app
 from shared.changes import CHANGE_SHARDS, change_shard
 from shared.metering import metered
 from shared.migration.tools.jobs import Task
 from shared.migration.tools.passes import Passes, PassOptions, full_key
 from shared.migration.tools.reconcile import FirestoreUsers, Reconciler
-from shared.sql.schema import metadata, sqlalchemy_url
 from shared.sql.store import SqlMirrorStore
+from tests.fixtures.postgres import empty_mirror_tables
 from tests.integration.test_backfill_reconcile import UIDS, seed
 
 pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def engine(clean_stack: Stack) -> Any:
-    engine = create_engine(sqlalchemy_url(clean_stack.postgres_dsn))
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names}"))
-    yield engine
-    engine.dispose()
 
 
 def commit(db: Any, uid: str) -> None:
@@ -61,11 +50,11 @@ def reconcile(*args: str) -> Any:
     return CliRunner().invoke(app, ["mirror", "reconcile", "--no-progress", "--json", *args])
 
 
-def incremental(engine: Engine, repair: bool = False) -> Any:
+def incremental(stack_engine: Engine, repair: bool = False) -> Any:
     from shared.clients import firestore_client
 
     db = firestore_client()
-    store = SqlMirrorStore(engine)
+    store = SqlMirrorStore(stack_engine)
     passes = Passes(db, store, Reconciler(FirestoreUsers(db), store, workers=2))
     with metered() as reads:
         report = passes.incremental(PassOptions(repair=repair))
@@ -73,16 +62,16 @@ def incremental(engine: Engine, repair: bool = False) -> Any:
 
 
 def test_the_incremental_pass_reads_what_changed_and_catches_each_drift(
-    db: Any, engine: Engine
+    db: Any, stack_engine: Engine
 ) -> None:
     seeded(db)
-    first, _ = incremental(engine)  # no watermark yet: every head
+    first, _ = incremental(stack_engine)  # no watermark yet: every head
     assert first.users == len(UIDS) and first.clean
-    quiet, reads = incremental(engine)
+    quiet, reads = incremental(stack_engine)
     assert quiet.users == 0
     assert reads == CHANGE_SHARDS  # one empty query per shard, nothing else
 
-    with engine.begin() as conn:  # drift of every kind, in users who then commit
+    with stack_engine.begin() as conn:  # drift of every kind, in users who then commit
         conn.execute(text("DELETE FROM focus_sessions WHERE user_id='0alpha' AND id='s1'"))
         conn.execute(
             text(
@@ -104,18 +93,18 @@ def test_the_incremental_pass_reads_what_changed_and_catches_each_drift(
         )
     for uid in ("0alpha", "Gbeta", "ngamma", "zdelta"):
         commit(db, uid)
-    found, reads = incremental(engine)
+    found, reads = incremental(stack_engine)
     assert sorted(r.uid for r in found.results) == ["0alpha", "Gbeta", "ngamma", "zdelta"]
     assert found.counts() == {"content": 1, "extra": 1, "missing": 1, "stale": 1}
     # Per changed user: its head (query) and its documents; per quiet shard one empty query.
     per_user = 1 + 1 + 1 + 3 + 1  # head read, profile, device, sessions, schedule
     assert reads <= CHANGE_SHARDS + 4 * (1 + per_user)
 
-    again, _ = incremental(engine)  # drift left: the watermark stayed, they are seen again
+    again, _ = incremental(stack_engine)  # drift left: the watermark stayed, they are seen again
     assert again.users >= 4 and not again.clean
     result = reconcile("--repair")
     assert result.exit_code == 0, result.output
-    after, _ = incremental(engine)
+    after, _ = incremental(stack_engine)
     assert after.users == 0 and after.clean
 
 
@@ -174,23 +163,23 @@ def _lost_write(db: Any, kind: str) -> tuple[str, str]:
     "kind", ["device", "device-delete", "schedule", "schedule-delete", "profile"]
 )
 def test_a_lost_write_on_any_collection_is_found_by_the_next_incremental_pass(
-    db: Any, engine: Engine, kind: str
+    db: Any, stack_engine: Engine, kind: str
 ) -> None:
     seeded(db)
-    clean, _ = incremental(engine)
+    clean, _ = incremental(stack_engine)
     assert clean.users == len(UIDS) and clean.clean
     uid, drift = _lost_write(db, kind)  # moves no feed head: only the user's change marker
-    found, _ = incremental(engine)
+    found, _ = incremental(stack_engine)
     assert [r.uid for r in found.results] == [uid]
     assert found.counts() == {drift: 1}
-    repaired, _ = incremental(engine, repair=True)
+    repaired, _ = incremental(stack_engine, repair=True)
     assert repaired.clean
     after = reconcile("--incremental")  # what the scheduled job and `make dev`'s operator run
     assert after.exit_code == 0 and '"users": 0' in after.output, after.output
 
 
 def test_a_purged_tombstone_whose_delete_was_lost_is_found_by_the_next_incremental_pass(
-    db: Any, engine: Engine
+    db: Any, stack_engine: Engine
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -202,18 +191,18 @@ def test_a_purged_tombstone_whose_delete_was_lost_is_found_by_the_next_increment
     tombstone = db.collection("users").document("Gbeta").collection("sessions").document("s2")
     tombstone.update({"deleted": True, "purgeAt": now - timedelta(days=1)})
     assert reconcile("--all", "--repair").exit_code == 0  # the tombstone is in SQL too
-    assert incremental(engine)[0].clean
+    assert incremental(stack_engine)[0].clean
     purged = FirestoreSessionStore(db, CollectingSink()).purge_expired(now, 10.0)
     assert purged.purged == 1
-    found, _ = incremental(engine)
+    found, _ = incremental(stack_engine)
     assert [r.uid for r in found.results] == ["Gbeta"]
     assert found.counts() == {"extra": 1}
 
 
-def test_the_full_pass_sees_what_no_commit_shows_and_resumes(db: Any, engine: Engine) -> None:
+def test_the_full_pass_sees_what_no_commit_shows_and_resumes(db: Any, stack_engine: Engine) -> None:
     seeded(db)
     assert reconcile().exit_code == 0  # the incremental pass's watermarks: all seen, clean
-    with engine.begin() as conn:  # changed by hand in SQL: no feed head moves
+    with stack_engine.begin() as conn:  # changed by hand in SQL: no feed head moves
         conn.execute(text("UPDATE users SET timezone = 'Asia/Tokyo', content_hash = 'x'"))
         conn.execute(
             text(
@@ -226,7 +215,7 @@ def test_the_full_pass_sees_what_no_commit_shows_and_resumes(db: Any, engine: En
         )  # a user Firestore no longer has
     assert reconcile().exit_code == 0  # the incremental pass cannot see it
 
-    store = SqlMirrorStore(engine)
+    store = SqlMirrorStore(stack_engine)
     passes = Passes(db, store, Reconciler(FirestoreUsers(db), store, workers=2))
     first = passes.full(PassOptions(task=Task(0, 2), page_size=2), partitions=4)
     # Task 0 of 2 took ranges 0 and 2; 1 and 3 are task 1's share, not run yet.
@@ -244,6 +233,44 @@ def test_the_full_pass_sees_what_no_commit_shows_and_resumes(db: Any, engine: En
     assert reconcile("--all", "--partitions", "4", "--restart").exit_code == 0
 
 
+def _mark(db: Any, uid: str) -> None:
+    """The change marker a profile, device or schedule write leaves (`syncState/changes`)."""
+    from google.cloud.firestore import SERVER_TIMESTAMP
+
+    marker = db.collection("users").document(uid).collection("syncState").document("changes")
+    marker.set({"shard": change_shard(uid), "updatedAt": SERVER_TIMESTAMP})
+
+
+def test_the_full_pass_reads_each_document_once(db: Any, stack_engine: Engine) -> None:
+    seeded(db)  # per user: profile, device, schedule, 3 sessions, feed head
+    marked = sorted(UIDS)[:3]
+    for uid in marked:
+        _mark(db, uid)
+    documents = len(UIDS) * 7 + len(marked)
+    store = SqlMirrorStore(stack_engine)
+    with stack_engine.begin() as conn:  # what a clean, repairing pass must set again
+        conn.execute(text("UPDATE session_feeds SET complete_seq = 0"))
+    heads = {
+        uid: db.document(f"users/{uid}/syncState/sessions").get().to_dict()["seq"] for uid in UIDS
+    }
+    passes = Passes(db, store, Reconciler(FirestoreUsers(db), store, workers=2))
+
+    with metered() as one_page:
+        report = passes.full(PassOptions(), partitions=1, restart=True)
+    assert report.users == len(UIDS) and report.clean
+    # The listing's profiles and syncState documents are the page's: nothing is read twice.
+    assert one_page.reads == documents
+
+    # Pages of 3: the first listing of syncState ends on the second user's marker, before its
+    # head, which the page then reads alone.
+    with metered() as small_pages:
+        report = passes.full(PassOptions(repair=True, page_size=3), partitions=1, restart=True)
+    assert report.users == len(UIDS) and report.clean
+    assert {uid: store.feeds.feed_watermark(uid) for uid in UIDS} == heads
+    # Each page's listing reads the profiles and syncState documents of the next page too.
+    assert documents < small_pages.reads < documents + 20
+
+
 def _json_uids(output: str) -> list[str]:
     import json
 
@@ -251,7 +278,7 @@ def _json_uids(output: str) -> list[str]:
     return [d["uid"] for d in body["drifts"]]
 
 
-def _tables(engine: Engine) -> dict[str, list[Any]]:
+def _tables(stack_engine: Engine) -> dict[str, list[Any]]:
     """What a backfill wrote, without the times it wrote it at (`mirrored_at`, `updated_at`)."""
     queries = {
         "users": "SELECT id, source_version, content_hash FROM users ORDER BY 1",
@@ -261,7 +288,7 @@ def _tables(engine: Engine) -> dict[str, list[Any]]:
             for table in ("devices", "schedules", "focus_sessions")
         },
     }
-    with engine.connect() as conn:
+    with stack_engine.connect() as conn:
         return {
             name: [tuple(r) for r in conn.execute(text(q)).all()] for name, q in queries.items()
         }
@@ -287,20 +314,18 @@ def _tasks(count: int, *args: str) -> list[subprocess.CompletedProcess[str]]:
     return done
 
 
-def test_k_task_processes_equal_one_process(db: Any, engine: Engine) -> None:
+def test_k_task_processes_equal_one_process(db: Any, stack_engine: Engine) -> None:
     seed(db, sessions_per_user=5)
     backfill = ["mirror", "backfill", "--partitions", "4", "--page-size", "3", "--no-progress"]
     assert CliRunner().invoke(app, backfill).exit_code == 0
-    single = _tables(engine)
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names}"))
+    single = _tables(stack_engine)
+    empty_mirror_tables(stack_engine)
 
     for task in _tasks(3, *backfill):
         assert task.returncode == 0, task.stderr
-    assert _tables(engine) == single
+    assert _tables(stack_engine) == single
 
-    with engine.begin() as conn:
+    with stack_engine.begin() as conn:
         conn.execute(text("DELETE FROM focus_sessions WHERE id = 's2'"))
     check = ["mirror", "reconcile", "--all", "--partitions", "4", "--no-progress", "--json"]
     tasks = _tasks(2, *check, "--log-metric")

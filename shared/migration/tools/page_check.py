@@ -14,10 +14,13 @@ takes Firestore's time before its reads for the `extra` rule, and so reports and
 what the per-user pass always did. A write racing the page shows as a difference and is sorted
 out by that second look.
 
-Reads: one per document and one per empty query, as in the per-user check. The pass lists a
-range's users from its profiles and feed heads before the page reads them again (passes.py), so
-those two are billed twice: 14 reads per user of 10 sessions, as the per-user check (whose head
-and profile lookups bill even when missing); reusing the listing's snapshots would save them.
+Reads: one per document and one per empty query. The full pass lists a range's users from
+their profiles and `syncState` documents (passes.py) and hands those snapshots to the page
+(`Listed`), which then reads only the three subcollections: every document of a user once,
+12 reads per user of 10 sessions (the per-user check bills 14: its head and profile lookups,
+and two empty queries). The listing reads `syncState` in path order, so when its page ends
+inside a user's documents (on the change marker, `changes`, before the head, `sessions`) that
+user's head may not have been read: the page reads it alone (one read).
 """
 
 from __future__ import annotations
@@ -49,11 +52,33 @@ class PageOptions:
     rate: RateLimit = dataclasses.field(default_factory=lambda: RateLimit(None))
 
 
-def read_page(db: firestore.Client, uids: list[str], rate: RateLimit) -> dict[str, UserDocuments]:
+@dataclasses.dataclass(frozen=True)
+class Listed:
+    """What listing the page's users already read from Firestore, for the page to use rather
+    than read again: the profiles of the page's users and their `syncState` documents (feed
+    heads, change markers), both read before the page's other documents.
+
+    `sync_state_through` is (uid, document id) of the last `syncState` document the listing
+    read when its page was full (None: it read every one in the range): a user's head is known
+    when it sorts at or before it."""
+
+    profiles: list[Any]
+    sync_state: list[Any]
+    sync_state_through: tuple[str, str] | None = None
+
+    def head_known(self, uid: str) -> bool:
+        through = self.sync_state_through
+        return through is None or (uid, FEED_DOC) <= through
+
+
+def read_page(
+    db: firestore.Client, uids: list[str], rate: RateLimit, listed: Listed | None = None
+) -> dict[str, UserDocuments]:
     """The Firestore documents of `uids` (sorted), one query per collection (group) over the
     paths from `users/{first}` to the last document under `users/{last}`: feed heads first (a
     watermark taken from one is never ahead of the sessions read after it), then profiles and
-    the three subcollections."""
+    the three subcollections. With `listed`, the heads and profiles are the listing's (read
+    before), and only a head the listing may have missed is read, alone."""
     from google.cloud.firestore import FieldFilter
     from google.cloud.firestore_v1.field_path import FieldPath
 
@@ -82,11 +107,18 @@ def read_page(db: firestore.Client, uids: list[str], rate: RateLimit) -> dict[st
             read_at = fs.version_of(found[0].read_time)
         return found
 
-    for snap in stream(db.collection_group(SYNC_STATE)):
+    if listed is None:
+        sync_state = stream(db.collection_group(SYNC_STATE))
+        profiles = stream(db.collection(USERS), last)
+    else:
+        sync_state, profiles = _reuse(db, uids, listed, rate)
+        times = [fs.version_of(snap.read_time) for snap in (*sync_state, *profiles)]
+        read_at = min(times) if times else None
+    for snap in sync_state:
         uid = _owner(snap.reference.path, SYNC_STATE, wanted)
-        if uid is not None and snap.id == FEED_DOC:
+        if uid is not None and snap.id == FEED_DOC and snap.exists:
             heads[uid] = feed_head_seq(snap.to_dict())
-    for snap in stream(db.collection(USERS), last):
+    for snap in profiles:
         if snap.id in wanted:
             snaps[snap.id].append(snap)
     for collection in SUBCOLLECTIONS:
@@ -98,6 +130,25 @@ def read_page(db: firestore.Client, uids: list[str], rate: RateLimit) -> dict[st
         uid: UserDocuments(heads.get(uid, 0), records_of(found), read_at or 0)
         for uid, found in snaps.items()
     }
+
+
+def _reuse(
+    db: firestore.Client, uids: list[str], listed: Listed, rate: RateLimit
+) -> tuple[list[Any], list[Any]]:
+    """The listing's `syncState` documents and profiles, plus the heads of `uids` it may have
+    missed (read in one request, before the subcollections). The listing's documents are
+    taken from the task's rate here, where they are used, as the page's own reads are."""
+    from shared import fs
+
+    rate.take(len(listed.sync_state) + len(listed.profiles))
+    sync_state = list(listed.sync_state)
+    unknown = [
+        db.document(USERS, uid, SYNC_STATE, FEED_DOC) for uid in uids if not listed.head_known(uid)
+    ]
+    if unknown:
+        rate.take(len(unknown))
+        sync_state += fs.get_all(db, unknown).values()
+    return sync_state, listed.profiles
 
 
 def _owner(path: str, collection: str, wanted: set[str]) -> str | None:
@@ -114,11 +165,13 @@ def check_page(
     reconciler: Reconciler,
     uids: list[str],
     options: PageOptions,
+    listed: Listed | None = None,
 ) -> list[UserResult]:
-    """Compare the users of one page (sorted uids); see the module docstring."""
+    """Compare the users of one page (sorted uids); see the module docstring. `listed`: the
+    listing's snapshots of these users (None: the page reads them itself)."""
     if not uids:
         return []
-    documents = read_page(db, uids, options.rate)
+    documents = read_page(db, uids, options.rate, listed)
     # SQL second, as in the per-user check: a row newer than what Firestore showed is `ahead`.
     in_sql = store.reads.entries_of(uids)
     owned = store.ownership.owned_collections_of(uids)

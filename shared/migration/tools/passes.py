@@ -21,7 +21,8 @@ comes from Firestore's own commit times (a query at read time T sees every commi
 **Full.** The uid space is cut into the backfill's fixed ranges (`firestore_source.uid_ranges`);
 each range lists its users from the `users` collection, the `syncState` group (users with
 sessions but no profile) and SQL (rows of users gone from Firestore), in uid order, and
-compares them a page at a time (page_check.py: a few queries per page, not per user). A task's
+compares them a page at a time (page_check.py: a few queries per page, not per user; the
+profiles and `syncState` documents read to list a page are the page's, not read again). A task's
 ranges run side by side, up to the reconciler's workers. The last uid checked is saved per range
 (`reconcile/all/<partitions>/<index>`), so a pass that died resumes there; `restart` begins a
 new pass.
@@ -48,7 +49,7 @@ from shared.migration.tools.firestore_source import (
     uid_ranges,
 )
 from shared.migration.tools.jobs import RateLimit, Task, task_share
-from shared.migration.tools.page_check import PageOptions, check_page
+from shared.migration.tools.page_check import Listed, PageOptions, check_page
 from shared.migration.tools.reconcile import (
     FirestoreUsers,
     Reconciler,
@@ -215,9 +216,9 @@ class Passes:
         after: str | None = saved.get("after") if saved else None
         results: list[UserResult] = []
         while True:
-            uids, last = self._next_users(key_range, after, options.page_size)
+            uids, last, listed = self._next_users(key_range, after, options.page_size)
             if uids:
-                checked = check_page(self._db, self._store, self._reconciler, uids, page)
+                checked = check_page(self._db, self._store, self._reconciler, uids, page, listed)
                 options.progress(len(checked))
                 results += checked
                 after = uids[-1]
@@ -227,39 +228,56 @@ class Passes:
 
     def _next_users(
         self, key_range: KeyRange, after: str | None, page_size: int
-    ) -> tuple[list[str], bool]:
-        """The next uids of `key_range` after `after` (sorted), and whether they are the last.
+    ) -> tuple[list[str], bool, Listed]:
+        """The next uids of `key_range` after `after` (sorted), whether they are the last, and
+        the profiles and `syncState` documents read to list them (for the page to reuse).
 
         Three sources each give a page; only uids up to the smallest last uid of a full page
         are certain to be complete, so the batch stops there (the rest comes next time)."""
-        profiles = _first_page(
+        profile_snaps = _first_page(
             self._db,
             range_query(self._db, USERS, key_range, group=False),
             f"{USERS}/{after}" if after is not None else None,
             page_size,
         )
         # Past every document under users/{after}: "\uffff" sorts after any subcollection id.
-        heads = _first_page(
+        sync_snaps = _first_page(
             self._db,
             range_query(self._db, SYNC_STATE, key_range, group=True),
             f"{USERS}/{after}/{SYNC_STATE}/\uffff" if after is not None else None,
             page_size,
         )
+        profiles = [_uid_of(snap) for snap in profile_snaps]
+        heads = [_uid_of(snap) for snap in sync_snaps]
         in_sql = _sql_user_ids(self._store, key_range, after, page_size)
         bound: str | None = None
         for found in (profiles, heads, in_sql):
             if len(found) >= page_size and (bound is None or found[-1] < bound):
                 bound = found[-1]
         uids = sorted({u for u in (*profiles, *heads, *in_sql) if bound is None or u <= bound})
-        return uids, bound is None
+        page = set(uids)
+        through = None
+        if len(sync_snaps) >= page_size:  # the group's page may end inside a user's documents
+            through = (heads[-1], sync_snaps[-1].id)
+        listed = Listed(
+            [snap for snap in profile_snaps if _uid_of(snap) in page],
+            [snap for snap in sync_snaps if _uid_of(snap) in page],
+            through,
+        )
+        return uids, bound is None, listed
 
 
 def _first_page(
     db: firestore.Client, query: firestore.Query, after: str | None, page_size: int
-) -> list[str]:
+) -> list[Any]:
     for snaps in pages(db, query, after, page_size):
-        return [snap.reference.path.split("/")[1] for snap in snaps]
+        return snaps
     return []
+
+
+def _uid_of(snap: Any) -> str:
+    """The uid of `users/{uid}` or of a document under it."""
+    return str(snap.reference.path.split("/")[1])
 
 
 def _sql_user_ids(

@@ -229,7 +229,10 @@ def records_of(snaps: Iterable[Any]) -> dict[Collection, dict[str, ChangeRecord 
 def fields_of(snap: Any) -> dict[str, Any]:
     """The fields of an existing snapshot, read-only. `to_dict()` deep-copies them (the client
     already copied them once when it built the snapshot): in a profile of the full pass that
-    second copy was a sixth of its CPU, for documents read once and never changed here."""
+    second copy was a sixth of its CPU, for documents read once and never changed here.
+    google-cloud-firestore (2.34) offers no public read-only access (`get(field)` deep-copies
+    too), hence its private `_data`; a unit test (test_reconcile_compare.py) fails if an
+    upgrade takes it away, rather than this falling back to `to_dict()` unnoticed."""
     data = getattr(snap, "_data", None)
     return data if isinstance(data, dict) else (snap.to_dict() or {})
 

@@ -10,6 +10,7 @@ same 20 writes at the same concurrency.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import threading
@@ -201,12 +202,11 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 def concurrently(
     work: Callable[[int, int], float],
-    between: Callable[[], None] = lambda: None,
     clients: int = CLIENTS,
     rounds: int = ROUNDS,
 ) -> list[float]:
     """`work(client, round)` for `clients` clients at once: one warm-up round (not kept), then
-    `between()`, then `rounds` measured rounds each."""
+    `rounds` measured rounds each."""
     samples: list[float] = []
     lock = threading.Lock()
 
@@ -218,13 +218,44 @@ def concurrently(
 
     with ThreadPoolExecutor(max_workers=clients) as pool:
         list(pool.map(lambda i: client(i, range(1)), range(clients)))
-        between()
         samples.clear()
         list(pool.map(lambda i: client(i, range(1, rounds + 1)), range(clients)))
     return samples
 
 
+@dataclasses.dataclass
+class Pattern:
+    """One way of writing a sync's sessions, measured a round at a time: `work(client, round)`
+    returns the client's time; `measured` turns a round's client times into the figures kept
+    (the server's own `latencyMs` for the callable)."""
+
+    name: str
+    work: Callable[[int, int], float]
+    measured: Callable[[list[float]], list[float]] = lambda times: times
+
+
+def interleaved(
+    patterns: list[Pattern], clients: int = CLIENTS, rounds: int = ROUNDS
+) -> dict[str, list[list[float]]]:
+    """Each pattern's samples, round by round: a warm-up round of each (not kept), then
+    `rounds` times one round of each in turn, `clients` clients at once. Whatever else loads the
+    machine meanwhile hits every pattern alike, so the per-round ratios are comparable."""
+    out: dict[str, list[list[float]]] = {p.name: [] for p in patterns}
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        for round_ in range(rounds + 1):
+            for pattern in patterns:
+                times = list(pool.map(pattern.work, range(clients), [round_] * clients))
+                kept = pattern.measured(times)
+                if round_ > 0:
+                    out[pattern.name].append(kept)
+    return out
+
+
 def bare_commits(clients: int = CLIENTS, rounds: int = ROUNDS) -> list[float]:
+    return concurrently(bare_commit_pattern().work, clients=clients, rounds=rounds)
+
+
+def bare_commit_pattern() -> Pattern:
     from google.cloud.firestore import SERVER_TIMESTAMP
 
     from shared.clients import firestore_client
@@ -242,18 +273,16 @@ def bare_commits(clients: int = CLIENTS, rounds: int = ROUNDS) -> list[float]:
         batch.commit()
         return time.perf_counter() - started
 
-    return concurrently(work, clients=clients, rounds=rounds)
+    return Pattern("bare", work)
 
 
-def service_calls(clients: int = CLIENTS, rounds: int = ROUNDS) -> tuple[list[float], list[float]]:
-    """In-process service calls (Firestore store, Pub/Sub change sink); also returns how far
-    each stored `serverUpdatedAt` (SERVER_TIMESTAMP) lies before the commit time, in ms."""
+def service_pattern(clients: int = CLIENTS) -> tuple[Pattern, list[Device]]:
+    """In-process service calls (Firestore store, Pub/Sub change sink), and the devices."""
     from shared.clients import firestore_client
     from shared.sessions.repository import FirestoreSessionStore
     from shared.sql.publisher import PubSubChangeSink
 
-    db = firestore_client()
-    store = FirestoreSessionStore(db, PubSubChangeSink())
+    store = FirestoreSessionStore(firestore_client(), PubSubChangeSink())
     run = uuid.uuid4().hex[:8]
     devices = [Device(store, f"svc-{run}-{i}", "phone") for i in range(clients)]
 
@@ -262,13 +291,25 @@ def service_calls(clients: int = CLIENTS, rounds: int = ROUNDS) -> tuple[list[fl
         devices[index].sync(upserts(f"r{round_}", MUTATIONS))
         return time.perf_counter() - started
 
-    samples = concurrently(work, clients=clients, rounds=rounds)
+    return Pattern("service", work), devices
+
+
+def service_calls(clients: int = CLIENTS, rounds: int = ROUNDS) -> list[float]:
+    pattern, _ = service_pattern(clients)
+    return concurrently(pattern.work, clients=clients, rounds=rounds)
+
+
+def server_time_lags(devices: list[Device]) -> list[float]:
+    """How far each stored `serverUpdatedAt` (SERVER_TIMESTAMP) lies before the commit time."""
+    from shared.clients import firestore_client
+
+    db = firestore_client()
     lags: list[float] = []
     for device in devices:
         for snap in db.collection("users").document(device.uid).collection("sessions").stream():
             stored = (snap.to_dict() or {})["serverUpdatedAt"]
             lags.append((snap.update_time - stored).total_seconds() * 1000)
-    return samples, lags
+    return lags
 
 
 def sign_up(auth_host: str) -> str:
@@ -283,16 +324,18 @@ def sign_up(auth_host: str) -> str:
     return token
 
 
-def callable_calls(stack: Any) -> list[float]:
-    """Over HTTP; the latency each measured call logged at the server (`latencyMs`)."""
+def callable_pattern(stack: Any, clients: int = CLIENTS) -> Pattern:
+    """Over HTTP; what is kept is the latency each call logged at the server (`latencyMs`)."""
     import requests
 
+    from devstack.process import wait_until
+
     log = stack.log_dir / "functions.log"
-    tokens = [sign_up(f"127.0.0.1:{stack.ports.auth}") for _ in range(CLIENTS)]
-    cursors: list[str | None] = [None] * CLIENTS
+    tokens = [sign_up(f"127.0.0.1:{stack.ports.auth}") for _ in range(clients)]
+    cursors: list[str | None] = [None] * clients
     url = f"{stack.functions_base_url}/syncFocusSessions"
-    http = [requests.Session() for _ in range(CLIENTS)]
-    skip = [0]
+    http = [requests.Session() for _ in range(clients)]
+    seen = [0]
 
     def work(index: int, round_: int) -> float:
         mutations = upserts(f"r{round_}", MUTATIONS)
@@ -317,13 +360,20 @@ def callable_calls(stack: Any) -> list[float]:
                     out.append(float(entry["latencyMs"]) / 1000)
         return out
 
-    def mark() -> None:
-        time.sleep(0.5)  # let the warm-up's log lines reach the file
-        skip[0] = len(server_lines())
+    def measured(times: list[float]) -> list[float]:
+        # Each answered call has logged its line, or is about to: wait for all of this round's.
+        lines: list[float] = []
 
-    concurrently(work, mark)
-    time.sleep(0.5)
-    return server_lines()[skip[0] :]
+        def logged() -> bool:
+            lines[:] = server_lines()
+            return len(lines) >= seen[0] + len(times)
+
+        wait_until(logged, timeout=30, what="the round's log lines")
+        kept = lines[seen[0] : seen[0] + len(times)]
+        seen[0] += len(times)
+        return kept
+
+    return Pattern("server", work, measured)
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -337,14 +387,29 @@ ROWS = [
 ]
 
 
+def spread(ratios: list[float]) -> str:
+    return f"{statistics.median(ratios):.1f} ({min(ratios):.1f}-{max(ratios):.1f})"
+
+
 def run() -> str:
     with local_stack() as stack:
         counts = {h: (ours(h), naive(h)) for h in HISTORIES}
         alone_bare = bare_commits(1, 30)
-        alone_service, _ = service_calls(1, 30)
-        bare = bare_commits()
-        service, lags = service_calls()
-        server = callable_calls(stack)
+        alone_service = service_calls(1, 30)
+        service, devices = service_pattern()
+        rounds = interleaved([bare_commit_pattern(), service, callable_pattern(stack)])
+        lags = server_time_lags(devices)
+    bare, service_samples, server = (
+        [x for round_ in rounds[name] for x in round_] for name in ("bare", "service", "server")
+    )
+    # Per round: each pattern's p50 over the bare commit's p50 of the same round.
+    per_round = {
+        name: sorted(
+            statistics.median(mine) / statistics.median(base)
+            for mine, base in zip(rounds[name], rounds["bare"], strict=True)
+        )
+        for name in ("service", "server")
+    }
 
     lines = [
         "## Sessions sync",
@@ -368,22 +433,27 @@ def run() -> str:
             cells += [f"{mine[key][0]} / {mine[key][1]}", f"{theirs[key][0]} / {theirs[key][1]}"]
         lines.append(f"| ({key[0]}) {label} | " + " | ".join(cells) + " |")
     b50, b99 = percentiles(bare)
-    s50, s99 = percentiles(service)
+    s50, s99 = percentiles(service_samples)
     c50, c99 = percentiles(server)
     lag50, lagmax = percentiles(lags)[0], max(lags)
     lines += [
         "",
         f"Latency of a sync of {MUTATIONS} new sessions, {CLIENTS} concurrent clients (one user "
-        f"each), {ROUNDS} measured rounds each after a warm-up, on the emulator:",
+        f"each), on the emulator: {ROUNDS} rounds after a warm-up, each round one batch of "
+        f"{CLIENTS} concurrent calls of each pattern in turn, so that the machine's load hits "
+        "them alike. *Per round*: the pattern's p50 over the bare commit's p50 of the same "
+        "round, median and range over the rounds.",
         "",
-        "| measured | p50 | p99 | p50 ratio | p99 ratio |",
-        "|---|---|---|---|---|",
+        "| measured | p50 | p99 | p50 ratio | p99 ratio | p50 ratio per round: median (range) |",
+        "|---|---|---|---|---|---|",
         f"| bare Firestore commit of the same {MUTATIONS} writes | {b50 * 1000:.1f} ms | "
-        f"{b99 * 1000:.1f} ms | 1.0 | 1.0 |",
+        f"{b99 * 1000:.1f} ms | 1.0 | 1.0 | 1.0 |",
         f"| sync service in-process (read, decide, commit, publish to Pub/Sub) | "
-        f"{s50 * 1000:.1f} ms | {s99 * 1000:.1f} ms | {s50 / b50:.1f} | {s99 / b99:.1f} |",
+        f"{s50 * 1000:.1f} ms | {s99 * 1000:.1f} ms | {s50 / b50:.1f} | {s99 / b99:.1f} | "
+        f"{spread(per_round['service'])} |",
         f"| `syncFocusSessions` at the server (`latencyMs`: auth, parse, the above, push hook) | "
-        f"{c50 * 1000:.1f} ms | {c99 * 1000:.1f} ms | {c50 / b50:.1f} | {c99 / b99:.1f} |",
+        f"{c50 * 1000:.1f} ms | {c99 * 1000:.1f} ms | {c50 / b50:.1f} | {c99 / b99:.1f} | "
+        f"{spread(per_round['server'])} |",
         "",
         "All of it shares one 2-core machine with the emulators (Java), the functions' two "
         "processes (the apps' calls; Pub/Sub pushes and tasks) and the clients, so ratios mean "

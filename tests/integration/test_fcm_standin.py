@@ -475,3 +475,49 @@ def test_modelled_latency_keeps_the_other_streams_of_a_connection_moving(
         point_messaging_at(seam)
         proc.stop()
         firebase_admin.delete_app(slow)
+
+
+def test_http2_request_with_malformed_headers_is_reset_and_not_recorded(standin: str) -> None:
+    """Header lists are validated once per distinct list: a well-formed request is answered, the
+    same request with an upper-case header name (malformed in HTTP/2) is reset with
+    PROTOCOL_ERROR, each time it comes, and the connection keeps serving."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from h2.config import H2Configuration
+    from h2.connection import H2Connection
+    from h2.events import ResponseReceived, StreamReset
+
+    url = urlsplit(standin)
+    config = H2Configuration(
+        client_side=True, validate_outbound_headers=False, normalize_outbound_headers=False
+    )
+    conn = H2Connection(config)
+    body = b'{"message":{"token":"tok-h","data":{"kind":"sync"}}}'
+    good = [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":authority", url.netloc),
+        (":path", f"/v1/projects/{PROJECT}/messages:send"),
+        ("content-type", "application/json"),
+    ]
+    bad = [*good[:4], ("Content-Type", "application/json")]
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        conn.initiate_connection()
+        for headers in (good, bad, good, bad):
+            stream_id = conn.get_next_available_stream_id()
+            conn.send_headers(stream_id, headers)
+            conn.send_data(stream_id, body, end_stream=True)
+        sock.sendall(conn.data_to_send())
+        outcome: dict[int, object] = {}
+        while len(outcome) < 4:
+            data = sock.recv(65536)
+            assert data, "the stand-in closed the connection"
+            for event in conn.receive_data(data):
+                if isinstance(event, ResponseReceived):
+                    outcome[event.stream_id] = dict(event.headers)[b":status"]
+                elif isinstance(event, StreamReset):
+                    outcome[event.stream_id] = event.error_code
+            sock.sendall(conn.data_to_send())
+    assert [outcome[i] for i in (1, 3, 5, 7)] == [b"200", 1, b"200", 1]  # 1: PROTOCOL_ERROR
+    assert len(_messages(standin)) == 2

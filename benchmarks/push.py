@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import statistics
 import tempfile
 import time
 import uuid
@@ -33,6 +34,9 @@ USERS = 500  # FCM part: users with one iOS and one Android device each
 # twice: with the stand-in answering at once, and with this modelled round trip.
 FCM_LATENCY_MS = 30
 DELIVERIES_AT_ONCE = 16  # threads standing for deliverPush's concurrent requests per instance
+# The headline ratio: the patterns run side by side in this many rounds per latency, each round
+# in another order, so that load from elsewhere on the machine falls on all of them alike.
+ROUNDS = 5
 SEND_EACH_SERIAL = "`send_each` per user (2 devices), one after another (deliverPush's old pattern)"
 SEND_EACH_CONCURRENT = "`send_each` per user, 16 deliveries at once"
 H2_CONCURRENT = "HTTP/2 sender per user, 16 deliveries at once (deliverPush now)"
@@ -148,6 +152,13 @@ def measure_planning() -> dict[str, float]:
     }
 
 
+def _standin_cpu(url: str) -> float:
+    """CPU seconds the stand-in's process has used so far."""
+    response = requests.get(f"{url}/cpu", timeout=10)
+    response.raise_for_status()
+    return float(response.json()["seconds"])
+
+
 def _h2c_connections(url: str) -> int:
     """HTTP/2 connections the stand-in accepted so far (the HTTP/1.1 ones are counted by
     urllib3's log, which also sees connections dropped by the pool)."""
@@ -192,7 +203,11 @@ def fcm_standin(latency_ms: float = 0.0) -> Iterator[str]:
             proc.stop()
 
 
-def measure_fcm(latency_ms: float = 0.0) -> list[dict[str, Any]]:  # noqa: PLR0915 - one table
+def measure_fcm(  # noqa: PLR0915 - one table and its rounds
+    latency_ms: float = 0.0, rounds: int = ROUNDS
+) -> tuple[list[dict[str, Any]], list[dict[str, dict[str, float]]]]:
+    """The table (every case once) and the side-by-side rounds (the old pattern, the old
+    pattern at deliverPush's concurrency and the HTTP/2 sender, each round in another order)."""
     import firebase_admin
     from firebase_admin import messaging
     from google.auth.credentials import AnonymousCredentials
@@ -272,14 +287,31 @@ def measure_fcm(latency_ms: float = 0.0) -> list[dict[str, Any]]:  # noqa: PLR09
             (H2_CONCURRENT, per_user_h2_concurrent, USERS),
             ("HTTP/2 sender, 500 messages at once", h2_at_once, 2),
         ]
+
+        def timed(run: Any) -> dict[str, float]:
+            requests.delete(f"{url}/messages", timeout=10).raise_for_status()
+            standin_before = _standin_cpu(url)
+            cpu_before, started = time.process_time(), time.perf_counter()
+            run()
+            elapsed = time.perf_counter() - started
+            client_cpu = time.process_time() - cpu_before
+            return {
+                "seconds": elapsed,
+                "client_cpu": client_cpu,
+                "standin_cpu": _standin_cpu(url) - standin_before,
+            }
+
+        side_by_side = {
+            SEND_EACH_SERIAL: per_user_send_each,
+            SEND_EACH_CONCURRENT: per_user_send_each_concurrent,
+            H2_CONCURRENT: per_user_h2_concurrent,
+        }
+        measured: list[dict[str, dict[str, float]]] = []
         try:
             for name, run, calls in cases:
-                requests.delete(f"{url}/messages", timeout=10).raise_for_status()
                 counter.count = 0
                 h2c_before = _h2c_connections(url)
-                started = time.perf_counter()
-                run()
-                elapsed = time.perf_counter() - started
+                timing = timed(run)
                 recorded = len(requests.get(f"{url}/requests", timeout=30).json())
                 rows.append(
                     {
@@ -288,15 +320,21 @@ def measure_fcm(latency_ms: float = 0.0) -> list[dict[str, Any]]:  # noqa: PLR09
                         "calls": calls,
                         "requests": recorded,
                         "connections": counter.count + _h2c_connections(url) - h2c_before,
-                        "seconds": elapsed,
+                        **timing,
                     }
+                )
+            order = list(side_by_side)
+            for round_ in range(rounds):
+                shift = round_ % len(order)
+                measured.append(
+                    {name: timed(side_by_side[name]) for name in order[shift:] + order[:shift]}
                 )
         finally:
             h2.close()
             pool_log.removeHandler(counter)
             pool_log.setLevel(previous_level)
             firebase_admin.delete_app(app)
-    return rows
+    return rows, measured
 
 
 def run() -> str:
@@ -304,7 +342,8 @@ def run() -> str:
     fcm = []
     for latency in (0, FCM_LATENCY_MS):
         load = os.getloadavg()[0]
-        fcm.append((latency, measure_fcm(latency), load))
+        rows, rounds = measure_fcm(latency)
+        fcm.append((latency, rows, rounds, load, os.getloadavg()[0]))
     p = planning
     lines = [
         "## Silent push planning and sending",
@@ -337,8 +376,8 @@ def run() -> str:
         "arrived (`--latency-ms`, a model of FCM's round trip, which is tens of milliseconds, "
         "not the stand-in's ~0; no such delay is measured from FCM here).",
     ]
-    for latency, rows, load in fcm:
-        lines += ["", *_fcm_table(latency, rows, load)]
+    for latency, rows, rounds, load, load_after in fcm:
+        lines += ["", *_fcm_table(latency, rows, load), "", *_rounds_table(rounds, load_after)]
     lines += [
         "",
         "The FCM HTTP v1 API takes one message per request (the multicast batch endpoint was "
@@ -383,25 +422,65 @@ def run() -> str:
 def _fcm_table(latency_ms: float, rows: list[dict[str, Any]], load: float) -> list[str]:
     when = f"{latency_ms:g} ms modelled FCM latency" if latency_ms else "stand-in answering at once"
     lines = [
-        f"FCM, {when} (load average {load:.1f} when the table started):",
+        f"FCM, {when}, every case once (load average {load:.1f} when the table started):",
         "",
         "| how | messages | SDK calls | HTTP requests | requests/message | new connections "
-        "| seconds | messages/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| seconds | messages/s | client CPU µs/message | stand-in CPU µs/message |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    rate = {}
     for row in rows:
-        rate[row["case"]] = row["messages"] / row["seconds"]
         lines.append(
             f"| {row['case']} | {row['messages']} | {row['calls']} | {row['requests']} | "
             f"{row['requests'] / row['messages']:.2f} | {row['connections']} | "
-            f"{row['seconds']:.2f} | {rate[row['case']]:,.0f} |"
+            f"{row['seconds']:.2f} | {row['messages'] / row['seconds']:,.0f} | "
+            f"{_per_message(row['client_cpu'], row['messages'])} | "
+            f"{_per_message(row['standin_cpu'], row['messages'])} |"
         )
-    h2 = rate[H2_CONCURRENT]
+    return lines
+
+
+def _per_message(seconds: float, messages: int) -> str:
+    return f"{seconds / messages * 1e6:,.0f}"
+
+
+def ratios(rounds: list[dict[str, dict[str, float]]], baseline: str) -> list[float]:
+    """The HTTP/2 sender's messages/s over `baseline`'s, round by round (the same messages
+    each, so the ratio of their times)."""
+    return [r[baseline]["seconds"] / r[H2_CONCURRENT]["seconds"] for r in rounds]
+
+
+def _rounds_table(rounds: list[dict[str, dict[str, float]]], load_after: float) -> list[str]:
+    messages = 2 * USERS
+    lines = [
+        f"Side by side, {len(rounds)} rounds of {messages} messages per pattern, each round in "
+        f"another order (load average {load_after:.1f} after the last): median (min-max) over "
+        "the rounds.",
+        "",
+        "| pattern | messages/s | client CPU µs/message | stand-in CPU µs/message |",
+        "|---|---|---|---|",
+    ]
+    for name in (SEND_EACH_SERIAL, SEND_EACH_CONCURRENT, H2_CONCURRENT):
+        rates = [messages / r[name]["seconds"] for r in rounds]
+        client = [r[name]["client_cpu"] / messages * 1e6 for r in rounds]
+        standin = [r[name]["standin_cpu"] / messages * 1e6 for r in rounds]
+        lines.append(
+            f"| {name} | {_spread(rates, '{:,.0f}')} | {_spread(client, '{:,.0f}')} | "
+            f"{_spread(standin, '{:,.0f}')} |"
+        )
+    serial, concurrent = ratios(rounds, SEND_EACH_SERIAL), ratios(rounds, SEND_EACH_CONCURRENT)
     lines += [
         "",
-        f"HTTP/2 sender, 16 deliveries at once: {h2 / rate[SEND_EACH_SERIAL]:.1f}x `send_each` "
-        f"per user one after another, {h2 / rate[SEND_EACH_CONCURRENT]:.1f}x `send_each` per "
-        "user 16 deliveries at once (the same concurrency).",
+        f"**HTTP/2 sender, 16 deliveries at once: {_spread(serial, '{:.1f}', 'x')} the messages/s "
+        "of `send_each` per user one after another** (deliverPush's old pattern), "
+        f"{_spread(concurrent, '{:.1f}', 'x')} `send_each` per user 16 deliveries at once (the "
+        "same concurrency); ratios taken within each round, per round: "
+        + ", ".join(f"{a:.1f}x / {b:.1f}x" for a, b in zip(serial, concurrent, strict=True))
+        + ".",
     ]
     return lines
+
+
+def _spread(values: list[float], fmt: str, unit: str = "") -> str:
+    """`median (min-max)` of `values`."""
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{fmt.format(mid)}{unit} ({fmt.format(low)}-{fmt.format(high)}{unit})"

@@ -29,6 +29,8 @@ Endpoints:
 - `DELETE /messages`: clears the record.
 - `GET /healthz`: 200 once the server is up.
 - `GET /connections`: connections accepted so far, by protocol (`{"http/1.1": n, "h2c": m}`).
+- `GET /cpu`: CPU seconds the stand-in's process has used so far (`{"seconds": s}`), so the push
+  benchmark can tell the stand-in's share of a run from the sender's.
 
 Bodies that are not a JSON object are answered 400 and not recorded.
 
@@ -668,18 +670,26 @@ def _valid_request_headers(
 
 
 def _answer_due(conn: Any, due: list[tuple[float, int, int, bytes]]) -> None:
-    """Queue on `conn` the answers whose time has come."""
+    """Queue on `conn` the answers whose time has come (none for a stream the client reset
+    meanwhile, as a client that gave up on a request does)."""
+    from h2.exceptions import StreamClosedError
+
     now = time.monotonic()
     while due and due[0][0] <= now:
         _, stream_id, status, out = heapq.heappop(due)
-        conn.send_headers(
-            stream_id,
-            [
-                (b":status", b"%d" % status),
-                (b"content-type", b"application/json; charset=UTF-8"),
-                (b"content-length", b"%d" % len(out)),
-            ],
-        )
+        if stream_id not in conn.streams:  # closed and forgotten: reset by the client
+            continue
+        try:
+            conn.send_headers(
+                stream_id,
+                [
+                    (b":status", b"%d" % status),
+                    (b"content-type", b"application/json; charset=UTF-8"),
+                    (b"content-length", b"%d" % len(out)),
+                ],
+            )
+        except StreamClosedError:
+            continue
         conn.send_data(stream_id, out, end_stream=True)  # answers are < 16 KiB
 
 
@@ -736,6 +746,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"ok": True})
         elif url.path == "/connections":
             self._send_json(200, dict(cast(StandinServer, self.server).connections))
+        elif url.path == "/cpu":
+            self._send_json(200, {"seconds": time.process_time()})
         elif url.path == "/messages":
             accepted_only = parse_qs(url.query).get("accepted", [""])[0].lower() == "true"
             items = self._record.items()

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import json
 import ssl
 import threading
@@ -56,7 +57,7 @@ from shared.push.sender import OutgoingPush, SendOutcome, SendResult, build_mess
 
 MAX_CONNECTIONS = 2
 STREAMS_PER_CONNECTION = 100  # FCM's concurrent streams per connection
-TIMEOUT_S = 30.0  # per request, from the moment it waits for a stream
+TIMEOUT_S = 30.0  # a delivery's requests without an answer by then are retries
 CONNECT_TIMEOUT_S = 10.0
 # After a failed connect, requests that would need a new connection fail at once for this long
 # instead of each trying (and waiting) again: a delivery of 500 pushes fails in one go.
@@ -312,8 +313,40 @@ class _Connection(asyncio.Protocol):
 
     # -- requests ---------------------------------------------------------------------------
 
-    async def request(self, headers: Headers, body: bytes) -> tuple[int, bytes]:
-        """Send one request on a new stream; (status, body) of its answer."""
+    def fits(self, size: int) -> bool:
+        """Whether a body of `size` bytes leaves at once, in one DATA frame (flow control)."""
+        h2 = self._h2
+        return size <= min(
+            h2.outbound_flow_control_window,
+            h2.remote_settings.initial_window_size,
+            h2.max_outbound_frame_size,
+        )
+
+    def start(self, headers: Headers, body: bytes) -> tuple[int, asyncio.Future[tuple[int, bytes]]]:
+        """Send a request whose body `fits` now, without waiting; its stream and the future of
+        its answer (which `abandon` ends if it is given up)."""
+        stream_id, future = self._open_stream(headers, body)
+        try:
+            self._h2.send_data(stream_id, body, end_stream=True)
+        except BaseException:
+            self._streams.pop(stream_id, None)
+            raise
+        self._flush_soon()
+        return stream_id, future
+
+    def abandon(self, stream_id: int, why: str) -> None:
+        """Give up a request `start`ed: its future fails with TimeoutError, its stream is reset."""
+        stream = self._streams.pop(stream_id, None)
+        if stream is None:
+            return
+        if not stream.future.done():
+            stream.future.set_exception(TimeoutError(why))
+        if self.usable:
+            self._reset(stream_id)
+
+    def _open_stream(
+        self, headers: Headers, body: bytes
+    ) -> tuple[int, asyncio.Future[tuple[int, bytes]]]:
         from h2.exceptions import NoAvailableStreamIDError
 
         try:
@@ -327,6 +360,16 @@ class _Connection(asyncio.Protocol):
         length = NeverIndexedHeaderTuple(b"content-length", b"%d" % len(body))
         try:
             self._h2.send_headers(stream_id, [*headers, length])
+        except BaseException:
+            self._streams.pop(stream_id, None)
+            raise
+        return stream_id, future
+
+    async def request(self, headers: Headers, body: bytes) -> tuple[int, bytes]:
+        """Send one request on a new stream, waiting for flow control if need be; (status,
+        body) of its answer."""
+        stream_id, future = self._open_stream(headers, body)
+        try:
             await self._send_body(stream_id, body)
             self._flush_soon()
             async with asyncio.timeout(TIMEOUT_S):
@@ -426,13 +469,25 @@ class _Pool:
         self._connect_error: tuple[Exception, float] | None = None
         self.opened = 0  # connections opened so far (the benchmark reports them)
 
-    async def request(self, headers: Headers, body: bytes) -> tuple[int, bytes]:
-        # A free stream on a warm connection (the usual case) is taken without waiting.
+    def start(
+        self, headers: Headers, body: bytes
+    ) -> tuple[_Connection, int, asyncio.Future[tuple[int, bytes]]] | None:
+        """The usual case, without a task or a wait: a free stream on a warm connection and a
+        body that fits its window. None when the request has to wait (`request`)."""
         connection = self._free()
-        if connection is not None:
-            connection.in_flight += 1
-        else:
-            connection = await self._acquire()
+        if connection is None or not connection.fits(len(body)):
+            return None
+        stream_id, future = connection.start(headers, body)
+        connection.in_flight += 1
+        future.add_done_callback(functools.partial(self._finished, connection))
+        return connection, stream_id, future
+
+    def _finished(self, connection: _Connection, _: object) -> None:
+        connection.in_flight -= 1
+        self._wake(1 if connection.usable else len(self._waiters))
+
+    async def request(self, headers: Headers, body: bytes) -> tuple[int, bytes]:
+        connection = await self._acquire()
         try:
             return await connection.request(headers, body)
         finally:
@@ -629,19 +684,53 @@ class Http2FcmSender:
 async def _send_all(
     pool: _Pool, headers: Headers, pushes: list[OutgoingPush], bodies: list[bytes]
 ) -> list[SendResult]:
-    async def one(push: OutgoingPush, body: bytes) -> SendResult:
+    """Every push's request, started at once where a stream is free (the others wait for one
+    in a task), each given up after `TIMEOUT_S`; one result per push, in order."""
+    loop = asyncio.get_running_loop()
+    answers: list[asyncio.Future[tuple[int, bytes]]] = []
+    started: list[tuple[_Connection, int] | None] = []
+    for body in bodies:
         try:
-            status, raw = await pool.request(headers, body)
-        except (OSError, TimeoutError) as err:  # ConnectionError is an OSError
-            return SendResult(push, "retry", type(err).__name__, str(err)[:200])
-        if status == 200:  # the body of a 200 is not read
-            return SendResult(push, "sent")
-        try:
-            answer: Any = json.loads(raw) if raw else None
-        except ValueError:
-            answer = None
-        outcome, code = classify_answer(status, answer)
-        detail = None if outcome == "sent" else raw[:200].decode(errors="replace")
-        return SendResult(push, outcome, code, detail)
+            fast = pool.start(headers, body)
+        except OSError as err:  # no stream ids left: that request is retried
+            failed: asyncio.Future[tuple[int, bytes]] = loop.create_future()
+            failed.set_exception(err)
+            answers.append(failed)
+            started.append(None)
+            continue
+        if fast is not None:
+            answers.append(fast[2])
+            started.append((fast[0], fast[1]))
+        else:
+            answers.append(loop.create_task(pool.request(headers, body)))
+            started.append(None)
+    _, pending = await asyncio.wait(answers, timeout=TIMEOUT_S)
+    if pending:
+        why = f"no answer within {TIMEOUT_S:g} s"
+        for answer, where in zip(answers, started, strict=True):
+            if answer not in pending:
+                continue
+            if where is not None:
+                where[0].abandon(where[1], why)
+            else:
+                answer.cancel()
+        await asyncio.wait(pending)  # the cancelled tasks reset their streams
+    return [_result(push, answer) for push, answer in zip(pushes, answers, strict=True)]
 
-    return list(await asyncio.gather(*(one(p, b) for p, b in zip(pushes, bodies, strict=True))))
+
+def _result(push: OutgoingPush, answer: asyncio.Future[tuple[int, bytes]]) -> SendResult:
+    """One push's outcome from its answer (read no further than the status when it is 200)."""
+    error = TimeoutError("no answer in time") if answer.cancelled() else answer.exception()
+    if isinstance(error, OSError | TimeoutError):  # ConnectionError is an OSError
+        return SendResult(push, "retry", type(error).__name__, str(error)[:200])
+    if error is not None:
+        raise error
+    status, raw = answer.result()
+    if status == 200:  # the body of a 200 is not read
+        return SendResult(push, "sent")
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    outcome, code = classify_answer(status, body)
+    return SendResult(push, outcome, code, raw[:200].decode(errors="replace"))

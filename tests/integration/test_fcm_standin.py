@@ -521,3 +521,57 @@ def test_http2_request_with_malformed_headers_is_reset_and_not_recorded(standin:
             sock.sendall(conn.data_to_send())
     assert [outcome[i] for i in (1, 3, 5, 7)] == [b"200", 1, b"200", 1]  # 1: PROTOCOL_ERROR
     assert len(_messages(standin)) == 2
+
+
+def test_http2_sender_gives_up_on_unanswered_requests_and_frees_their_streams(
+    tmp_path: Path, seam: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests without an answer within the sender's timeout are retries (Cloud Tasks comes
+    back), those that waited for a stream included, and their streams are freed: the next
+    delivery on the same connection gets every stream again."""
+    from shared.push import h2_sender
+    from shared.push.sender import OutgoingPush
+
+    port = free_port()
+    proc = ManagedProcess(
+        "fcm-slow",
+        fcm_standin.command(sys.executable, port, latency_ms=3000),
+        log_dir=tmp_path,
+        cwd=ROOT,
+    )
+    _start(proc, fcm_standin.health_url(port))
+    slow = _new_app()
+    point_messaging_at(fcm_standin.base_url(port))
+    sender = h2_sender.Http2FcmSender(slow, max_connections=1)
+    try:
+        many = h2_sender.STREAMS_PER_CONNECTION + 20  # 20 wait for a stream
+        pushes = [OutgoingPush(f"d{i}", "ios", f"tok-{i}", "schedule", {}) for i in range(many)]
+        assert sender.send(pushes[:1])[0].outcome == "sent"  # a warm connection, as usual
+        monkeypatch.setattr(h2_sender, "TIMEOUT_S", 0.5)
+        results = sender.send(pushes)
+        assert {(r.outcome, r.code) for r in results} == {("retry", "TimeoutError")}
+        monkeypatch.setattr(h2_sender, "TIMEOUT_S", 30.0)
+        again = sender.send(pushes[: h2_sender.STREAMS_PER_CONNECTION])
+        assert {r.outcome for r in again} == {"sent"}
+        assert sender.connections_opened == 1
+    finally:
+        sender.close()
+        point_messaging_at(seam)
+        proc.stop()
+        firebase_admin.delete_app(slow)
+
+
+def test_cpu_reports_the_stand_ins_own_cpu_seconds(standin: str) -> None:
+    """What the push benchmark reads to tell the stand-in's share of a run: it grows with the
+    work the stand-in does."""
+
+    def cpu() -> float:
+        return float(requests.get(f"{standin}/cpu", timeout=5).json()["seconds"])
+
+    before = cpu()
+    body = {"message": {"token": "tok-cpu", "data": {"kind": "sync"}}}
+    with requests.Session() as session:
+        for _ in range(200):
+            url = f"{standin}/v1/projects/{PROJECT}/messages:send"
+            session.post(url, json=body, timeout=5).raise_for_status()
+    assert cpu() > before > 0

@@ -426,8 +426,9 @@ def run() -> str:
         "each side's CPU seconds per run: (1) each row was measured once, one after another, "
         "so the old pattern and the HTTP/2 sender met different load from the other work on "
         "the machine; (2) at zero latency both ends are CPU-bound on the same 2 shared cores, "
-        "and the stand-in took as much CPU per message as the sender it was measuring (HTTP/2, "
-        "16 deliveries at once: sender 430-690 µs, stand-in 330-620 µs; `send_each` per user: "
+        "and the stand-in took as much CPU per message as the sender it was measuring (before "
+        "the changes below; HTTP/2, 16 deliveries at once: sender 430-690 µs, stand-in "
+        "330-620 µs; `send_each` per user: "
         "sender 2,400-3,000 µs, stand-in 720-850 µs), so the HTTP/2 rows measured the "
         "stand-in half the time. In the stand-in's busy time: `h2` receiving requests about "
         "40% (a third of it validating each request's header list), answering 15% (HPACK), "
@@ -444,7 +445,12 @@ def run() -> str:
         "taken within each round. What remains on both ends is mostly `h2`'s pure-Python "
         "framing. With a modelled round trip the rate follows the requests in flight, so at "
         "the same concurrency (16 deliveries of 2) HTTP/2 and `send_each` are close; HTTP/2's "
-        "gain there is 1-2 connections instead of dozens, and its CPU.",
+        "gain there is 1-2 connections instead of dozens, and its CPU. Rounds put the same "
+        "load on each pattern, not the same share of the cores: the scheduler shares the "
+        "cores by thread, and `send_each` runs a thread per message where the HTTP/2 sender's "
+        "work is one event loop, so on a machine as loaded as this one the zero-latency ratio "
+        "comes out below the ratio of CPU per message (the sum of both ends' columns), which "
+        "is the figure that does not move with load.",
         "",
         *PREVIOUS_RUNS,
     ]
@@ -460,6 +466,14 @@ PREVIOUS_RUNS = [
     "1.2x `send_each` per user one after another at zero latency; 09:48 UTC (load 12.6 and "
     "11.3), 3.1x at zero latency and 7.4x at 30 ms (0.9x `send_each` per user at the same "
     "concurrency), 1,007 and 384 messages/s.",
+    "",
+    "Run 1 of this version, 2026-12-07 12:55 UTC (load average 31.7 when the zero-latency "
+    "table started, 14-18 for the rest): at zero latency 2.7x (2.4-3.3x) over 5 rounds, "
+    "HTTP/2 424 messages/s against 150 (medians), CPU per message 567 + 468 µs (sender + "
+    "stand-in) against 3,071 + 859 µs; at 30 ms 9.6x (8.9-14.2x), 382 against 39 messages/s; "
+    "against `send_each` at the same concurrency 1.5x (1.4-2.2x) and 1.4x (1.2-2.1x). The "
+    "pool opened 2 connections for 8,000 messages at each latency. The tables above are "
+    "run 2's.",
 ]
 
 

@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -472,8 +472,14 @@ PREVIOUS_RUNS = [
     "HTTP/2 424 messages/s against 150 (medians), CPU per message 567 + 468 µs (sender + "
     "stand-in) against 3,071 + 859 µs; at 30 ms 9.6x (8.9-14.2x), 382 against 39 messages/s; "
     "against `send_each` at the same concurrency 1.5x (1.4-2.2x) and 1.4x (1.2-2.1x). The "
-    "pool opened 2 connections for 8,000 messages at each latency. The tables above are "
-    "run 2's.",
+    "pool opened 2 connections for 8,000 messages at each latency.",
+    "",
+    "Run 2, 2026-12-07 13:05 UTC (load average 16.4 when the zero-latency table started, "
+    "19.4 and 10.4 after the two sets of rounds): at zero latency 2.1x (1.3-2.8x), 420 "
+    "against 212 messages/s, CPU per message 466 + 383 µs against 2,405 + 686 µs (3.6x less "
+    "for the medians); at 30 ms 14.8x (13.6-16.1x), 726 against 49 messages/s; at the same "
+    "concurrency 1.4x (0.9-1.9x) and 2.1x (1.6-2.4x). Pool: 2 connections for 8,000 messages "
+    "at each latency. The tables above are run 3's.",
 ]
 
 
@@ -526,6 +532,7 @@ def _rounds_table(rounds: list[dict[str, dict[str, float]]], load_after: float) 
             f"{_spread(standin, '{:,.0f}')} |"
         )
     serial, concurrent = ratios(rounds, SEND_EACH_SERIAL), ratios(rounds, SEND_EACH_CONCURRENT)
+    cpu = [_cpu(r[SEND_EACH_SERIAL]) / _cpu(r[H2_CONCURRENT]) for r in rounds]
     lines += [
         "",
         f"**HTTP/2 sender, 16 deliveries at once: {_spread(serial, '{:.1f}', 'x')} the messages/s "
@@ -533,9 +540,15 @@ def _rounds_table(rounds: list[dict[str, dict[str, float]]], load_after: float) 
         f"{_spread(concurrent, '{:.1f}', 'x')} `send_each` per user 16 deliveries at once (the "
         "same concurrency); ratios taken within each round, per round: "
         + ", ".join(f"{a:.1f}x / {b:.1f}x" for a, b in zip(serial, concurrent, strict=True))
-        + ".",
+        + f". CPU per message, sender and stand-in together: {_spread(cpu, '{:.1f}', 'x')} "
+        "less than `send_each` per user one after another.",
     ]
     return lines
+
+
+def _cpu(timing: Mapping[str, float]) -> float:
+    """CPU seconds of both ends (sender and stand-in) for one pattern's run."""
+    return timing["client_cpu"] + timing["standin_cpu"]
 
 
 def _spread(values: list[float], fmt: str, unit: str = "") -> str:

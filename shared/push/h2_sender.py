@@ -17,6 +17,9 @@ delivery go out in one write, an answer is matched to its stream in the connecti
 `data_received`, and the constant parts are built once: the request headers once per instance
 (and again only when the credential's token changes), and a message's JSON apart from its token
 and data once per instance and (platform, kind), the token and data spliced in per device.
+The HPACK block of those constant headers is also encoded once per connection
+(`_RequestEncoder`), and an answer is read no further than its status unless it is an error:
+a 200's body is neither kept nor parsed.
 
 The request is the one firebase-admin would send: its URL comes from the one seam,
 `shared.fcm_endpoint.send_url` (Google's, or the local stand-in's), the message JSON from
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import json
 import ssl
 import threading
@@ -46,12 +50,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from hpack import Encoder, NeverIndexedHeaderTuple
+
 from shared.push.planning import PushKind
 from shared.push.sender import OutgoingPush, SendOutcome, SendResult, build_message
 
 MAX_CONNECTIONS = 2
 STREAMS_PER_CONNECTION = 100  # FCM's concurrent streams per connection
-TIMEOUT_S = 30.0  # per request, from the moment it waits for a stream
+TIMEOUT_S = 30.0  # a delivery's requests without an answer by then are retries
 CONNECT_TIMEOUT_S = 10.0
 # After a failed connect, requests that would need a new connection fail at once for this long
 # instead of each trying (and waiting) again: a delivery of 500 pushes fails in one go.
@@ -61,6 +67,10 @@ _CONFIG_ERRORS = {"SENDER_ID_MISMATCH", "THIRD_PARTY_AUTH_ERROR"}
 
 Headers = list[tuple[bytes, bytes]]
 _PLACEHOLDER = "-"  # stands for the token while a message template is encoded
+# HPACK "literal never indexed" with the static table's name 28 (content-length), its value
+# raw: the one header that changes per request stays out of the dynamic table, so the block of
+# the others stays the same from one request to the next (RFC 7541, 6.2.3 and Appendix A).
+_CONTENT_LENGTH_LITERAL = b"\x1f\x0d"
 
 
 def classify_answer(status: int, body: Any) -> tuple[SendOutcome, str | None]:
@@ -107,20 +117,95 @@ def message_bodies(pushes: Sequence[OutgoingPush]) -> list[bytes]:
     """The `messages:send` request body of each push, as firebase-admin encodes it.
 
     A push's message is the same for every push of its platform and kind apart from its token
-    and data, so that part is encoded once per instance (`_template`) and only the token and
-    the data are encoded per push, as firebase-admin would (a map of strings)."""
+    and data, so that part is encoded once per instance (`_template`); the data, one mapping
+    shared by every push of a delivery, once per call; and only the token per push, as
+    firebase-admin would (a string), each body made in one formatting step."""
     bodies: list[bytes] = []
+    data_members: dict[int, bytes] = {}  # by id: the pushes keep each mapping alive meanwhile
     for push in pushes:
-        members = [b'"token":' + json.dumps(push.token).encode()]
-        if push.data:
-            if not all(isinstance(k, str) and isinstance(v, str) for k, v in push.data.items()):
-                raise ValueError("Message.data must be a dict of strings")
-            members.append(b'"data":' + json.dumps(dict(push.data), separators=(",", ":")).encode())
+        data = push.data
+        member = data_members.get(id(data))
+        if member is None:
+            member = _data_member(data)
+            data_members[id(data)] = member
         rest = _template(push.platform, push.kind)
-        if rest:
-            members.append(rest)
-        bodies.append(b'{"message":{' + b",".join(members) + b"}}")
+        bodies.append(
+            b'{"message":{"token":%s%s%s}}'
+            % (json.dumps(push.token).encode(), member, b"," + rest if rest else b"")
+        )
     return bodies
+
+
+def _data_member(data: Mapping[str, str]) -> bytes:
+    """`,"data":{...}` as firebase-admin encodes a message's data (a map of strings), or
+    nothing for no data."""
+    if not data:
+        return b""
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError("Message.data must be a dict of strings")
+    return b',"data":' + json.dumps(dict(data), separators=(",", ":")).encode()
+
+
+class _RequestEncoder(Encoder):
+    """HPACK encoder that reuses the encoded block of a request's constant headers.
+
+    Every request of the instance carries the same headers but its content-length, which goes
+    last and never indexed (`_content_length`). Once encoding the others leaves the dynamic
+    table as it was (every one of them already in it: from the second request of a connection
+    on), their block is the same bytes each time and is kept; it is dropped, and the headers
+    encoded in full, as soon as the table differs from when it was kept (another header list,
+    an eviction, a size change the server asked for)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prefix: list[Any] | None = None
+        self._block = b""
+        self._state: tuple[int, int, int] | None = None
+
+    def _table_state(self) -> tuple[int, int, int]:
+        table = self.header_table
+        entries = table.dynamic_entries
+        return len(entries), id(entries[0]) if entries else 0, table.maxsize
+
+    def encode(self, headers: Any, huffman: bool = True) -> bytes:
+        last = headers[-1] if isinstance(headers, list) and headers else None
+        if not isinstance(last, NeverIndexedHeaderTuple) or last[0] != b"content-length":
+            self._prefix = None
+            return super().encode(headers, huffman)
+        prefix = headers[:-1]
+        tail = _content_length(last[1])
+        if (
+            prefix == self._prefix
+            and not self.header_table.resized
+            and self._table_state() == self._state
+        ):
+            return self._block + tail
+        before = self._table_state()
+        block = super().encode(prefix, huffman)
+        state = self._table_state()
+        if state == before and not self.header_table.resized:
+            self._prefix, self._block, self._state = prefix, block, state
+        else:
+            self._prefix = None
+        return block + tail
+
+
+def _content_length(value: bytes) -> bytes:
+    """The never-indexed content-length field (values under 127 bytes: a one-byte length)."""
+    if len(value) >= 127:  # HPACK's 7-bit length prefix
+        raise ValueError("content-length value too long")
+    return _CONTENT_LENGTH_LITERAL + bytes((len(value),)) + value
+
+
+class _Stream:
+    """A request in flight: its answer's future, status and (for an error only) body."""
+
+    __slots__ = ("body", "future", "status")
+
+    def __init__(self, future: asyncio.Future[tuple[int, bytes]]) -> None:
+        self.future = future
+        self.status = 0
+        self.body: bytearray | None = None
 
 
 class _Connection(asyncio.Protocol):
@@ -131,26 +216,30 @@ class _Connection(asyncio.Protocol):
         from h2.connection import H2Connection
 
         # Our request headers are fixed, lower-case and checked by the tests: no per-request
-        # validation or normalisation pass.
+        # validation or normalisation pass. Of an answer's headers only `:status` is read, so
+        # they are not validated either (the connection's framing and HPACK still are).
         config = H2Configuration(
             client_side=True,
             header_encoding=None,
             validate_outbound_headers=False,
             normalize_outbound_headers=False,
+            validate_inbound_headers=False,
+            normalize_inbound_headers=False,
         )
         self._h2 = H2Connection(config)
+        self._h2.encoder = _RequestEncoder()
         self._loop = loop
         self._transport: asyncio.Transport | None = None
-        self._streams: dict[int, tuple[asyncio.Future[tuple[int, bytes]], bytearray, list[int]]]
-        self._streams = {}
+        self._streams: dict[int, _Stream] = {}
         self._window: asyncio.Future[None] | None = None
         self._flush_pending = False
         self.usable = True  # False once the server sent GOAWAY or the connection is gone
         self.in_flight = 0
+        self.capacity = STREAMS_PER_CONNECTION  # lowered if the server's settings say so
 
-    @property
-    def capacity(self) -> int:
-        return min(STREAMS_PER_CONNECTION, self._h2.remote_settings.max_concurrent_streams)
+    def _update_capacity(self) -> None:
+        remote = self._h2.remote_settings.max_concurrent_streams
+        self.capacity = min(STREAMS_PER_CONNECTION, remote)
 
     # -- asyncio.Protocol -------------------------------------------------------------------
 
@@ -175,23 +264,25 @@ class _Connection(asyncio.Protocol):
         from h2 import events
 
         if isinstance(event, events.ResponseReceived):
-            entry = self._streams.get(event.stream_id or 0)
-            if entry is not None:
-                entry[2].extend(int(v) for k, v in event.headers or [] if k == b":status")
+            self._on_response(event.stream_id or 0, event.headers or ())
         elif isinstance(event, events.DataReceived):
-            entry = self._streams.get(event.stream_id or 0)
-            if entry is not None:
-                entry[1].extend(event.data or b"")
+            stream = self._streams.get(event.stream_id or 0)
+            if stream is not None and stream.body is not None:
+                stream.body.extend(event.data or b"")
             self._h2.acknowledge_received_data(
                 event.flow_controlled_length or 0, event.stream_id or 0
             )
         elif isinstance(event, events.StreamEnded):
-            entry = self._streams.pop(event.stream_id or 0, None)
-            if entry is not None and not entry[0].done():
-                entry[0].set_result((entry[2][0] if entry[2] else 0, bytes(entry[1])))
+            stream = self._streams.pop(event.stream_id or 0, None)
+            if stream is not None and not stream.future.done():
+                body = bytes(stream.body) if stream.body is not None else b""
+                stream.future.set_result((stream.status, body))
         elif isinstance(event, events.StreamReset):
             self._fail_stream(event.stream_id or 0, f"stream reset ({event.error_code!r})")
-        elif isinstance(event, events.WindowUpdated | events.RemoteSettingsChanged):
+        elif isinstance(event, events.RemoteSettingsChanged):
+            self._update_capacity()
+            self._wake_window()
+        elif isinstance(event, events.WindowUpdated):
             self._wake_window()
         elif isinstance(event, events.ConnectionTerminated):
             # GOAWAY: streams above its last id were not processed and may be retried; the
@@ -203,6 +294,17 @@ class _Connection(asyncio.Protocol):
             if not self._streams and self._transport is not None:
                 self._transport.close()
 
+    def _on_response(self, stream_id: int, headers: Sequence[tuple[bytes, bytes]]) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            return
+        for name, value in headers:
+            if name == b":status":
+                stream.status = int(value)
+                break
+        if stream.status != 200:  # only an error's body is read
+            stream.body = bytearray()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.usable = False
         for stream_id in list(self._streams):
@@ -211,8 +313,40 @@ class _Connection(asyncio.Protocol):
 
     # -- requests ---------------------------------------------------------------------------
 
-    async def request(self, headers: Headers, body: bytes) -> tuple[int, bytes]:
-        """Send one request on a new stream; (status, body) of its answer."""
+    def fits(self, size: int) -> bool:
+        """Whether a body of `size` bytes leaves at once, in one DATA frame (flow control)."""
+        h2 = self._h2
+        return size <= min(
+            h2.outbound_flow_control_window,
+            h2.remote_settings.initial_window_size,
+            h2.max_outbound_frame_size,
+        )
+
+    def start(self, headers: Headers, body: bytes) -> tuple[int, asyncio.Future[tuple[int, bytes]]]:
+        """Send a request whose body `fits` now, without waiting; its stream and the future of
+        its answer (which `abandon` ends if it is given up)."""
+        stream_id, future = self._open_stream(headers, body)
+        try:
+            self._h2.send_data(stream_id, body, end_stream=True)
+        except BaseException:
+            self._streams.pop(stream_id, None)
+            raise
+        self._flush_soon()
+        return stream_id, future
+
+    def abandon(self, stream_id: int, why: str) -> None:
+        """Give up a request `start`ed: its future fails with TimeoutError, its stream is reset."""
+        stream = self._streams.pop(stream_id, None)
+        if stream is None:
+            return
+        if not stream.future.done():
+            stream.future.set_exception(TimeoutError(why))
+        if self.usable:
+            self._reset(stream_id)
+
+    def _open_stream(
+        self, headers: Headers, body: bytes
+    ) -> tuple[int, asyncio.Future[tuple[int, bytes]]]:
         from h2.exceptions import NoAvailableStreamIDError
 
         try:
@@ -221,9 +355,21 @@ class _Connection(asyncio.Protocol):
             self.usable = False  # ids exhausted: this connection takes no more requests
             raise ConnectionError("no stream ids left on this connection") from None
         future: asyncio.Future[tuple[int, bytes]] = self._loop.create_future()
-        self._streams[stream_id] = (future, bytearray(), [])
+        self._streams[stream_id] = _Stream(future)
+        # Last and never indexed: `_RequestEncoder` keeps the block of the headers before it.
+        length = NeverIndexedHeaderTuple(b"content-length", b"%d" % len(body))
         try:
-            self._h2.send_headers(stream_id, [*headers, (b"content-length", b"%d" % len(body))])
+            self._h2.send_headers(stream_id, [*headers, length])
+        except BaseException:
+            self._streams.pop(stream_id, None)
+            raise
+        return stream_id, future
+
+    async def request(self, headers: Headers, body: bytes) -> tuple[int, bytes]:
+        """Send one request on a new stream, waiting for flow control if need be; (status,
+        body) of its answer."""
+        stream_id, future = self._open_stream(headers, body)
+        try:
             await self._send_body(stream_id, body)
             self._flush_soon()
             async with asyncio.timeout(TIMEOUT_S):
@@ -279,9 +425,9 @@ class _Connection(asyncio.Protocol):
             self._transport.write(data)
 
     def _fail_stream(self, stream_id: int, why: str) -> None:
-        entry = self._streams.pop(stream_id, None)
-        if entry is not None and not entry[0].done():
-            entry[0].set_exception(ConnectionError(why))
+        stream = self._streams.pop(stream_id, None)
+        if stream is not None and not stream.future.done():
+            stream.future.set_exception(ConnectionError(why))
 
     def _reset(self, stream_id: int) -> None:
         from h2.exceptions import H2Error
@@ -323,6 +469,23 @@ class _Pool:
         self._connect_error: tuple[Exception, float] | None = None
         self.opened = 0  # connections opened so far (the benchmark reports them)
 
+    def start(
+        self, headers: Headers, body: bytes
+    ) -> tuple[_Connection, int, asyncio.Future[tuple[int, bytes]]] | None:
+        """The usual case, without a task or a wait: a free stream on a warm connection and a
+        body that fits its window. None when the request has to wait (`request`)."""
+        connection = self._free()
+        if connection is None or not connection.fits(len(body)):
+            return None
+        stream_id, future = connection.start(headers, body)
+        connection.in_flight += 1
+        future.add_done_callback(functools.partial(self._finished, connection))
+        return connection, stream_id, future
+
+    def _finished(self, connection: _Connection, _: object) -> None:
+        connection.in_flight -= 1
+        self._wake(1 if connection.usable else len(self._waiters))
+
     async def request(self, headers: Headers, body: bytes) -> tuple[int, bytes]:
         connection = await self._acquire()
         try:
@@ -361,17 +524,19 @@ class _Pool:
     def _free(self) -> _Connection | None:
         """The first usable connection with a free stream (filling the first before the
         second), after dropping the unusable ones."""
-        kept = []
         for connection in self._connections:
-            if connection.usable:
-                kept.append(connection)
-            elif connection.in_flight == 0:
+            if not connection.usable:
+                break
+        else:  # all usable: nothing to drop (the usual case, checked once per request)
+            for connection in self._connections:
+                if connection.in_flight < connection.capacity:
+                    return connection
+            return None
+        for connection in self._connections:
+            if not connection.usable and connection.in_flight == 0:
                 connection.close()
-        self._connections = [c for c in kept if c.usable]
-        for connection in self._connections:
-            if connection.in_flight < connection.capacity:
-                return connection
-        return None
+        self._connections = [c for c in self._connections if c.usable]
+        return self._free()
 
     def _wake(self, count: int) -> None:
         while count > 0 and self._waiters:
@@ -519,17 +684,53 @@ class Http2FcmSender:
 async def _send_all(
     pool: _Pool, headers: Headers, pushes: list[OutgoingPush], bodies: list[bytes]
 ) -> list[SendResult]:
-    async def one(push: OutgoingPush, body: bytes) -> SendResult:
+    """Every push's request, started at once where a stream is free (the others wait for one
+    in a task), each given up after `TIMEOUT_S`; one result per push, in order."""
+    loop = asyncio.get_running_loop()
+    answers: list[asyncio.Future[tuple[int, bytes]]] = []
+    started: list[tuple[_Connection, int] | None] = []
+    for body in bodies:
         try:
-            status, raw = await pool.request(headers, body)
-        except (OSError, TimeoutError) as err:  # ConnectionError is an OSError
-            return SendResult(push, "retry", type(err).__name__, str(err)[:200])
-        try:
-            answer: Any = json.loads(raw) if raw else None
-        except ValueError:
-            answer = None
-        outcome, code = classify_answer(status, answer)
-        detail = None if outcome == "sent" else raw[:200].decode(errors="replace")
-        return SendResult(push, outcome, code, detail)
+            fast = pool.start(headers, body)
+        except OSError as err:  # no stream ids left: that request is retried
+            failed: asyncio.Future[tuple[int, bytes]] = loop.create_future()
+            failed.set_exception(err)
+            answers.append(failed)
+            started.append(None)
+            continue
+        if fast is not None:
+            answers.append(fast[2])
+            started.append((fast[0], fast[1]))
+        else:
+            answers.append(loop.create_task(pool.request(headers, body)))
+            started.append(None)
+    _, pending = await asyncio.wait(answers, timeout=TIMEOUT_S)
+    if pending:
+        why = f"no answer within {TIMEOUT_S:g} s"
+        for answer, where in zip(answers, started, strict=True):
+            if answer not in pending:
+                continue
+            if where is not None:
+                where[0].abandon(where[1], why)
+            else:
+                answer.cancel()
+        await asyncio.wait(pending)  # the cancelled tasks reset their streams
+    return [_result(push, answer) for push, answer in zip(pushes, answers, strict=True)]
 
-    return list(await asyncio.gather(*(one(p, b) for p, b in zip(pushes, bodies, strict=True))))
+
+def _result(push: OutgoingPush, answer: asyncio.Future[tuple[int, bytes]]) -> SendResult:
+    """One push's outcome from its answer (read no further than the status when it is 200)."""
+    error = TimeoutError("no answer in time") if answer.cancelled() else answer.exception()
+    if isinstance(error, OSError | TimeoutError):  # ConnectionError is an OSError
+        return SendResult(push, "retry", type(error).__name__, str(error)[:200])
+    if error is not None:
+        raise error
+    status, raw = answer.result()
+    if status == 200:  # the body of a 200 is not read
+        return SendResult(push, "sent")
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    outcome, code = classify_answer(status, body)
+    return SendResult(push, outcome, code, raw[:200].decode(errors="replace"))

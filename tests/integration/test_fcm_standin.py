@@ -475,3 +475,103 @@ def test_modelled_latency_keeps_the_other_streams_of_a_connection_moving(
         point_messaging_at(seam)
         proc.stop()
         firebase_admin.delete_app(slow)
+
+
+def test_http2_request_with_malformed_headers_is_reset_and_not_recorded(standin: str) -> None:
+    """Header lists are validated once per distinct list: a well-formed request is answered, the
+    same request with an upper-case header name (malformed in HTTP/2) is reset with
+    PROTOCOL_ERROR, each time it comes, and the connection keeps serving."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from h2.config import H2Configuration
+    from h2.connection import H2Connection
+    from h2.events import ResponseReceived, StreamReset
+
+    url = urlsplit(standin)
+    config = H2Configuration(
+        client_side=True, validate_outbound_headers=False, normalize_outbound_headers=False
+    )
+    conn = H2Connection(config)
+    body = b'{"message":{"token":"tok-h","data":{"kind":"sync"}}}'
+    good = [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":authority", url.netloc),
+        (":path", f"/v1/projects/{PROJECT}/messages:send"),
+        ("content-type", "application/json"),
+    ]
+    bad = [*good[:4], ("Content-Type", "application/json")]
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        conn.initiate_connection()
+        for headers in (good, bad, good, bad):
+            stream_id = conn.get_next_available_stream_id()
+            conn.send_headers(stream_id, headers)
+            conn.send_data(stream_id, body, end_stream=True)
+        sock.sendall(conn.data_to_send())
+        outcome: dict[int, object] = {}
+        while len(outcome) < 4:
+            data = sock.recv(65536)
+            assert data, "the stand-in closed the connection"
+            for event in conn.receive_data(data):
+                if isinstance(event, ResponseReceived):
+                    outcome[event.stream_id] = dict(event.headers)[b":status"]
+                elif isinstance(event, StreamReset):
+                    outcome[event.stream_id] = event.error_code
+            sock.sendall(conn.data_to_send())
+    assert [outcome[i] for i in (1, 3, 5, 7)] == [b"200", 1, b"200", 1]  # 1: PROTOCOL_ERROR
+    assert len(_messages(standin)) == 2
+
+
+def test_http2_sender_gives_up_on_unanswered_requests_and_frees_their_streams(
+    tmp_path: Path, seam: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests without an answer within the sender's timeout are retries (Cloud Tasks comes
+    back), those that waited for a stream included, and their streams are freed: the next
+    delivery on the same connection gets every stream again."""
+    from shared.push import h2_sender
+    from shared.push.sender import OutgoingPush
+
+    port = free_port()
+    proc = ManagedProcess(
+        "fcm-slow",
+        fcm_standin.command(sys.executable, port, latency_ms=3000),
+        log_dir=tmp_path,
+        cwd=ROOT,
+    )
+    _start(proc, fcm_standin.health_url(port))
+    slow = _new_app()
+    point_messaging_at(fcm_standin.base_url(port))
+    sender = h2_sender.Http2FcmSender(slow, max_connections=1)
+    try:
+        many = h2_sender.STREAMS_PER_CONNECTION + 20  # 20 wait for a stream
+        pushes = [OutgoingPush(f"d{i}", "ios", f"tok-{i}", "schedule", {}) for i in range(many)]
+        assert sender.send(pushes[:1])[0].outcome == "sent"  # a warm connection, as usual
+        monkeypatch.setattr(h2_sender, "TIMEOUT_S", 0.5)
+        results = sender.send(pushes)
+        assert {(r.outcome, r.code) for r in results} == {("retry", "TimeoutError")}
+        monkeypatch.setattr(h2_sender, "TIMEOUT_S", 30.0)
+        again = sender.send(pushes[: h2_sender.STREAMS_PER_CONNECTION])
+        assert {r.outcome for r in again} == {"sent"}
+        assert sender.connections_opened == 1
+    finally:
+        sender.close()
+        point_messaging_at(seam)
+        proc.stop()
+        firebase_admin.delete_app(slow)
+
+
+def test_cpu_reports_the_stand_ins_own_cpu_seconds(standin: str) -> None:
+    """What the push benchmark reads to tell the stand-in's share of a run: it grows with the
+    work the stand-in does."""
+
+    def cpu() -> float:
+        return float(requests.get(f"{standin}/cpu", timeout=5).json()["seconds"])
+
+    before = cpu()
+    body = {"message": {"token": "tok-cpu", "data": {"kind": "sync"}}}
+    with requests.Session() as session:
+        for _ in range(200):
+            url = f"{standin}/v1/projects/{PROJECT}/messages:send"
+            session.post(url, json=body, timeout=5).raise_for_status()
+    assert cpu() > before > 0

@@ -252,3 +252,38 @@ def test_http2_request_bodies_refuse_data_that_is_not_strings() -> None:
     bad = OutgoingPush("a", "ios", "tok", "schedule", {"n": 1})  # type: ignore[dict-item]
     with pytest.raises(ValueError, match="dict of strings"):
         message_bodies([bad])
+
+
+def test_http2_request_header_blocks_decode_to_each_requests_headers() -> None:
+    """The sender's HPACK encoder reuses the block of the constant headers: decoded in order by
+    a peer's decoder, every block must still give exactly that request's headers, across a
+    new token (another header list) and a table size the peer asked for."""
+    from hpack import Decoder, NeverIndexedHeaderTuple
+
+    from shared.push.h2_sender import _RequestEncoder
+
+    def headers(token: bytes) -> list[tuple[bytes, bytes]]:
+        return [
+            (b":method", b"POST"),
+            (b":scheme", b"https"),
+            (b":path", b"/v1/projects/p/messages:send"),
+            (b"authorization", b"Bearer " + token),
+        ]
+
+    encoder, decoder = _RequestEncoder(), Decoder()
+    blocks: set[bytes] = set()
+    for n in range(300):
+        fixed = headers(b"a" * 150 if n < 150 else b"b" * 150)
+        if n == 200:
+            encoder.header_table_size = 256  # too small for the token: blocks change again
+        if n == 230:
+            encoder.header_table_size = 4096
+        if n == 100:  # the peer's decoder sees the same entry come in
+            encoder.header_table.add(b"x-other", b"1")
+            decoder.header_table.add(b"x-other", b"1")
+        length = NeverIndexedHeaderTuple(b"content-length", b"%d" % (100 + n % 37))
+        block = encoder.encode([*fixed, length])
+        decoded = [(bytes(k), bytes(v)) for k, v in decoder.decode(block, raw=True)]
+        assert decoded == [*fixed, (b"content-length", b"%d" % (100 + n % 37))], n
+        blocks.add(block[: -len(length[1]) - 3])
+    assert len(blocks) < 20  # the constant part was reused, not re-encoded each time

@@ -45,7 +45,8 @@ def run() -> str:
         "",
         *report.cost_table(results[0]),
         "",
-        "One 2-core machine runs the emulators, PostgreSQL, the functions (one Python process) "
+        "One 2-core machine runs the emulators, PostgreSQL, the functions (two Python processes: "
+        "the apps' calls; Pub/Sub pushes and tasks) "
         "and the simulated users, so latencies at 200 users measure that machine's queue more "
         "than the code; counts do not depend on it.",
     ]

@@ -92,9 +92,9 @@ def publish(topic: str, messages: Sequence[tuple[bytes, Mapping[str, str]]]) -> 
     """Publish `messages` (data, attributes) to `topic`; return once Pub/Sub took every one.
 
     Waits `publish_timeout_s` at most in all, retries included (none goes on in the background
-    after it). `PublishFailed` when Pub/Sub
-    stalls, refuses connections or keeps answering a retryable error; any other error (a missing
-    topic, a denied permission) is a fault of ours and propagates as it is.
+    after it). `PublishFailed` when Pub/Sub stalls, refuses connections or keeps answering a
+    retryable error; any other error (a missing topic, a denied permission) is a fault of ours
+    and propagates as it is.
     """
     import time
 

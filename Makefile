@@ -15,8 +15,11 @@ NPM_STAMP := node_modules/.installed
 
 ## Install the Python environment from the lock (hashes checked), then the project itself in
 ## editable mode without resolving anything again.
-$(STAMP): pyproject.toml $(LOCK)
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+## The bare venv: the tools' installs below need only its interpreter, so they start at once.
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml $(LOCK) | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -24,27 +27,33 @@ $(STAMP): pyproject.toml $(LOCK)
 
 ## Install the npm tools from package-lock.json: firebase-tools (the Auth emulator), quicktype and
 ## Redocly's CLI (`make contract`, `make docs`), TypeScript and the Firebase JS SDK (the typed
-## client-SDK test).
+## client-SDK test). Without the optional packages: the only one with a build step is `re2`
+## (superstatic's, for the Hosting emulator, which nothing here runs; superstatic falls back to
+## JavaScript's RegExp without it), and with no prebuilt binary to download npm compiled it with
+## node-gyp on every fresh install, most of the install's time. The others are `@colors/colors`
+## (cli-table3's colours), `@pkgjs/parseargs` (for Node < 18) and `pg-cloudflare` (Workers only).
 $(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error --prefer-offline
+	npm ci --omit=optional --no-audit --no-fund --loglevel=error --prefer-offline
 	@touch $@
 
 ## Tools in venvs of their own (conflicting pins): the Cloud Tasks emulator and checkov.
 TASKS_STAMP := .local/tools/tasks-emulator/.installed
 CHECKOV_STAMP := .local/tools/checkov/.installed-3.3.30
 
-$(TASKS_STAMP): $(STAMP)
+## devstack/tools.py imports the standard library only, so the venv's bare interpreter runs it
+## (the Tasks emulator's stamp records that interpreter): these two need not wait for the lock.
+$(TASKS_STAMP): | $(PY)
 	$(PY) -m devstack.tools tasks-emulator
 
-$(CHECKOV_STAMP): $(STAMP)
+$(CHECKOV_STAMP): | $(PY)
 	$(PY) -m devstack.tools checkov
 
-## Everything, installed in parallel (each piece is skipped once its stamp exists). Redis (the
-## shared rate limits) comes from the system's packages when it is missing.
+## Everything, the four installs side by side in one make (each skipped once its stamp exists;
+## they download more than they compute). Redis (the shared rate limits) comes from the
+## system's packages when it is missing.
 install:
 	@scripts/ensure-redis.sh
-	@$(MAKE) --no-print-directory -j4 $(STAMP) $(NPM_STAMP)
-	@$(MAKE) --no-print-directory -j4 $(TASKS_STAMP) $(CHECKOV_STAMP)
+	@$(MAKE) --no-print-directory -j4 $(STAMP) $(NPM_STAMP) $(TASKS_STAMP) $(CHECKOV_STAMP)
 
 ## The whole local stack in the foreground; Ctrl-C stops everything it started.
 dev: install

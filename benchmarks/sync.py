@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -200,29 +199,6 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p99
 
 
-def concurrently(
-    work: Callable[[int, int], float],
-    clients: int = CLIENTS,
-    rounds: int = ROUNDS,
-) -> list[float]:
-    """`work(client, round)` for `clients` clients at once: one warm-up round (not kept), then
-    `rounds` measured rounds each."""
-    samples: list[float] = []
-    lock = threading.Lock()
-
-    def client(index: int, todo: range) -> None:
-        for round_ in todo:
-            took = work(index, round_)
-            with lock:
-                samples.append(took)
-
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        list(pool.map(lambda i: client(i, range(1)), range(clients)))
-        samples.clear()
-        list(pool.map(lambda i: client(i, range(1, rounds + 1)), range(clients)))
-    return samples
-
-
 @dataclasses.dataclass
 class Pattern:
     """One way of writing a sync's sessions, measured a round at a time: `work(client, round)`
@@ -249,10 +225,6 @@ def interleaved(
                 if round_ > 0:
                     out[pattern.name].append(kept)
     return out
-
-
-def bare_commits(clients: int = CLIENTS, rounds: int = ROUNDS) -> list[float]:
-    return concurrently(bare_commit_pattern().work, clients=clients, rounds=rounds)
 
 
 def bare_commit_pattern() -> Pattern:
@@ -292,11 +264,6 @@ def service_pattern(clients: int = CLIENTS) -> tuple[Pattern, list[Device]]:
         return time.perf_counter() - started
 
     return Pattern("service", work), devices
-
-
-def service_calls(clients: int = CLIENTS, rounds: int = ROUNDS) -> list[float]:
-    pattern, _ = service_pattern(clients)
-    return concurrently(pattern.work, clients=clients, rounds=rounds)
 
 
 def server_time_lags(devices: list[Device]) -> list[float]:
@@ -394,11 +361,12 @@ def spread(ratios: list[float]) -> str:
 def run() -> str:
     with local_stack() as stack:
         counts = {h: (ours(h), naive(h)) for h in HISTORIES}
-        alone_bare = bare_commits(1, 30)
-        alone_service = service_calls(1, 30)
+        alone_service, _ = service_pattern(1)
+        alone = interleaved([bare_commit_pattern(), alone_service], clients=1, rounds=30)
         service, devices = service_pattern()
         rounds = interleaved([bare_commit_pattern(), service, callable_pattern(stack)])
         lags = server_time_lags(devices)
+    alone_bare, alone_sync = ([x for r in alone[name] for x in r] for name in ("bare", "service"))
     bare, service_samples, server = (
         [x for round_ in rounds[name] for x in round_] for name in ("bare", "service", "server")
     )
@@ -463,7 +431,7 @@ def run() -> str:
         "from a batch already built) and waits for Pub/Sub to acknowledge the change records "
         "(one Publish call). With a "
         f"single client the bare commit takes {statistics.median(alone_bare) * 1000:.1f} ms "
-        f"and the in-process sync {statistics.median(alone_service) * 1000:.1f} ms (p50).",
+        f"and the in-process sync {statistics.median(alone_sync) * 1000:.1f} ms (p50).",
         "",
         BEFORE,
         "",

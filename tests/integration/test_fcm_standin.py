@@ -77,6 +77,24 @@ def _new_app() -> firebase_admin.App:
     )
 
 
+def _slow_standin(
+    tmp_path: Path, name: str, latency_ms: int
+) -> tuple[ManagedProcess, firebase_admin.App]:
+    """A stand-in of its own that answers after `latency_ms`, started, with messaging pointed
+    at it and a new app to send with (the caller stops the process)."""
+    port = free_port()
+    proc = ManagedProcess(
+        name,
+        fcm_standin.command(sys.executable, port, latency_ms=latency_ms),
+        log_dir=tmp_path,
+        cwd=ROOT,
+    )
+    _start(proc, fcm_standin.health_url(port))
+    app = _new_app()
+    point_messaging_at(fcm_standin.base_url(port))
+    return proc, app
+
+
 @pytest.fixture(scope="module")
 def app(seam: str) -> Iterator[firebase_admin.App]:
     fb_app = _new_app()
@@ -454,16 +472,7 @@ def test_modelled_latency_keeps_the_other_streams_of_a_connection_moving(
     from shared.push.h2_sender import Http2FcmSender
     from shared.push.sender import OutgoingPush
 
-    port = free_port()
-    proc = ManagedProcess(
-        "fcm-latency",
-        fcm_standin.command(sys.executable, port, latency_ms=50),
-        log_dir=tmp_path,
-        cwd=ROOT,
-    )
-    _start(proc, fcm_standin.health_url(port))
-    slow = _new_app()
-    point_messaging_at(fcm_standin.base_url(port))
+    proc, slow = _slow_standin(tmp_path, "fcm-latency", 50)
     try:
         sender = Http2FcmSender(slow)
         tokens = [f"tok-{i}" for i in range(99)] + ["unregistered-z"]
@@ -532,16 +541,7 @@ def test_http2_sender_gives_up_on_unanswered_requests_and_frees_their_streams(
     from shared.push import h2_sender
     from shared.push.sender import OutgoingPush
 
-    port = free_port()
-    proc = ManagedProcess(
-        "fcm-slow",
-        fcm_standin.command(sys.executable, port, latency_ms=3000),
-        log_dir=tmp_path,
-        cwd=ROOT,
-    )
-    _start(proc, fcm_standin.health_url(port))
-    slow = _new_app()
-    point_messaging_at(fcm_standin.base_url(port))
+    proc, slow = _slow_standin(tmp_path, "fcm-slow", 3000)
     sender = h2_sender.Http2FcmSender(slow, max_connections=1)
     try:
         many = h2_sender.STREAMS_PER_CONNECTION + 20  # 20 wait for a stream

@@ -365,15 +365,51 @@ def test_any_order_with_duplicates_converges_to_the_newest(
     deliveries = [e for e, n in zip(events, copies, strict=True) for _ in range(n)]
     deliveries = data.draw(st.permutations(deliveries), label="order")
 
+    pending: list[ChangeRecord] = []
     for event in deliveries:
         # Upserts may also come through the backfill path, interleaved with live events.
         if event.op == "upsert" and data.draw(st.booleans(), label="via backfill"):
             store.writer.bulk_upsert([event])
         else:
-            store.writer.apply(batch(event))
+            pending.append(event)
+        # Live events arrive one by one or several to a batch, in any order inside it.
+        deliver_now: bool = data.draw(st.booleans(), label="deliver the batch now")
+        if pending and deliver_now:
+            store.writer.apply(batch(*pending))
+            pending = []
+    if pending:
+        store.writer.apply(batch(*pending))
 
     expected = expected_state(events)
     assert actual_state(store, uid, list(expected)) == expected
+
+
+def test_a_commit_of_many_sessions_costs_the_statements_of_one(sql_engine: Engine) -> None:
+    """A sync commit's records are applied in one statement per collection, so the mirror's
+    round trips to PostgreSQL do not grow with the number of sessions a commit wrote."""
+    from sqlalchemy import event
+
+    store = SqlMirrorStore(sql_engine)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    def statements_for(records: list[ChangeRecord]) -> int:
+        statements.clear()
+        event.listen(sql_engine, "before_cursor_execute", count)
+        try:
+            result = store.writer.apply(batch(*records))
+        finally:
+            event.remove(sql_engine, "before_cursor_execute", count)
+        assert result.applied == len(records)
+        return len(statements)
+
+    one = statements_for([upsert("sessions", new_uid(), "s1", 10)])
+    uid = new_uid()
+    many = statements_for([upsert("sessions", uid, f"s{i}", 10 + i) for i in range(20)])
+    assert many == one
+    assert {f"s{i}" for i in range(20)} <= set(store.reads.user_snapshot(uid)["sessions"])
 
 
 def test_concurrent_deliveries_and_an_erasure_converge(sql_engine: Engine) -> None:

@@ -103,6 +103,9 @@ class StackConfig:
     # within this many seconds (30 deployed). Tests use 0: every call reads the phases.
     phase_cache_s: float = 2.0
     data: DataMode = "fresh"
+    # FOCUS_TRACE_SAMPLE_RATIO of the functions: locally every trace is kept, so that
+    # `focusctl trace show` finds any request's (deployed: 1%, shared/settings.py).
+    trace_sample_ratio: float = 1.0
 
 
 class Stack:
@@ -180,7 +183,7 @@ class Stack:
             "FOCUS_REDIS_URL": self.redis_url,
             "FOCUS_PHASE_CACHE_S": f"{c.phase_cache_s:g}",
             "FOCUS_TRACE_FILE": str(self.trace_file),
-            "FOCUS_TRACE_SAMPLE_RATIO": "1",
+            "FOCUS_TRACE_SAMPLE_RATIO": f"{c.trace_sample_ratio:g}",
         }
 
     def descriptor(self) -> dict[str, str]:

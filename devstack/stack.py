@@ -409,6 +409,16 @@ class Stack:
                 return proc
         raise KeyError(name)
 
+    def part_pids(self) -> dict[str, int]:
+        """The process id of each running part (PostgreSQL's postmaster as `postgres`), for
+        meters that read what each part spends (benchmarks)."""
+        pids = {proc.name: proc.pid for proc in self._procs if proc.pid is not None}
+        if self._postgres is not None:
+            pidfile = self._postgres.pgdata / "postmaster.pid"
+            if pidfile.exists():
+                pids["postgres"] = int(pidfile.read_text().split()[0])
+        return pids
+
     def check_alive(self) -> None:
         """Raise StackError naming the first part that is no longer running."""
         for proc in self._procs:

@@ -1,0 +1,62 @@
+"""CPU time that processes and all their descendants have used, read from /proc (Linux).
+
+A local stack's parts run as process trees (a supervisor, firebase-tools and its Java emulator,
+PostgreSQL's postmaster and its backends), so a part's CPU is its whole tree's. Children that
+have exited and been waited for are included (their `cutime`/`cstime` in the parent).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def _processes() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds of the process and its waited-for children)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    table: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # state ppid ... utime(11) stime(12) cutime(13) cstime(14), counted from the state
+        used = sum(int(fields[i]) for i in (11, 12, 13, 14))
+        table[int(entry.name)] = (int(fields[1]), used / ticks)
+    return table
+
+
+def _tree(table: dict[int, tuple[int, float]], root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, ()))
+    return out
+
+
+def descendants(root: int) -> list[int]:
+    """`root` and every process below it, now."""
+    return _tree(_processes(), root)
+
+
+def tree_cpu(roots: Mapping[str, int]) -> dict[str, float]:
+    """CPU seconds of each named root process with all its descendants, now."""
+    table = _processes()
+    return {
+        name: sum(table.get(pid, (0, 0.0))[1] for pid in _tree(table, root))
+        for name, root in roots.items()
+    }
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process alone (its threads), without its children."""
+    times = os.times()
+    return times.user + times.system

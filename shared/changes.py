@@ -101,8 +101,8 @@ def timestamp_from_version(version: int) -> datetime:
 
 
 def format_timestamp(ts: datetime) -> str:
-    """RFC 3339 in UTC with microseconds and `Z`."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 in UTC with microseconds and `Z`, the year always four digits."""
+    return ts.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 class ChangeSink(Protocol):

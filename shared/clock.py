@@ -16,9 +16,9 @@ def to_millis(value: datetime) -> datetime:
 
 
 def format_timestamp(value: datetime) -> str:
-    """`2026-11-22T09:00:00.000Z`."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    """`2026-11-22T09:00:00.000Z`; the year always four digits (`0005-...`), as RFC 3339 and
+    `parse_timestamp` want it (strftime's `%Y` writes `5`)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_timestamp(text: str) -> datetime:

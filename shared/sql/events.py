@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
@@ -182,7 +182,9 @@ def _hash_timestamp(ts: datetime) -> str:
     # Milliseconds: the precision the API keeps every timestamp at (shared/clock.py). A server
     # time stored with microseconds in Firestore and published in its wire form (milliseconds)
     # is the same content.
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    from shared.clock import format_timestamp
+
+    return format_timestamp(ts)
 
 
 def _normalize_value(collection: Collection, field: ApiField, value: object) -> object:

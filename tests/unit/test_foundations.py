@@ -6,14 +6,17 @@ import io
 import json
 import logging
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from shared import registry
-from shared.clock import format_timestamp, parse_timestamp
+from shared.clock import format_timestamp, parse_timestamp, to_millis
 from shared.logs import JsonFormatter, request_context, trace_id_from_headers
 from shared.ratelimit import LimiterUnavailable, SharedLimits
 from shared.settings import Settings
@@ -104,6 +107,9 @@ def refused_because(error: ValidationError) -> str:
     return str(only["ctx"]["error"])
 
 
+RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+
+
 class TestClock:
     @pytest.mark.parametrize(
         ("text", "expected"),
@@ -116,6 +122,16 @@ class TestClock:
     )
     def test_round_trip_in_utc_milliseconds(self, text: str, expected: str) -> None:
         assert format_timestamp(parse_timestamp(text)) == expected
+
+    @given(st.datetimes(timezones=st.just(UTC)))
+    def test_every_accepted_time_is_written_as_it_can_be_read_back(self, value: datetime) -> None:
+        """Years 1-999 included: the apps and the mirror parse what the server writes."""
+        from shared.changes import format_timestamp as format_micros
+
+        written = format_timestamp(value)
+        assert parse_timestamp(written) == to_millis(value)
+        assert RFC3339_UTC.fullmatch(written)
+        assert datetime.fromisoformat(format_micros(value)) == value
 
     @pytest.mark.parametrize(
         "text",

@@ -219,6 +219,20 @@ def test_change_records_for_writes_and_again_for_replays() -> None:
     ]
 
 
+def test_times_before_the_year_1000_come_back_as_they_were_sent() -> None:
+    """RFC 3339 writes four digits of year: the apps and the mirror parse what they are sent."""
+    h = Harness()
+    early = {"startedAt": "0005-01-02T03:04:05.678Z", "updatedAt": "0005-01-02T04:00:00.000Z"}
+    sent = session("s1") | early
+    h.sync([{"mutationId": "m1", "op": "upsert", "session": sent}])
+    tablet = h.sync(device="tablet")
+    assert tablet["changes"] == [sent]
+    (record,) = h.sink.records
+    assert record.data is not None
+    assert record.data["startedAt"] == early["startedAt"]
+    assert record.data["updatedAt"] == early["updatedAt"]
+
+
 def test_purge_removes_only_expired_tombstones() -> None:
     h = Harness()
     h.sync([rm("d1", "gone"), up("m1", "kept")])

@@ -204,13 +204,16 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 @dataclasses.dataclass
 class Pattern:
-    """One way of writing a sync's sessions, measured a round at a time: `work(client, round)`
-    returns the client's time; `measured` turns a round's client times into the figures kept
-    (the server's own `latencyMs` for the callable)."""
+    """One way of writing a sync's sessions, measured a round at a time: `prepare(client,
+    round)` builds what the client sends, for every client before the batch starts (so that no
+    client's building overlaps another's call); `work(client, round)` sends it and returns the
+    client's time; `measured` turns a round's client times into the figures kept (the server's
+    own `latencyMs` for the callable)."""
 
     name: str
     work: Callable[[int, int], float]
     measured: Callable[[list[float]], list[float]] = lambda times: times
+    prepare: Callable[[int, int], None] = lambda index, round_: None
 
 
 class BatchObserver(Protocol):
@@ -234,6 +237,7 @@ def interleaved(
     with ThreadPoolExecutor(max_workers=clients) as pool:
         for round_ in range(rounds + 1):
             for pattern in patterns:
+                list(pool.map(pattern.prepare, range(clients), [round_] * clients))
                 if observer is not None:
                     observer.before(pattern.name)
                 times = list(pool.map(pattern.work, range(clients), [round_] * clients))
@@ -327,18 +331,23 @@ def bare_commit_pattern() -> Pattern:
 
     db = firestore_client()
     run = uuid.uuid4().hex[:8]
+    batches: dict[int, Any] = {}
 
-    def work(index: int, round_: int) -> float:
+    def prepare(index: int, round_: int) -> None:
         sessions = db.collection("users").document(f"bare-{run}-{index}").collection("sessions")
         batch = db.batch()
         for mutation in upserts(f"r{round_}", MUTATIONS):
             data = mutation["session"]
             batch.set(sessions.document(data["id"]), {**data, "serverUpdatedAt": SERVER_TIMESTAMP})
+        batches[index] = batch
+
+    def work(index: int, round_: int) -> float:
+        batch = batches.pop(index)
         started = time.perf_counter()
         batch.commit()
         return time.perf_counter() - started
 
-    return Pattern("bare", work)
+    return Pattern("bare", work, prepare=prepare)
 
 
 def service_pattern(clients: int = CLIENTS) -> tuple[Pattern, list[Device]]:
@@ -351,12 +360,17 @@ def service_pattern(clients: int = CLIENTS) -> tuple[Pattern, list[Device]]:
     run = uuid.uuid4().hex[:8]
     devices = [Device(store, f"svc-{run}-{i}", "phone") for i in range(clients)]
 
+    mutations: dict[int, list[dict[str, Any]]] = {}
+
+    def prepare(index: int, round_: int) -> None:
+        mutations[index] = upserts(f"r{round_}", MUTATIONS)
+
     def work(index: int, round_: int) -> float:
         started = time.perf_counter()
-        devices[index].sync(upserts(f"r{round_}", MUTATIONS))
+        devices[index].sync(mutations.pop(index))
         return time.perf_counter() - started
 
-    return Pattern("service", work), devices
+    return Pattern("service", work, prepare=prepare), devices
 
 
 def server_time_lags(devices: list[Device]) -> list[float]:
@@ -396,14 +410,22 @@ def callable_pattern(stack: Any, clients: int = CLIENTS) -> Pattern:
     url = f"{stack.functions_base_url}/syncFocusSessions"
     http = [requests.Session() for _ in range(clients)]
 
-    def work(index: int, round_: int) -> float:
+    bodies: dict[int, bytes] = {}
+
+    def prepare(index: int, round_: int) -> None:
         mutations = upserts(f"r{round_}", MUTATIONS)
         data = {"deviceId": "phone", "cursor": cursors[index], "mutations": mutations}
+        bodies[index] = json.dumps({"data": data}).encode()
+
+    def work(index: int, round_: int) -> float:
         started = time.perf_counter()
         response = http[index].post(
             url,
-            json={"data": data},
-            headers={"Authorization": f"Bearer {tokens[index]}"},
+            data=bodies.pop(index),
+            headers={
+                "Authorization": f"Bearer {tokens[index]}",
+                "Content-Type": "application/json",
+            },
             timeout=60,
         )
         response.raise_for_status()
@@ -434,7 +456,7 @@ def callable_pattern(stack: Any, clients: int = CLIENTS) -> Pattern:
         seen[0] += len(times)
         return kept
 
-    return Pattern("server", work, measured)
+    return Pattern("server", work, measured, prepare)
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -583,7 +605,9 @@ def run() -> str:
         f"Latency of a sync of {MUTATIONS} new sessions, {CLIENTS} concurrent clients (one user "
         f"each), on the emulator: {ROUNDS} rounds after a warm-up, each round one batch of "
         f"{CLIENTS} concurrent calls of each pattern in turn, so that the machine's load hits "
-        "them alike; after each batch the mirror catches up before the next starts. *Per "
+        "them alike; what each client sends (the bare commit's batch, the request) is built "
+        "before its batch starts, and after each batch the mirror catches up before the next "
+        "starts. *Per "
         "round*: the pattern's p50 over the bare commit's p50 of the same round, median and "
         "range over the rounds. Measured twice, with new users: *background held* stops the "
         "functions' background process (the mirror consumer, the Cloud Tasks deliveries: "

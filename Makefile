@@ -13,16 +13,27 @@ NPM_STAMP := node_modules/.installed
 
 .PHONY: dev test lint typecheck unit bench load sql-dataset install requirements package fmt clean contract contract-gate contract-baseline docs
 
+## The installer: uv, pinned with its hashes in a lock of its own (`make requirements` writes it
+## from requirements-uv.in) and installed by the venv's pip. It installs the lock in about a
+## quarter of pip's time (docs/BENCHMARKS.md, "make test's time").
+UV_LOCK := requirements-uv.lock
+UV := $(VENV)/bin/uv
+
 ## Install the Python environment from the lock (hashes checked), then the project itself in
-## editable mode without resolving anything again.
-## The bare venv: the tools' installs below need only its interpreter, so they start at once.
+## editable mode without resolving anything again, built with the lock's setuptools (no
+## isolated build environment to fetch). The lock also pins the venv's pip (pip-tools uses it).
+## The bare venv: the tools' installs below need only its interpreter and uv, so they start at
+## once.
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml $(LOCK) | $(PY)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+$(UV): $(UV_LOCK) | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(UV_LOCK)
+	@touch $@
+
+$(STAMP): pyproject.toml $(LOCK) | $(UV)
+	$(UV) pip install --quiet --python $(PY) --require-hashes -r $(LOCK)
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	@touch $@
 
 ## Install the npm tools from package-lock.json: firebase-tools (the Auth emulator), quicktype and
@@ -41,11 +52,12 @@ TASKS_STAMP := .local/tools/tasks-emulator/.installed
 CHECKOV_STAMP := .local/tools/checkov/.installed-3.3.30
 
 ## devstack/tools.py imports the standard library only, so the venv's bare interpreter runs it
-## (the Tasks emulator's stamp records that interpreter): these two need not wait for the lock.
-$(TASKS_STAMP): | $(PY)
+## (the Tasks emulator's stamp records that interpreter) with the uv beside it: these two need
+## not wait for the lock.
+$(TASKS_STAMP): | $(UV)
 	$(PY) -m devstack.tools tasks-emulator
 
-$(CHECKOV_STAMP): | $(PY)
+$(CHECKOV_STAMP): | $(UV)
 	$(PY) -m devstack.tools checkov
 
 ## Everything, the four installs side by side in one make (each skipped once its stamp exists;
@@ -103,11 +115,12 @@ sql-dataset: install
 	$(PY) -m benchmarks.sql_dataset --rows $(ROWS)
 
 ## Regenerate the lock (every extra, hashes), the deployed functions/requirements.txt (runtime
-## dependencies only, the lock's versions, hashes) and the Terraform registry input.
+## dependencies only, the lock's versions, hashes), uv's lock and the Terraform registry input.
 PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 requirements: $(STAMP)
 	$(PIP_COMPILE) --all-extras --unsafe-package focus-backend --output-file $(LOCK) pyproject.toml
 	$(PIP_COMPILE) --constraint $(LOCK) --output-file functions/requirements.txt pyproject.toml
+	$(PIP_COMPILE) --output-file $(UV_LOCK) requirements-uv.in
 	$(PY) -m devstack render-registry
 
 ## The client contract: docs/api/openapi.json from the wire models, then the app models under

@@ -19,6 +19,8 @@ from pathlib import Path
 from devstack.process import ManagedProcess, StackError, free_port, http_ok, tcp_open
 from shared.once import once
 
+LAZY_VALIDATORS_JS = Path(__file__).resolve().with_name("auth_lazy_validators.js")
+
 
 @once
 def sdk_root() -> Path:
@@ -108,12 +110,15 @@ def auth_process(
     hub_port: int | None = None,
     avoid_ports: Collection[int] = (),
     import_from: Path | None = None,
+    lazy_validators: bool = False,
 ) -> tuple[ManagedProcess, Callable[[], bool]]:
     """The Firebase Auth emulator, configured by a generated firebase.json on `port`.
 
     `hub_port`: where firebase-tools' emulator hub listens (its `/_admin/export` saves the
     accounts); `avoid_ports`: the stack's other ports, never chosen for the hub or logging;
-    `import_from`: a directory such an export wrote, to start with (keep mode).
+    `import_from`: a directory such an export wrote, to start with (keep mode);
+    `lazy_validators`: each operation's request and response validators compiled on its first
+    call rather than all of them at start (devstack/auth_lazy_validators.js).
     """
     firebase = root / "node_modules" / ".bin" / "firebase"
     if not firebase.exists():
@@ -138,7 +143,10 @@ def auth_process(
         {"CI": "true", "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true", "NO_UPDATE_NOTIFIER": "1"}
     )
     env["HOME"] = str(work_dir)  # keeps its config store out of the user's home
+    # Through `node` itself when a preload is given (the bin script's shebang takes no flags).
+    preload = ["node", "--require", str(LAZY_VALIDATORS_JS)] if lazy_validators else []
     argv = [
+        *preload,
         str(firebase),
         "emulators:start",
         "--only",

@@ -63,21 +63,23 @@ $(CHECKOV_STAMP): | $(UV)
 ## Everything, the four installs side by side in one make (each skipped once its stamp exists;
 ## they download more than they compute). Redis (the shared rate limits) comes from the
 ## system's packages when it is missing.
+INSTALLS := $(STAMP) $(NPM_STAMP) $(TASKS_STAMP) $(CHECKOV_STAMP)
 install:
 	@scripts/ensure-redis.sh
-	@$(MAKE) --no-print-directory -j4 $(STAMP) $(NPM_STAMP) $(TASKS_STAMP) $(CHECKOV_STAMP)
+	@$(MAKE) --no-print-directory -j4 $(INSTALLS)
 
 ## The whole local stack in the foreground; Ctrl-C stops everything it started.
 dev: install
 	$(PY) -m devstack up
 
-## Every test: lint, types, unit, integration (emulators + PostgreSQL) and end to end.
-test: install
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	$(VENV)/bin/lint-imports
-	$(VENV)/bin/actionlint
-	$(PY) -m mypy
+## Every test: lint, types, unit, integration (emulators + PostgreSQL) and end to end. The
+## installs as `make install` runs them, with lint and types beside them: those need only the
+## Python environment, so they run while `npm ci` and the tools' venvs still install. The
+## first failure stops it before pytest, with make's exit code; each target's output comes in
+## one piece (--output-sync).
+test:
+	@scripts/ensure-redis.sh
+	@$(MAKE) --no-print-directory -j4 --output-sync=target $(INSTALLS) lint typecheck
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 ## Style, and the layers of docs/ARCHITECTURE.md (import-linter contracts in pyproject.toml).

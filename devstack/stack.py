@@ -108,6 +108,9 @@ class StackConfig:
     # devstack/auth_lazy_validators.js). The benchmarks' stacks keep the emulators' defaults
     # (benchmarks/stack.py), so their figures compare with earlier runs.
     lean_emulators: bool = True
+    # JAVA_TOOL_OPTIONS of the Firestore and Pub/Sub emulators (the test session's stack:
+    # emulators.SHORT_LIVED_JVM_OPTIONS); none by default.
+    jvm_options: tuple[str, ...] = ()
 
 
 class Stack:
@@ -257,10 +260,11 @@ class Stack:
                 c.project_id,
                 self.log_dir,
                 import_from=restore.firestore_metadata if restore else None,
+                jvm_options=c.jvm_options,
             ),
             60,
         )
-        launch(*emulators.pubsub_process(self.ports.pubsub, self.log_dir), 60)
+        launch(*emulators.pubsub_process(self.ports.pubsub, self.log_dir, c.jvm_options), 60)
         own_ports = list(dataclasses.asdict(self.ports).values())
         self._auth_hub_port = free_port(avoid=own_ports)
         launch(

@@ -76,11 +76,14 @@ dev: install
 ## installs as `make install` runs them, with lint and types beside them: those need only the
 ## Python environment, so they run while `npm ci` and the tools' venvs still install. The
 ## first failure stops it before pytest, with make's exit code; each target's output comes in
-## one piece (--output-sync).
+## one piece (--output-sync). pytest's workers take the files in the tree's order
+## (--no-loadscope-reorder): pytest-xdist otherwise hands out the files with the most tests
+## first, which left the one-test files, the lifecycle chain and the schedule-push wait (2.5 and
+## 1.5 minutes), for the end, one worker idle beside them.
 test:
 	@scripts/ensure-redis.sh
 	@$(MAKE) --no-print-directory -j4 --output-sync=target $(INSTALLS) lint typecheck
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 ## Style, and the layers of docs/ARCHITECTURE.md (import-linter contracts in pyproject.toml).
 lint: $(STAMP)

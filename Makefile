@@ -14,8 +14,8 @@ NPM_STAMP := node_modules/.installed
 .PHONY: dev test lint typecheck unit bench load sql-dataset install requirements package fmt clean contract contract-gate contract-baseline docs
 
 ## The installer: uv, pinned with its hashes in a lock of its own (`make requirements` writes it
-## from requirements-uv.in) and installed by the venv's pip. It installs the lock in about a
-## quarter of pip's time (docs/BENCHMARKS.md, "make test's time").
+## from requirements-uv.in) and installed by the venv's pip. It installs the lock in seconds
+## where pip took a minute and a half (docs/BENCHMARKS.md, "make test's time").
 UV_LOCK := requirements-uv.lock
 UV := $(VENV)/bin/uv
 

@@ -13,16 +13,27 @@ NPM_STAMP := node_modules/.installed
 
 .PHONY: dev test lint typecheck unit bench load sql-dataset install requirements package fmt clean contract contract-gate contract-baseline docs
 
+## The installer: uv, pinned with its hashes in a lock of its own (`make requirements` writes it
+## from requirements-uv.in) and installed by the venv's pip. It installs the lock in seconds
+## where pip took a minute and a half (docs/BENCHMARKS.md, "make test's time").
+UV_LOCK := requirements-uv.lock
+UV := $(VENV)/bin/uv
+
 ## Install the Python environment from the lock (hashes checked), then the project itself in
-## editable mode without resolving anything again.
-## The bare venv: the tools' installs below need only its interpreter, so they start at once.
+## editable mode without resolving anything again, built with the lock's setuptools (no
+## isolated build environment to fetch). The lock also pins the venv's pip (pip-tools uses it).
+## The bare venv: the tools' installs below need only its interpreter and uv, so they start at
+## once.
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml $(LOCK) | $(PY)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+$(UV): $(UV_LOCK) | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(UV_LOCK)
+	@touch $@
+
+$(STAMP): pyproject.toml $(LOCK) | $(UV)
+	$(UV) pip install --quiet --python $(PY) --require-hashes -r $(LOCK)
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	@touch $@
 
 ## Install the npm tools from package-lock.json: firebase-tools (the Auth emulator), quicktype and
@@ -41,32 +52,38 @@ TASKS_STAMP := .local/tools/tasks-emulator/.installed
 CHECKOV_STAMP := .local/tools/checkov/.installed-3.3.30
 
 ## devstack/tools.py imports the standard library only, so the venv's bare interpreter runs it
-## (the Tasks emulator's stamp records that interpreter): these two need not wait for the lock.
-$(TASKS_STAMP): | $(PY)
+## (the Tasks emulator's stamp records that interpreter) with the uv beside it: these two need
+## not wait for the lock.
+$(TASKS_STAMP): | $(UV)
 	$(PY) -m devstack.tools tasks-emulator
 
-$(CHECKOV_STAMP): | $(PY)
+$(CHECKOV_STAMP): | $(UV)
 	$(PY) -m devstack.tools checkov
 
 ## Everything, the four installs side by side in one make (each skipped once its stamp exists;
 ## they download more than they compute). Redis (the shared rate limits) comes from the
 ## system's packages when it is missing.
+INSTALLS := $(STAMP) $(NPM_STAMP) $(TASKS_STAMP) $(CHECKOV_STAMP)
 install:
 	@scripts/ensure-redis.sh
-	@$(MAKE) --no-print-directory -j4 $(STAMP) $(NPM_STAMP) $(TASKS_STAMP) $(CHECKOV_STAMP)
+	@$(MAKE) --no-print-directory -j4 $(INSTALLS)
 
 ## The whole local stack in the foreground; Ctrl-C stops everything it started.
 dev: install
 	$(PY) -m devstack up
 
-## Every test: lint, types, unit, integration (emulators + PostgreSQL) and end to end.
-test: install
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	$(VENV)/bin/lint-imports
-	$(VENV)/bin/actionlint
-	$(PY) -m mypy
-	$(PY) -m pytest -q -n 2 --dist loadfile
+## Every test: lint, types, unit, integration (emulators + PostgreSQL) and end to end. The
+## installs as `make install` runs them, with lint and types beside them: those need only the
+## Python environment, so they run while `npm ci` and the tools' venvs still install. The
+## first failure stops it before pytest, with make's exit code; each target's output comes in
+## one piece (--output-sync). pytest's workers take the files in the tree's order
+## (--no-loadscope-reorder): pytest-xdist otherwise hands out the files with the most tests
+## first, which left the one-test files, the lifecycle chain and the schedule-push wait (2.5 and
+## 1.5 minutes), for the end, one worker idle beside them.
+test:
+	@scripts/ensure-redis.sh
+	@$(MAKE) --no-print-directory -j4 --output-sync=target $(INSTALLS) lint typecheck
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 ## Style, and the layers of docs/ARCHITECTURE.md (import-linter contracts in pyproject.toml).
 lint: $(STAMP)
@@ -103,11 +120,12 @@ sql-dataset: install
 	$(PY) -m benchmarks.sql_dataset --rows $(ROWS)
 
 ## Regenerate the lock (every extra, hashes), the deployed functions/requirements.txt (runtime
-## dependencies only, the lock's versions, hashes) and the Terraform registry input.
+## dependencies only, the lock's versions, hashes), uv's lock and the Terraform registry input.
 PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 requirements: $(STAMP)
 	$(PIP_COMPILE) --all-extras --unsafe-package focus-backend --output-file $(LOCK) pyproject.toml
 	$(PIP_COMPILE) --constraint $(LOCK) --output-file functions/requirements.txt pyproject.toml
+	$(PIP_COMPILE) --output-file $(UV_LOCK) requirements-uv.in
 	$(PY) -m devstack render-registry
 
 ## The client contract: docs/api/openapi.json from the wire models, then the app models under

@@ -13,11 +13,30 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from devstack.process import ManagedProcess, StackError, free_port, http_ok, tcp_open
 from shared.once import once
+
+LAZY_VALIDATORS_JS = Path(__file__).resolve().with_name("auth_lazy_validators.js")
+# JVM options for the Firestore and Pub/Sub emulators of a stack that lives minutes (the test
+# session's): the client compiler only and one GC thread. On 2 cores the optimising compiler's
+# threads cost more than they pay back in that time: the Firestore emulator spent 7 CPU-s
+# instead of 13 on tests/integration/test_phase_sync.py and 10 instead of about 20 on the fuzz
+# file, the JVMs 5 instead of 7.5 at a start (docs/BENCHMARKS.md, "make test's time"). `make dev`,
+# which runs for hours, and the benchmarks keep the JVM's defaults.
+SHORT_LIVED_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+
+
+def _java_env(jvm_options: Sequence[str]) -> dict[str, str] | None:
+    """The environment with `jvm_options` in JAVA_TOOL_OPTIONS (before any the user set, which
+    therefore win), or None (the inherited one) when there are none."""
+    if not jvm_options:
+        return None
+    env = dict(os.environ)
+    env["JAVA_TOOL_OPTIONS"] = " ".join([*jvm_options, env.get("JAVA_TOOL_OPTIONS", "")]).strip()
+    return env
 
 
 @once
@@ -39,9 +58,15 @@ def sdk_root() -> Path:
 
 
 def firestore_process(
-    port: int, rules: Path, project_id: str, log_dir: Path, import_from: Path | None = None
+    port: int,
+    rules: Path,
+    project_id: str,
+    log_dir: Path,
+    import_from: Path | None = None,
+    jvm_options: Sequence[str] = (),
 ) -> tuple[ManagedProcess, Callable[[], bool]]:
-    """`import_from`: an export's `.overall_export_metadata` file to start with (keep mode)."""
+    """`import_from`: an export's `.overall_export_metadata` file to start with (keep mode);
+    `jvm_options`: e.g. SHORT_LIVED_JVM_OPTIONS."""
     script = sdk_root() / "platform" / "cloud-firestore-emulator" / "cloud_firestore_emulator"
     if not script.exists():
         raise StackError(
@@ -60,11 +85,13 @@ def firestore_process(
         # The emulator's --export-on-exit writes nothing in this version; exports are made
         # through its REST API instead (devstack/saved.py).
         argv.append(f"--import-data={import_from}")
-    proc = ManagedProcess("firestore", argv, log_dir=log_dir)
+    proc = ManagedProcess("firestore", argv, log_dir=log_dir, env=_java_env(jvm_options))
     return proc, lambda: http_ok(f"http://127.0.0.1:{port}/")
 
 
-def pubsub_process(port: int, log_dir: Path) -> tuple[ManagedProcess, Callable[[], bool]]:
+def pubsub_process(
+    port: int, log_dir: Path, jvm_options: Sequence[str] = ()
+) -> tuple[ManagedProcess, Callable[[], bool]]:
     script = sdk_root() / "platform" / "pubsub-emulator" / "bin" / "cloud-pubsub-emulator"
     if not script.exists():
         raise StackError(
@@ -72,7 +99,7 @@ def pubsub_process(port: int, log_dir: Path) -> tuple[ManagedProcess, Callable[[
             "'pubsub-emulator'"
         )
     argv = [str(script), "--host=127.0.0.1", f"--port={port}"]
-    proc = ManagedProcess("pubsub", argv, log_dir=log_dir)
+    proc = ManagedProcess("pubsub", argv, log_dir=log_dir, env=_java_env(jvm_options))
     return proc, lambda: tcp_open(port) and http_ok(f"http://127.0.0.1:{port}/")
 
 
@@ -108,12 +135,15 @@ def auth_process(
     hub_port: int | None = None,
     avoid_ports: Collection[int] = (),
     import_from: Path | None = None,
+    lazy_validators: bool = False,
 ) -> tuple[ManagedProcess, Callable[[], bool]]:
     """The Firebase Auth emulator, configured by a generated firebase.json on `port`.
 
     `hub_port`: where firebase-tools' emulator hub listens (its `/_admin/export` saves the
     accounts); `avoid_ports`: the stack's other ports, never chosen for the hub or logging;
-    `import_from`: a directory such an export wrote, to start with (keep mode).
+    `import_from`: a directory such an export wrote, to start with (keep mode);
+    `lazy_validators`: each operation's request and response validators compiled on its first
+    call rather than all of them at start (devstack/auth_lazy_validators.js).
     """
     firebase = root / "node_modules" / ".bin" / "firebase"
     if not firebase.exists():
@@ -138,7 +168,10 @@ def auth_process(
         {"CI": "true", "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true", "NO_UPDATE_NOTIFIER": "1"}
     )
     env["HOME"] = str(work_dir)  # keeps its config store out of the user's home
+    # Through `node` itself when a preload is given (the bin script's shebang takes no flags).
+    preload = ["node", "--require", str(LAZY_VALIDATORS_JS)] if lazy_validators else []
     argv = [
+        *preload,
         str(firebase),
         "emulators:start",
         "--only",

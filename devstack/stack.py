@@ -106,6 +106,14 @@ class StackConfig:
     # FOCUS_TRACE_SAMPLE_RATIO of the functions: locally every trace is kept, so that
     # `focusctl trace show` finds any request's (deployed: 1%, shared/settings.py).
     trace_sample_ratio: float = 1.0
+    # Emulators started for less CPU, with the same behaviour: the Auth emulator compiles each
+    # operation's validators on first use (about 15 of its 20 CPU-seconds of start; see
+    # devstack/auth_lazy_validators.js). The benchmarks' stacks keep the emulators' defaults
+    # (benchmarks/stack.py), so their figures compare with earlier runs.
+    lean_emulators: bool = True
+    # JAVA_TOOL_OPTIONS of the Firestore and Pub/Sub emulators (the test session's stack:
+    # emulators.SHORT_LIVED_JVM_OPTIONS); none by default.
+    jvm_options: tuple[str, ...] = ()
 
 
 class Stack:
@@ -255,10 +263,11 @@ class Stack:
                 c.project_id,
                 self.log_dir,
                 import_from=restore.firestore_metadata if restore else None,
+                jvm_options=c.jvm_options,
             ),
             60,
         )
-        launch(*emulators.pubsub_process(self.ports.pubsub, self.log_dir), 60)
+        launch(*emulators.pubsub_process(self.ports.pubsub, self.log_dir, c.jvm_options), 60)
         own_ports = list(dataclasses.asdict(self.ports).values())
         self._auth_hub_port = free_port(avoid=own_ports)
         launch(
@@ -271,6 +280,7 @@ class Stack:
                 hub_port=self._auth_hub_port,
                 avoid_ports=[*own_ports, self._auth_hub_port],
                 import_from=restore.auth_dir if restore else None,
+                lazy_validators=c.lean_emulators,
             ),
             180,  # firebase-tools boots slowly on a busy machine
         )

@@ -77,20 +77,11 @@ def ensure_installed(root: Path) -> Path:
     with _locked(venv.parent / "tasks-emulator.lock"):
         if installed():
             return python
+        from devstack.tools import venv_commands
+
         shutil.rmtree(venv, ignore_errors=True)
-        _run([sys.executable, "-m", "venv", str(venv)], "create the Tasks emulator venv")
-        _run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                REQUIREMENT,
-            ],
-            f"install {REQUIREMENT}",
-        )
+        for argv in venv_commands(venv, REQUIREMENT):
+            _run(argv, f"install {REQUIREMENT} ({' '.join(argv[:3])})")
         stamp.write_text(expected)
     return python
 

@@ -3,7 +3,9 @@
 They pin packages that conflict with the project's (the Cloud Tasks emulator pins protobuf<5;
 checkov ships its own `hcl2` module), so each lives apart. `make install` builds them in
 parallel with the project venv and firebase-tools; tests and the stack call the same functions,
-which return at once when a stamp file says the tool is there.
+which return at once when a stamp file says the tool is there. They are built with the uv that
+`make install` puts beside the interpreter (pinned by requirements-uv.lock), and with the
+standard library's venv and pip where there is none (an interpreter of another venv).
 """
 
 from __future__ import annotations
@@ -35,22 +37,38 @@ def install_checkov(root: Path = ROOT) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once install it once
         if not stamp.exists():
             shutil.rmtree(venv, ignore_errors=True)
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-            subprocess.run(
-                [
-                    str(bin_dir / "python"),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    f"checkov=={CHECKOV_VERSION}",
-                ],
-                check=True,
-                timeout=900,
-            )
+            for argv in venv_commands(venv, f"checkov=={CHECKOV_VERSION}"):
+                subprocess.run(argv, check=True, timeout=900)
             stamp.touch()
     return bin_dir
+
+
+def venv_commands(venv: Path, requirement: str) -> list[list[str]]:
+    """The commands that create `venv` with this interpreter and install `requirement` in it.
+
+    With uv beside the interpreter (`make install` puts it in .venv/bin): a venv without pip
+    (the tools never run pip) and uv's install, which resolves and unpacks several times
+    faster than pip (docs/BENCHMARKS.md, "make test's time"). Without it, venv and pip.
+    """
+    python = venv / "bin" / "python"
+    uv = Path(sys.executable).parent / "uv"
+    if uv.exists():
+        return [
+            [str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)],
+            [str(uv), "pip", "install", "--quiet", "--python", str(python), requirement],
+        ]
+    return [
+        [sys.executable, "-m", "venv", str(venv)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            requirement,
+        ],
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

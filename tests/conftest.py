@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
+from devstack.emulators import SHORT_LIVED_JVM_OPTIONS
 from devstack.stack import ROOT, Ports, Stack, StackConfig
 from tests.support.callables import FunctionsClient
 
@@ -30,9 +31,14 @@ def stack() -> Iterator[Stack]:
     state_dir = ROOT / ".local" / f"test-run-{os.getpid()}"
     shutil.rmtree(state_dir, ignore_errors=True)
     # No phase cache: a phase set with focusctl applies from the functions' next call on, so
-    # no test has to guess when every instance follows it (the cache has unit tests).
+    # no test has to guess when every instance follows it (the cache has unit tests). The
+    # session lives minutes: its JVMs run without the optimising compiler (less CPU on 2 cores).
     config = StackConfig(
-        state_dir=state_dir, ports=Ports.free(), wipe_postgres=True, phase_cache_s=0
+        state_dir=state_dir,
+        ports=Ports.free(),
+        wipe_postgres=True,
+        phase_cache_s=0,
+        jvm_options=SHORT_LIVED_JVM_OPTIONS,
     )
     the_stack = Stack(config)
     saved_env = dict(os.environ)

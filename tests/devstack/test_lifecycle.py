@@ -153,7 +153,7 @@ class Chain:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self.descriptor = state_dir / "stack.json"
-        self.ports = Ports.free()
+        self.ports = _ports_below_the_ephemeral_range()
         self.runs: list[Run] = []
 
     def start(self, data: str = "fresh", plant: str = "", closed_terminal: bool = False) -> Run:
@@ -178,6 +178,30 @@ class Chain:
 
     def descriptor_json(self) -> dict[str, Any]:
         return dict(json.loads(self.descriptor.read_text()))
+
+
+def _ports_below_the_ephemeral_range() -> Ports:
+    """Free ports that the kernel hands to no other process meanwhile.
+
+    The chain keeps its ports for minutes without holding them, while the other pytest worker's
+    tests bind servers to port 0 and open thousands of connections, each on an ephemeral port:
+    one of them on a port of the chain fails the check that a run left every port free, and the
+    next run's start (seen once: the functions port taken, no process of the run left, as this
+    file ran beside the other worker's stack start). Ports below the kernel's ephemeral range
+    are only ever taken by a process that asks for that very number.
+    """
+    import dataclasses
+    import secrets
+
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    start = max(1024, low - 10_000)
+    chosen: dict[str, int] = {}
+    for field in dataclasses.fields(Ports):
+        port = 0
+        while not port or port in chosen.values() or not port_is_free(port):
+            port = start + secrets.randbelow(low - start)
+        chosen[field.name] = port
+    return Ports(**chosen)
 
 
 def _cmdline(pid: int) -> str:

@@ -77,7 +77,7 @@ def ensure_installed(root: Path) -> Path:
     with _locked(venv.parent / "tasks-emulator.lock"):
         if installed():
             return python
-        from devstack.tools import venv_commands
+        from devstack.venvs import venv_commands
 
         shutil.rmtree(venv, ignore_errors=True)
         for argv in venv_commands(venv, REQUIREMENT):

@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devstack.venvs import venv_commands
+
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOV_VERSION = "3.3.30"
 
@@ -41,34 +43,6 @@ def install_checkov(root: Path = ROOT) -> Path:
                 subprocess.run(argv, check=True, timeout=900)
             stamp.touch()
     return bin_dir
-
-
-def venv_commands(venv: Path, requirement: str) -> list[list[str]]:
-    """The commands that create `venv` with this interpreter and install `requirement` in it.
-
-    With uv beside the interpreter (`make install` puts it in .venv/bin): a venv without pip
-    (the tools never run pip) and uv's install, which resolves and unpacks several times
-    faster than pip (docs/BENCHMARKS.md, "make test's time"). Without it, venv and pip.
-    """
-    python = venv / "bin" / "python"
-    uv = Path(sys.executable).parent / "uv"
-    if uv.exists():
-        return [
-            [str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)],
-            [str(uv), "pip", "install", "--quiet", "--python", str(python), requirement],
-        ]
-    return [
-        [sys.executable, "-m", "venv", str(venv)],
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            requirement,
-        ],
-    ]
 
 
 def main(argv: list[str] | None = None) -> int:

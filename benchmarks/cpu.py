@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
-def _processes() -> dict[int, tuple[int, float]]:
-    """pid -> (parent pid, CPU seconds of the process and its waited-for children)."""
+def _processes() -> dict[int, tuple[int, float, float]]:
+    """pid -> (parent pid, CPU seconds of the process with its waited-for children, CPU seconds
+    of the process alone)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    table: dict[int, tuple[int, float]] = {}
+    table: dict[int, tuple[int, float, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -25,14 +26,15 @@ def _processes() -> dict[int, tuple[int, float]]:
             continue  # gone meanwhile
         fields = stat[stat.rindex(")") + 2 :].split()
         # state ppid ... utime(11) stime(12) cutime(13) cstime(14), counted from the state
-        used = sum(int(fields[i]) for i in (11, 12, 13, 14))
-        table[int(entry.name)] = (int(fields[1]), used / ticks)
+        own = int(fields[11]) + int(fields[12])
+        waited = int(fields[13]) + int(fields[14])
+        table[int(entry.name)] = (int(fields[1]), (own + waited) / ticks, own / ticks)
     return table
 
 
-def _tree(table: dict[int, tuple[int, float]], root: int) -> list[int]:
+def _tree(table: dict[int, tuple[int, float, float]], root: int) -> list[int]:
     children: dict[int, list[int]] = {}
-    for pid, (parent, _) in table.items():
+    for pid, (parent, _, _) in table.items():
         children.setdefault(parent, []).append(pid)
     out, todo = [], [root]
     while todo:
@@ -51,9 +53,15 @@ def tree_cpu(roots: Mapping[str, int]) -> dict[str, float]:
     """CPU seconds of each named root process with all its descendants, now."""
     table = _processes()
     return {
-        name: sum(table.get(pid, (0, 0.0))[1] for pid in _tree(table, root))
+        name: sum(table[pid][1] for pid in _tree(table, root) if pid in table)
         for name, root in roots.items()
     }
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds the processes `pids` (not their children) have used; gone ones count 0."""
+    table = _processes()
+    return sum(table[pid][2] for pid in pids if pid in table)
 
 
 def own_cpu() -> float:

@@ -25,6 +25,7 @@ from typing import Any
 
 import requests
 
+from benchmarks.cpu import cpu_seconds
 from shared import registry
 
 PUBSUB_FUNCTIONS = frozenset(fn.name for fn in registry.FUNCTIONS if fn.kind == "pubsub")
@@ -128,19 +129,6 @@ def _read_span(log: Path, start: int, stop: int | None) -> bytes:
     with log.open("rb") as handle:
         handle.seek(start)
         return handle.read() if stop is None else handle.read(max(stop - start, 0))
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
 
 
 def fcm_requests(target: Target) -> int:

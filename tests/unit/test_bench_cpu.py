@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from benchmarks.cpu import descendants, own_cpu, tree_cpu
+from benchmarks.cpu import cpu_seconds, descendants, own_cpu, tree_cpu
 
 # A child that burns 0.3 s of CPU, says so, and waits for its stdin to close.
 BURN = """
@@ -29,6 +29,8 @@ def test_a_tree_counts_the_cpu_of_its_children() -> None:
         tree = tree_cpu({"test": os.getpid()})["test"]
         assert tree - mine >= 0.3 - 0.02  # clock ticks are 10 ms
         assert tree_cpu({"child": child.pid})["child"] >= 0.3 - 0.02
+        assert cpu_seconds([child.pid]) >= 0.3 - 0.02
+        assert cpu_seconds([os.getpid()]) < tree  # a process alone, without its children
     finally:
         assert child.stdin is not None
         child.stdin.close()

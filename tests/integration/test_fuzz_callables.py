@@ -328,7 +328,14 @@ def test_generated_payloads_never_fail_internally_nor_write_when_refused(
         run = example(data=data, raw=raw)(run)
     run()
     assert sent["structured"] + sent["raw"] >= EXAMPLES + len(corners)
-    assert sent["raw"] > 40 and sent["structured"] > 150
+    # Both kinds among the generated payloads, not only among the corners. Hypothesis draws the
+    # raw bodies more often than their nominal quarter (143 and 161 of the 250, with two
+    # versions of it), so the floor is a fifth of them for each kind rather than a count close
+    # to one version's draw.
+    corner_raw = sum(1 for _, raw in corners if raw is not None)
+    generated_raw = sent["raw"] - corner_raw
+    generated_structured = sent["structured"] - (len(corners) - corner_raw)
+    assert min(generated_raw, generated_structured) >= EXAMPLES // 5, sent
     assert len(accepted) >= 5  # the valid paths are exercised too, not only the refusals
 
     # Nothing outside the space of accepted calls; the victim exactly as it was (the

@@ -12,9 +12,10 @@ timestamps) is no trace of the account, yet still guards against the old tokens.
 fields and its life cycle belong to `shared.privacy.erasure`.
 
 Where a function reads the user's documents first anyway (syncFocusSessions: the sessions and
-the feed head), the marker is read in that same batched read (`DeletionGuard`): one round trip
-instead of two, the same billed reads, and the check still comes before anything is decided or
-written.
+the feed head), its store applies the check (`DeletionGuard`) before anything is decided or
+written. The Firestore session store takes `requestedAt` from the feed head, where the deletion
+copies it right after writing the marker (shared/sessions/repository.py): no read of its own;
+the marker is read only where there is no head.
 """
 
 from __future__ import annotations
@@ -77,9 +78,10 @@ def ensure_not_deleted(uid: str, auth_time: datetime | None) -> None:
 class DeletionGuard:
     """The deleted-account check of one call, left to the store that reads the user first.
 
-    The endpoint hands it to the handler instead of reading the marker itself; the store reads
-    `marker_ref` in its first batched read and calls `check` before deciding anything, or calls
-    `ensure` (a read of its own) where it has no Firestore read to share (the SQL stores).
+    The endpoint hands it to the handler instead of reading the marker itself; the store calls
+    `check_requested_at` with the deletion time it found before deciding anything (Firestore:
+    the feed head's copy, or the marker where there is no head), or calls `ensure` (a read of
+    its own) where it has no Firestore read to share (the SQL stores).
     `checked` lets the endpoint refuse to answer a call whose guard nobody applied.
     """
 
@@ -89,14 +91,10 @@ class DeletionGuard:
         self.checked = False
 
     def check_requested_at(self, requested_at: datetime | None) -> None:
-        """Apply the guard to the marker's `requestedAt` (None: no marker)."""
+        """Apply the guard to a deletion's `requestedAt` (None: no deletion)."""
         self.checked = True
         if requested_at is not None and issued_before(self.auth_time, requested_at):
             raise Unauthenticated("This account has been deleted.")
-
-    def check(self, snap: Any) -> None:
-        """Apply the guard to the marker's snapshot, read with the store's own documents."""
-        self.check_requested_at(requested_at_of(snap))
 
     def ensure(self) -> None:
         """Apply the guard with a read of its own (1 read)."""

@@ -3,7 +3,9 @@
 The marker `accountDeletions/{sha256(uid)}` (see shared/accounts/deletion.py) drives it:
 
 1. mark: `{uid, requestedAt, state: "erasing", sweepAt}`; from here on, writing calls with a
-   token issued before `requestedAt` are refused;
+   token issued before `requestedAt` are refused; then `requestedAt` is copied onto the user's
+   sync feed head, where the syncs (most calls) find it in the read they make anyway
+   (shared/sessions/repository.py), without reading the marker;
 2. cancel the user's pending pushes (`PushCanceller`);
 3. delete the user's `fcmTokens` documents;
 4. delete the whole `users/{uid}` tree, in batches (rerunning deletes what is left);
@@ -98,6 +100,9 @@ class ErasureStore(Protocol):
     ) -> Marker | None:
         """Write an `erasing` marker (replacing `previous` if it is unchanged); None if another
         writer changed the marker meanwhile."""
+
+    def flag_feed_head(self, uid: str, requested_at: datetime) -> None:
+        """Copy `requested_at` onto the user's sync feed head, if there is one; idempotent."""
 
     def delete_tokens(self, uid: str, cutoff: datetime | None) -> int:
         """Delete the user's `fcmTokens` documents (only those last written before `cutoff` when
@@ -226,6 +231,10 @@ class AccountEraser:
         # An Auth user created after the request is a new account with the same uid: leave it
         # and what it wrote alone.
         cutoff = created if created is not None and created > marker.requested_at else None
+        if cutoff is None and marker.state == "erasing":
+            # Before anything is erased; a resumed run flags again (a crash may have come
+            # between the marker and the flag). The re-check has no head to flag.
+            self._store.flag_feed_head(uid, marker.requested_at)
         if cutoff is None:
             self._pushes.cancel_user(uid)
         self._store.delete_tokens(uid, cutoff)

@@ -114,6 +114,11 @@ class FirestoreErasureStore:
 
     # -- data --------------------------------------------------------------------------------
 
+    def flag_feed_head(self, uid: str, requested_at: datetime) -> None:
+        from shared.sessions.repository import flag_account_deleted
+
+        flag_account_deleted(self._db, uid, requested_at)
+
     def delete_tokens(self, uid: str, cutoff: datetime | None) -> int:
         from google.cloud.firestore import FieldFilter
 

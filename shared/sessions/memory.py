@@ -40,6 +40,7 @@ class _Feed:
     epoch: int
     seq: int = 0
     docs: dict[str, _Doc] = dataclasses.field(default_factory=dict)  # by session id
+    deleted_at: datetime | None = None  # the head's `accountDeletedAt`
 
 
 class InMemorySessionStore:
@@ -55,13 +56,21 @@ class InMemorySessionStore:
         self._clock = clock or utcnow
         self.reads = 0
         self.writes = 0
-        # uid -> requestedAt of an account deletion, for the deleted-account guard
+        # uid -> requestedAt of an account deletion: the deletion markers
         self.deletions: dict[str, datetime] = {}
 
     # -- test helpers ------------------------------------------------------------------------
     def sessions(self, uid: str) -> dict[str, Stored]:
         feed = self._feeds.get(uid)
         return {sid: doc.stored for sid, doc in feed.docs.items()} if feed else {}
+
+    def mark_deleted(self, uid: str, requested_at: datetime) -> None:
+        """What an account deletion does first: the marker, then the flag on the feed head."""
+        with self._lock:
+            self.deletions[uid] = requested_at
+            feed = self._feeds.get(uid)
+            if feed is not None:
+                feed.deleted_at = requested_at
 
     def erase(self, uid: str) -> None:
         """What account deletion does: the feed and its sessions go."""
@@ -75,11 +84,19 @@ class InMemorySessionStore:
             self._guard(uid, guard)
             return self._head(uid)
 
-    def _guard(self, uid: str, guard: DeletionGuard | None) -> None:
-        """The deletion marker is read with the user's documents, as in Firestore."""
-        if guard is not None and not guard.checked:
-            self.reads += 1
-            guard.check_requested_at(self.deletions.get(uid))
+    def _guard(self, uid: str, guard: DeletionGuard | None) -> datetime | None:
+        """As in Firestore: the check from the feed head, or, without one, from the marker (one
+        more read); returns what the marker said, for a head the call creates."""
+        if guard is None:
+            return None
+        feed = self._feeds.get(uid)
+        if feed is not None:
+            guard.check_requested_at(feed.deleted_at)
+            return None
+        self.reads += 1
+        marker = self.deletions.get(uid)
+        guard.check_requested_at(marker)
+        return marker
 
     def _head(self, uid: str) -> Head:
         feed = self._feeds.get(uid)
@@ -90,7 +107,7 @@ class InMemorySessionStore:
     ) -> Applied:
         with self._lock:
             self.reads += len(ids) + 1
-            self._guard(uid, guard)
+            marker = self._guard(uid, guard)
             base = self._head(uid)
             feed = self._feeds.get(uid)
             before = {
@@ -101,7 +118,7 @@ class InMemorySessionStore:
             records: list[ChangeRecord] = []
             if writes:
                 if feed is None:
-                    feed = self._feeds[uid] = _Feed(epoch=next(self._ticks))
+                    feed = self._feeds[uid] = _Feed(epoch=next(self._ticks), deleted_at=marker)
                 feed.seq += 1
                 tick = next(self._ticks)
                 now = self._clock()

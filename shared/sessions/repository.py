@@ -10,6 +10,11 @@ Documents:
   document's creation time.
   Every commit that writes sessions bumps `seq` under a precondition, so commits of one user are
   serialised and numbered; docs/SYNC.md says why a commit timestamp cannot play this part.
+  `accountDeletedAt`, when present, is the `requestedAt` of a deletion of the uid's account: the
+  deletion writes it onto the head right after its marker, and a head created while a marker
+  exists (the uid's account made again) copies it. So the head every sync reads anyway carries
+  the deleted-account check, and the marker is read only where there is no head
+  (shared/accounts/deletion.py).
 
 Every write goes through `apply`, which hands its change records to the `ChangeSink` (the
 dual-write hook) after the commit, including the current state of touched sessions it did not
@@ -53,6 +58,7 @@ SYNC_STATE = "syncState"  # subcollection of users/{uid}: server bookkeeping of 
 FEED_DOC = "sessions"
 SEQ_FIELD = "syncSeq"
 EPOCH_FIELD = "epoch"
+DELETED_FIELD = "accountDeletedAt"
 PURGE_FIELD = "purgeAt"
 # Tombstones purged per commit: half of Firestore's 500 writes, the other half for the owners'
 # change markers (one per user whose tombstones the commit deletes).
@@ -97,7 +103,7 @@ class SessionStore(Protocol):
 
     def head(self, uid: str, guard: DeletionGuard | None = None) -> Head:
         """The user's feed head (one read). With `guard`, the deleted-account check is applied
-        first (Firestore: the marker is read with the head, one more read, no more round trip)."""
+        first (Firestore: from the head; the marker is read only when there is no head)."""
 
     def apply(
         self, uid: str, ids: Sequence[str], decide: Decide, guard: DeletionGuard | None = None
@@ -106,8 +112,9 @@ class SessionStore(Protocol):
         versions to the versions to write (only changed ones); commit those atomically as the
         next feed sequence, redoing everything if a concurrent commit interferes; then publish
         change records for the written sessions and the current state of the others. With
-        `guard`, the deleted-account check is applied before anything is decided (Firestore:
-        the marker is read in the same batched read).
+        `guard`, the deleted-account check is applied before anything is decided, on every
+        attempt (Firestore: from the head read with the sessions; the marker is read only when
+        there is no head, and a head this commit creates keeps what the marker said).
 
         `ids` fit one commit (at most 499 sessions and a few MB, see the service)."""
 
@@ -237,8 +244,8 @@ class FirestoreSessionStore:
 
     Billed operations: `head` 1 read; `apply` one read per session plus one for the head, and,
     when something changed, one write per changed session plus one for the head; `changes` one
-    read per returned session (one when none); one more read for a `guard`, in the same
-    batched read (the first attempt's only).
+    read per returned session (one when none). A `guard` costs nothing more where the user has a
+    feed head, and one read (a round trip of its own) of the deletion marker where there is none.
     """
 
     def __init__(
@@ -267,26 +274,9 @@ class FirestoreSessionStore:
 
     def head(self, uid: str, guard: DeletionGuard | None = None) -> Head:
         ref = self._head_ref(uid)
-        snaps = fs.get_all(self._db, [ref, *self._guard_refs(uid, guard)])
-        self._apply_guard(uid, guard, snaps)
-        return head_of(snaps[ref.path])
-
-    def _guard_refs(
-        self, uid: str, guard: DeletionGuard | None
-    ) -> list[firestore.DocumentReference]:
-        """The deletion marker to read with the user's documents, while the guard is pending."""
-        if guard is None or guard.checked:
-            return []
-        from shared.accounts.deletion import marker_ref
-
-        return [marker_ref(self._db, uid)]
-
-    def _apply_guard(self, uid: str, guard: DeletionGuard | None, snaps: dict[str, Any]) -> None:
-        if guard is None or guard.checked:
-            return
-        from shared.accounts.deletion import marker_ref
-
-        guard.check(snaps[marker_ref(self._db, uid).path])
+        snap = fs.get_all(self._db, [ref])[ref.path]
+        _GuardRead(self._db, uid, guard).check(snap)
+        return head_of(snap)
 
     def apply(
         self, uid: str, ids: Sequence[str], decide: Decide, guard: DeletionGuard | None = None
@@ -297,11 +287,13 @@ class FirestoreSessionStore:
         refs = {sid: sessions.document(document_id(sid)) for sid in ids}
         head_ref = self._head_ref(uid)
 
+        guard_read = _GuardRead(self._db, uid, guard)
+
         def attempt() -> _Attempt:
-            # The guard's marker rides along on the first attempt; a redo re-reads only ours.
-            snaps = fs.get_all(self._db, [*refs.values(), head_ref, *self._guard_refs(uid, guard)])
-            self._apply_guard(uid, guard, snaps)
+            snaps = fs.get_all(self._db, [*refs.values(), head_ref])
             head_snap = snaps[head_ref.path]
+            # Every attempt: a redo may see the flag a deletion wrote meanwhile.
+            guard_read.check(head_snap)
             base = head_of(head_snap)
             before = {sid: _stored(snaps[ref.path]) for sid, ref in refs.items()}
             writes = dict(decide({sid: s.version if s else None for sid, s in before.items()}))
@@ -319,13 +311,16 @@ class FirestoreSessionStore:
                     version, seq, purge, create=not snap.exists, server_time=SERVER_TIMESTAMP
                 )
                 fs.put(self._db, batch, refs[sid], snap, doc)
-            fs.put(
-                self._db,
-                batch,
-                head_ref,
-                head_snap,
-                {"seq": seq, "updatedAt": SERVER_TIMESTAMP, "shard": change_shard(uid)},
-            )
+            head_doc: dict[str, Any] = {
+                "seq": seq,
+                "updatedAt": SERVER_TIMESTAMP,
+                "shard": change_shard(uid),
+            }
+            if not head_snap.exists and guard_read.deleted_at is not None:
+                # A new head of a uid whose account was deleted (it was made again): the
+                # deleted account's tokens stay refused by the head alone.
+                head_doc[DELETED_FIELD] = guard_read.deleted_at
+            fs.put(self._db, batch, head_ref, head_snap, head_doc)
             results = fs.commit(batch, writes=len(order) + 1)
             head_time = results[-1].update_time
             epoch = base.epoch if head_snap.exists else micros(head_time)
@@ -458,6 +453,54 @@ def _owner(snap: Any) -> str | None:
     if len(parts) == 4 and parts[0] == USERS and parts[2] == SESSIONS:
         return parts[1]
     return None
+
+
+class _GuardRead:
+    """The deleted-account check of one store call, from the feed head it reads anyway.
+
+    With a head: its `accountDeletedAt` (the deletion writes it onto the head right after the
+    marker, before erasing anything). Without one (a new account, or one already erased): the
+    marker, read once (one read, a round trip of its own); `deleted_at` keeps what it said, for
+    the head the call may create."""
+
+    def __init__(self, db: firestore.Client, uid: str, guard: DeletionGuard | None) -> None:
+        self._db = db
+        self._uid = uid
+        self._guard = guard
+        self._marker_read = False
+        self.deleted_at: datetime | None = None
+
+    def check(self, head_snap: Any) -> None:
+        if self._guard is None:
+            return
+        if head_snap.exists:
+            flagged = (head_snap.to_dict() or {}).get(DELETED_FIELD)
+            self._guard.check_requested_at(flagged if isinstance(flagged, datetime) else None)
+            return
+        if not self._marker_read:
+            from shared.accounts.deletion import marker_ref, requested_at_of
+
+            ref = marker_ref(self._db, self._uid)
+            self.deleted_at = requested_at_of(fs.get_all(self._db, [ref])[ref.path])
+            self._marker_read = True
+        self._guard.check_requested_at(self.deleted_at)
+
+
+def flag_account_deleted(db: firestore.Client, uid: str, requested_at: datetime) -> bool:
+    """Write the deletion's `requestedAt` onto the user's feed head, if the user has one (1
+    write; nothing to do without a head, whose absence sends the check to the marker). Every
+    sync commit is conditioned on the head, so one that read the head before this write is
+    redone and refused."""
+    from google.api_core import exceptions
+
+    ref = db.collection(USERS).document(uid).collection(SYNC_STATE).document(FEED_DOC)
+    batch = db.batch()
+    batch.update(ref, {DELETED_FIELD: requested_at})
+    try:
+        fs.commit(batch, writes=1)
+    except exceptions.NotFound:
+        return False
+    return True
 
 
 def head_of(snap: Any) -> Head:

@@ -91,6 +91,11 @@ def alice(clean_stack: Any, auth_host: str) -> User:
     return sign_up(auth_host)
 
 
+@pytest.fixture
+def bob(clean_stack: Any, auth_host: str) -> User:
+    return sign_up(auth_host)
+
+
 def sessions_in_firestore(db: Any, uid: str) -> dict[str, dict[str, Any]]:
     docs = db.collection("users").document(uid).collection("sessions").stream()
     return {doc.id: doc.to_dict() for doc in docs}
@@ -219,26 +224,33 @@ def test_the_purge_job_runs_from_its_topic(clean_stack: Any, db: Any) -> None:
 
 
 def test_old_tokens_of_a_deleted_account_neither_push_nor_pull(
-    functions_client: FunctionsClient, alice: User, db: Any
+    functions_client: FunctionsClient, alice: User, bob: User, db: Any
 ) -> None:
-    """The guard rides in the sync's own first read; the answers are those of a separate read:
-    UNAUTHENTICATED for a push, a pull, and a malformed request alike, and nothing written."""
+    """The deletion's first step as deleteAccount takes it: the marker, then its time on the
+    feed head, which the sync reads anyway. Then UNAUTHENTICATED for a push, a pull and a
+    malformed request alike, and nothing written; for a user with no feed head (bob never
+    synced), the marker alone refuses them."""
     from shared.accounts.deletion import ACCOUNT_DELETIONS, uid_hash
+    from shared.sessions.repository import flag_account_deleted
 
     app = App(functions_client, alice, "phone")
     app.edit(session("s1", 1, "phone"))
     app.sync()
     requested_at = datetime.now(UTC) + timedelta(seconds=1)
-    db.collection(ACCOUNT_DELETIONS).document(uid_hash(alice.uid)).set(
-        {"requestedAt": requested_at}
-    )
+    for user in (alice, bob):
+        marker = db.collection(ACCOUNT_DELETIONS).document(uid_hash(user.uid))
+        marker.set({"requestedAt": requested_at})
+    assert flag_account_deleted(db, alice.uid, requested_at)
+    assert not flag_account_deleted(db, bob.uid, requested_at)
     push = {"deviceId": "phone", "mutations": [up("m9", session("s9", 9, "phone"))]}
     pull = {"deviceId": "phone", "cursor": app.cursor, "mutations": []}
     malformed = {"deviceId": "phone", "mutations": "not a list"}
-    for data in (push, pull, malformed):
-        stale = functions_client.call("syncFocusSessions", data, alice.id_token)
-        assert (stale.status, stale.error_status) == (401, "UNAUTHENTICATED"), data
+    for user in (alice, bob):
+        for data in (push, pull, malformed):
+            stale = functions_client.call("syncFocusSessions", data, user.id_token)
+            assert (stale.status, stale.error_status) == (401, "UNAUTHENTICATED"), data
     assert [d["id"] for d in sessions_in_firestore(db, alice.uid).values()] == ["s1"]
+    assert sessions_in_firestore(db, bob.uid) == {}
 
 
 def up(mid: str, data: dict[str, Any]) -> dict[str, Any]:

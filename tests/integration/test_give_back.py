@@ -174,6 +174,28 @@ def test_a_feed_begun_in_sql_keeps_its_epoch_on_firestore(
     assert [c["id"] for c in answer["changes"]] == ["b"]
 
 
+@pytest.mark.parametrize("where", ["head", "marker"])
+def test_the_deleted_account_check_on_the_head_survives_a_give_back(
+    stack: Stack, sql: SqlMirrorStore, where: str
+) -> None:
+    """The syncs check old tokens against the head's `accountDeletedAt`: a give-back rewrites
+    the head, keeping the flag, or taking it from the marker (a uid deleted, then made again)."""
+    from shared.accounts.deletion import marker_ref
+    from shared.clients import firestore_client
+    from shared.sessions.repository import DELETED_FIELD, flag_account_deleted
+
+    db = firestore_client()
+    user = Sessions(sql)
+    requested_at = datetime(2026, 11, 1, tzinfo=UTC)
+    if where == "head":
+        assert flag_account_deleted(db, user.uid, requested_at)
+    else:
+        marker_ref(db, user.uid).set({"requestedAt": requested_at})
+    assert GiveBack(sql, db).user("sessions", user.uid)
+    head = db.document(f"users/{user.uid}/syncState/sessions").get()
+    assert head.get("seq") == 5 and head.get(DELETED_FIELD) == requested_at
+
+
 def test_until_the_step_back_settles_sql_keeps_serving_the_users_it_owns(
     stack: Stack, sql: SqlMirrorStore
 ) -> None:

@@ -176,8 +176,9 @@ def test_sync_behaves_the_same_in_every_phase(
 def test_the_deleted_account_guard_of_a_sync_holds_in_every_phase(
     stack: Stack, sql: SqlMirrorStore, phase: Phase
 ) -> None:
-    """syncFocusSessions leaves the guard to its store's first read (one round trip); a token
-    issued before the deletion writes nothing and is answered nothing, in every phase."""
+    """syncFocusSessions leaves the guard to its store's first read (the feed head in
+    Firestore, the marker in SQL); a token issued before the deletion writes nothing and is
+    answered nothing, in every phase."""
     from datetime import timedelta
 
     from shared.accounts.deletion import DeletionGuard, marker_ref
@@ -185,6 +186,7 @@ def test_the_deleted_account_guard_of_a_sync_holds_in_every_phase(
     from shared.errors import Unauthenticated
     from shared.metering import metered
     from shared.sessions.models import SyncFocusSessionsRequest
+    from shared.sessions.repository import flag_account_deleted
     from shared.sessions.service import sync_focus_sessions
 
     world = World(sql, phase)
@@ -199,14 +201,15 @@ def test_the_deleted_account_guard_of_a_sync_holds_in_every_phase(
         sync_focus_sessions(world.sessions, uid, request, guard=guard)
         return guard
 
-    # Not deleted: the guard is applied, at the cost of one read in the store's batched read.
+    # Not deleted: the guard is applied from the feed head, which the store reads anyway.
     with metered() as ops:
         assert guarded_sync([payloads.upsert("m1", "s1")], T0).checked
     if phase == "dual_write":  # (later phases read the pull, or everything, from SQL)
-        assert (ops.reads, ops.billed_writes) == (1 + 1 + 1 + 1, 2)  # s1, head, marker; s0
+        assert (ops.reads, ops.billed_writes) == (1 + 1 + 1, 2)  # s1, head; s0
 
     requested_at = T0 + timedelta(hours=1)
     marker_ref(firestore_client(), uid).set({"requestedAt": requested_at})
+    flag_account_deleted(firestore_client(), uid, requested_at)  # as deleteAccount does next
     for mutations in ([payloads.upsert("m2", "s2")], []):  # a push, then a pull
         with pytest.raises(Unauthenticated):
             guarded_sync(mutations, requested_at - timedelta(seconds=1))

@@ -288,6 +288,112 @@ def test_an_erased_feed_starts_cursors_over(db: Any, store: FirestoreSessionStor
     assert [c["id"] for c in phone.drain()] == ["n1"]
 
 
+# -- the deleted-account guard ----------------------------------------------------------------
+
+
+class GuardedPhone:
+    """A device whose calls carry the deleted-account guard of a token signed in at a time."""
+
+    def __init__(self, store: FirestoreSessionStore, uid: str) -> None:
+        self.store, self.uid = store, uid
+        self.cursor: str | None = None
+
+    def sync(self, mutations: list[dict[str, Any]], signed_in: datetime) -> tuple[str, int]:
+        """("ok" or "refused", the reads of the call)."""
+        from shared.accounts.deletion import DeletionGuard
+        from shared.errors import Unauthenticated
+
+        data = {"deviceId": "phone", "cursor": self.cursor, "mutations": mutations}
+        request = parse(SyncFocusSessionsRequest, data)
+        guard = DeletionGuard(self.uid, signed_in)
+        with metered() as ops:
+            try:
+                answer = sync_focus_sessions(self.store, self.uid, request, guard=guard)
+            except Unauthenticated:
+                return "refused", ops.reads
+        assert guard.checked
+        self.cursor = answer.cursor
+        return "ok", ops.reads
+
+
+def feed_head(db: Any, uid: str) -> Any:
+    return db.collection("users").document(uid).collection("syncState").document("sessions").get()
+
+
+def test_where_the_user_has_a_feed_head_the_guard_reads_nothing_more(
+    db: Any, store: FirestoreSessionStore
+) -> None:
+    from shared.sessions.repository import DELETED_FIELD, flag_account_deleted
+
+    uid, old, new = new_uid(), T0 - timedelta(minutes=5), T0 + timedelta(seconds=1)
+    phone = GuardedPhone(store, uid)
+    assert phone.sync([up("m1", "s1")], old) == ("ok", 1 + 1 + 1)  # no head yet: the marker
+    assert phone.sync([], old) == ("ok", 1)  # the head alone
+    assert phone.sync([up("m2", "s2")], old) == ("ok", 1 + 1)
+
+    assert flag_account_deleted(db, uid, T0)  # what the deletion does after its marker
+    assert feed_head(db, uid).get(DELETED_FIELD) == T0
+    assert phone.sync([up("m3", "s3")], old) == ("refused", 1 + 1)
+    assert phone.sync([], old) == ("refused", 1)
+    assert sorted(store_ids(db, uid)) == ["s1", "s2"]
+    # A token signed in after the deletion (the account made again) passes.
+    assert phone.sync([up("m4", "s4")], new) == ("ok", 1 + 1)
+    assert not flag_account_deleted(db, new_uid(), T0)  # no head: nothing written
+
+
+def test_without_a_feed_head_the_marker_is_read_and_a_new_head_keeps_it(
+    db: Any, store: FirestoreSessionStore
+) -> None:
+    from shared.accounts.deletion import ACCOUNT_DELETIONS, uid_hash
+    from shared.sessions.repository import DELETED_FIELD
+
+    uid, old, new = new_uid(), T0 - timedelta(minutes=5), T0 + timedelta(seconds=1)
+    db.collection(ACCOUNT_DELETIONS).document(uid_hash(uid)).set({"requestedAt": T0})
+    phone = GuardedPhone(store, uid)
+    assert phone.sync([up("m1", "s1")], old) == ("refused", 1 + 1 + 1)
+    assert phone.sync([], old) == ("refused", 1 + 1)
+    assert store_ids(db, uid) == [] and not feed_head(db, uid).exists
+
+    # The uid's account made again: its first push creates the head, which keeps the deletion.
+    assert phone.sync([up("n1", "n1")], new) == ("ok", 1 + 1 + 1)
+    assert feed_head(db, uid).get(DELETED_FIELD) == T0
+    assert phone.sync([up("m2", "s2")], old) == ("refused", 1 + 1)
+    assert phone.sync([], old) == ("refused", 1)
+    assert store_ids(db, uid) == ["n1"]
+
+
+def test_a_push_that_read_the_head_before_the_deletion_flagged_it_is_redone_and_refused(
+    db: Any, store: FirestoreSessionStore
+) -> None:
+    from shared.accounts.deletion import DeletionGuard
+    from shared.errors import Unauthenticated
+    from shared.sessions.models import FocusSession
+    from shared.sessions.repository import flag_account_deleted
+    from shared.sessions.service import decide_writes
+
+    uid = new_uid()
+    Client(store, uid).sync([up("m1", "s1")])
+    version = FocusSession.model_validate(session("s2", 5))
+    decide = decide_writes({"s2": [version]})
+    flagged: list[bool] = []
+
+    def deletion_lands_between_read_and_commit(current: Any) -> Any:
+        if not flagged:
+            flagged.append(flag_account_deleted(db, uid, T0))
+        return decide(current)
+
+    guard = DeletionGuard(uid, T0 - timedelta(minutes=5))
+    with pytest.raises(Unauthenticated):
+        store.apply(uid, ["s2"], deletion_lands_between_read_and_commit, guard)
+    assert flagged == [True]
+    assert store_ids(db, uid) == ["s1"]
+
+
+def store_ids(db: Any, uid: str) -> list[str]:
+    sessions = db.collection("users").document(uid).collection("sessions")
+    return [snap.get("id") for snap in sessions.stream()]
+
+
 # -- concurrency -------------------------------------------------------------------------------
 
 

@@ -58,6 +58,8 @@ class FakeStore:
         self.docs: dict[str, Doc] = {}  # path -> owner
         self.tokens: dict[str, Doc] = {}
         self.versions = 0
+        # (uid, requestedAt, how many of the uid's documents were left) per flag of the head
+        self.flags: list[tuple[str, datetime, int]] = []
 
     def write_doc(self, path: str, uid: str) -> None:
         self.docs[path] = Doc(uid, self.clock())
@@ -82,6 +84,10 @@ class FakeStore:
             uid, requested_at, "erasing", sweep_at, None, self.versions
         )
         return self._as_marker(key)
+
+    def flag_feed_head(self, uid: str, requested_at: datetime) -> None:
+        left = sum(1 for d in self.docs.values() if d.uid == uid)
+        self.flags.append((uid, requested_at, left))
 
     def delete_tokens(self, uid: str, cutoff: datetime | None) -> int:
         doomed = [
@@ -214,6 +220,8 @@ def test_deletion_erases_every_store_and_keeps_others(world: World) -> None:
     marker = marker_of(world, "alice")
     assert marker.state == "erased" and marker.expire_at is None
     assert marker.sweep_at == marker.requested_at + WINDOW
+    # The feed head was flagged with the marker's time before anything was erased.
+    assert world.store.flags == [("alice", marker.requested_at, 4)]
 
 
 def test_the_erasure_reaches_versions_sql_made_ahead_of_every_other_clock(world: World) -> None:
@@ -248,6 +256,7 @@ def test_the_recheck_catches_a_racing_write_then_forgets_the_uid(world: World) -
         marker.expire_at is not None and marker.expire_at - world.clock.now <= MARKER_TTL_AFTER_DONE
     )
     assert world.eraser.sweep(later + timedelta(hours=1)) == type(report)()  # nothing left to do
+    assert len(world.store.flags) == 1  # the re-check has no head to flag
 
 
 def test_a_retry_with_the_old_token_is_answered_without_work(world: World) -> None:
@@ -277,6 +286,9 @@ def test_a_crash_after_step_4_is_finished_by_a_retry_or_the_sweep(
     assert world.traces("alice") == [uid_hash("alice")]
     assert marker_of(world, "alice").state == "erased"
     assert world.mirror.erased and world.mirror.erased[-1][0] == "alice"
+    # The resumed run flagged the head again: a crash may have come before the first flag.
+    requested_at = marker_of(world, "alice").requested_at
+    assert world.store.flags == [("alice", requested_at, 4), ("alice", requested_at, 0)]
 
 
 def test_a_re_created_account_is_left_alone_by_the_recheck(world: World) -> None:

@@ -281,24 +281,50 @@ def _guarded(h: Harness, mutations: list[dict[str, Any]], signed_in: datetime) -
     return guard
 
 
-def test_the_deleted_account_guard_is_applied_by_the_first_read_of_a_push_and_of_a_pull() -> None:
+def test_the_deleted_account_guard_is_applied_from_the_feed_head_of_a_push_and_of_a_pull() -> None:
     import pytest
 
     from shared.errors import Unauthenticated
 
     h = Harness()
     h.sync([up("m1", "s1")])
-    h.store.deletions["alice"] = T0
+    h.store.mark_deleted("alice", T0)
     before = h.store.reads
     for mutations in ([up("m2", "s2")], []):  # a push, then a pull
         with pytest.raises(Unauthenticated):
             _guarded(h, mutations, T0 - timedelta(minutes=5))
     assert set(h.store.sessions("alice")) == {"s1"}  # the refused push wrote nothing
-    assert h.store.reads - before == (2 + 1) + (1 + 1)  # s2 + head, head; one marker each
+    assert h.store.reads - before == (1 + 1) + 1  # s2 + head, head: the head told, no marker
     # A sign-in after the deletion (the account was created again) passes, the guard applied.
     for mutations in ([up("m3", "s3")], []):
         assert _guarded(h, mutations, T0 + timedelta(seconds=1)).checked
     assert set(h.store.sessions("alice")) == {"s1", "s3"}
+
+
+def test_without_a_feed_head_the_guard_reads_the_marker_and_a_new_head_keeps_it() -> None:
+    import pytest
+
+    from shared.errors import Unauthenticated
+
+    h = Harness()
+    h.sync([up("m1", "s1")])
+    h.store.mark_deleted("alice", T0)
+    h.store.erase("alice")  # erased: no head, the marker alone remembers
+    before = h.store.reads
+    for mutations in ([up("m2", "s2")], []):
+        with pytest.raises(Unauthenticated):
+            _guarded(h, mutations, T0 - timedelta(minutes=5))
+    assert h.store.sessions("alice") == {}
+    assert h.store.reads - before == (1 + 1 + 1) + (1 + 1)  # s2 + head + marker, head + marker
+    # The account is made again; its first push creates the head, which keeps the deletion,
+    # so the old tokens stay refused with no marker read.
+    assert _guarded(h, [up("n1", "n1")], T0 + timedelta(seconds=1)).checked
+    before = h.store.reads
+    for mutations in ([up("m4", "s4")], []):
+        with pytest.raises(Unauthenticated):
+            _guarded(h, mutations, T0 - timedelta(minutes=5))
+    assert h.store.reads - before == (1 + 1) + 1
+    assert set(h.store.sessions("alice")) == {"n1"}
 
 
 def test_the_guard_is_read_once_however_many_commits_a_push_takes() -> None:
@@ -306,5 +332,6 @@ def test_the_guard_is_read_once_however_many_commits_a_push_takes() -> None:
     unguarded, guarded = Harness(), Harness()
     unguarded.sync(many)
     assert _guarded(guarded, many, T0).checked
-    # Two commit groups, each reading its sessions and the head: the marker only with the first.
+    # Two commit groups, each reading its sessions and the head: the marker once, before the
+    # first commit made the head.
     assert guarded.store.reads == unguarded.store.reads + 1

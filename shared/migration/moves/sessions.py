@@ -3,6 +3,7 @@ says the steps)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -25,8 +26,10 @@ class SessionsMove:
     def give_back(self, io: MoveIO, conn: Connection, uid: str) -> bool:
         from google.cloud.firestore import SERVER_TIMESTAMP
 
+        from shared.accounts.deletion import marker_ref, requested_at_of
         from shared.sessions.models import Head, Tombstone, purge_at
         from shared.sessions.repository import (
+            DELETED_FIELD,
             EPOCH_FIELD,
             SYNC_STATE,
             head_of,
@@ -42,7 +45,9 @@ class SessionsMove:
         stored = {row["id"]: (stored_from_row(row), row["purge_at"]) for row in rows}
         user = io.db.collection("users").document(uid)
         head_ref = user.collection(SYNC_STATE).document("sessions")
-        head_snap = fs.get_all(io.db, [head_ref])[head_ref.path]
+        marker = marker_ref(io.db, uid)
+        snaps = fs.get_all(io.db, [head_ref, marker])
+        head_snap = snaps[head_ref.path]
         firestore_head = head_of(head_snap)
         # Never move the feed backwards (a write the fence refused may have bumped Firestore's).
         head = Head(int(feed["sql_epoch"]), max(int(feed["sql_seq"]), firestore_head.seq))
@@ -70,6 +75,14 @@ class SessionsMove:
             "updatedAt": SERVER_TIMESTAMP,
             "shard": change_shard(uid),
         }
+        # The deleted-account check the syncs read from the head (shared/sessions/repository.py):
+        # kept from the old head, or taken from the marker of a deletion of this uid.
+        deletions = [requested_at_of(snaps[marker.path])]
+        if head_snap.exists:
+            deletions.append((head_snap.to_dict() or {}).get(DELETED_FIELD))
+        known = [d for d in deletions if isinstance(d, datetime)]
+        if known:
+            head_doc[DELETED_FIELD] = max(known)
         batch.set(head_ref, head_doc)
         fs.commit(batch, writes=1)
         table_rows = []

@@ -148,6 +148,14 @@ def sql_monthly(mode: str) -> float:
     return (vcpu * SQL_VCPU_HOUR + gib * SQL_GIB_HOUR) * 730 * SQL_HA_FACTOR
 
 
+def guarded_callables() -> set[str]:
+    """The callables behind the deleted-account guard: all but `deleteAccount`
+    (functions/callables.py, `guard_deleted=False`)."""
+    from shared import registry
+
+    return {fn.name for fn in registry.FUNCTIONS if fn.kind == "callable"} - {"deleteAccount"}
+
+
 def per_function(day: Mapping[str, float]) -> dict[str, tuple[float, float]]:
     """(invocations, CPU-seconds) per function from `day`'s `invocations:<name>` and
     `cpu_s:<name>` keys (benchmarks/load/report.py apportions the measured CPU)."""
@@ -170,9 +178,11 @@ def lines(day: Mapping[str, float], mode: str = "dual_write", levers: bool = Tru
     pubsub = day["pubsub"]
     functions = per_function(day)
     if mode == "sql_only":
-        # The data and the push bookkeeping live in PostgreSQL: no document operations, no
-        # mirror (its messages and invocations go), the same calls otherwise.
-        reads = writes = deletes = 0.0
+        # The data and the push bookkeeping live in PostgreSQL, no mirror (its messages and
+        # invocations go), the same calls otherwise. What stays in Firestore is the
+        # deleted-account markers: each guarded call reads its user's once (`guard.ensure`).
+        reads = sum(count for name, (count, _) in functions.items() if name in guarded_callables())
+        writes = deletes = 0.0
         invocations -= day.get("mirror_invocations", 0.0)
         cpu -= day.get("mirror_cpu_s", 0.0)
         pubsub -= day.get("mirror_invocations", 0.0)

@@ -57,6 +57,12 @@ def test_sql_only_drops_documents_and_the_mirror() -> None:
     dual, sql_only = cost.lines(DAY, "dual_write"), cost.lines(DAY, "sql_only")
     by = {line.service: line.dollars for line in sql_only}
     assert by["Firestore"] == 0 and by["Pub/Sub"] == 0
+    # Per function: the guarded calls still read their deletion marker in Firestore.
+    calls = {"syncFocusSessions": 12.0, "listSchedules": 3.0, "deleteAccount": 1.0}
+    day = {**DAY, **{f"invocations:{name}": n for name, n in calls.items()}}
+    day["invocations:mirrorChanges"] = DAY["mirror_invocations"]
+    firestore = next(line for line in cost.lines(day, "sql_only") if line.service == "Firestore")
+    assert firestore.basis == "15.0 reads, 0.0 writes, 0.00 deletes"
     functions = {line.service: line.dollars for line in dual}["Cloud Run functions"]
     assert by["Cloud Run functions"] < functions
     assert cost.total(sql_only) < cost.total(dual)

@@ -5,7 +5,8 @@ Runs on a local stack of its own (free ports). Operation counts come from the on
 read each session before writing it, write it plus a separate change-log entry, pull by scanning
 all of the user's sessions. Latency: 20 concurrent clients (one user each) each sending syncs of
 20 new sessions, measured at the server, against the emulator's time for the bare commit of the
-same 20 writes at the same concurrency.
+same 20 writes at the same concurrency, and against the floor of such a sync (the batched read,
+the commit and the publish it cannot do without, with nothing of ours in between).
 """
 
 from __future__ import annotations
@@ -350,6 +351,53 @@ def bare_commit_pattern() -> Pattern:
     return Pattern("bare", work, prepare=prepare)
 
 
+def floor_pattern() -> Pattern:
+    """The floor of a sync of new sessions, with nothing of ours in it: one batched read of the
+    documents the sync reads (the sessions, missing, and the feed head), the bare commit of the
+    writes it makes (the sessions and the head) and one publish of its change records to the
+    mirror, every document, batch and message built before the batch starts."""
+    from google.cloud.firestore import SERVER_TIMESTAMP
+
+    from shared.changes import version_from_timestamp
+    from shared.clients import firestore_client, publish
+    from shared.sessions.models import FocusSession, Position, Stored
+    from shared.sessions.repository import session_record
+    from shared.sql.events import ChangeBatch, encode
+    from shared.sql.publisher import MIRROR_TOPIC
+
+    db = firestore_client()
+    run = uuid.uuid4().hex[:8]
+    prepared: dict[int, tuple[list[Any], Any, bytes, str]] = {}
+
+    def prepare(index: int, round_: int) -> None:
+        uid = f"floor-{run}-{index}"
+        user = db.collection("users").document(uid)
+        sessions = [m["session"] for m in upserts(f"r{round_}", MUTATIONS)]
+        refs = [user.collection("sessions").document(data["id"]) for data in sessions]
+        head = user.collection("syncState").document("sessions")
+        batch = db.batch()
+        for ref, data in zip(refs, sessions, strict=True):
+            batch.set(ref, {**data, "serverUpdatedAt": SERVER_TIMESTAMP, "syncSeq": 1})
+        batch.set(head, {"seq": 1, "updatedAt": SERVER_TIMESTAMP})
+        version = version_from_timestamp(datetime.now(UTC))
+        records = []
+        for data in sessions:
+            stored = Stored(FocusSession.model_validate(data), Position(1, data["id"]))
+            records.append(session_record(uid, data["id"], stored, version))
+        message = encode(ChangeBatch(records=records, emitted_at=datetime.now(UTC)))
+        prepared[index] = ([*refs, head], batch, message, uid)
+
+    def work(index: int, round_: int) -> float:
+        refs, batch, message, uid = prepared.pop(index)
+        started = time.perf_counter()
+        list(db.get_all(refs))
+        batch.commit()
+        publish(MIRROR_TOPIC, [(message, {"uid": uid})])
+        return time.perf_counter() - started
+
+    return Pattern("floor", work, prepare=prepare)
+
+
 def service_pattern(clients: int = CLIENTS) -> tuple[Pattern, list[Device]]:
     """In-process service calls (Firestore store, Pub/Sub change sink), and the devices."""
     from shared.clients import firestore_client
@@ -483,7 +531,8 @@ PARTS = {
 
 
 def cpu_table(cpu: BatchMeter) -> list[str]:
-    split = {name: cpu.per_call_ms(name) for name in ("bare", "service", "server")}
+    names = ("bare", "floor", "service", "server")
+    split = {name: cpu.per_call_ms(name) for name in names}
     total = {name: sum(parts.values()) for name, parts in split.items()}
     lines = [
         "Where the machine's CPU goes, in ms of CPU per call by part of the stack (each part's "
@@ -491,19 +540,20 @@ def cpu_table(cpu: BatchMeter) -> list[str]:
         "what it caused, so that nothing a batch leaves behind is counted with the next one; "
         "the run with the background held, whose work is counted as it catches up):",
         "",
-        "| part | bare commit | sync in-process | `syncFocusSessions` at the server |",
-        "|---|---:|---:|---:|",
+        "| part | bare commit | floor (read, commit, publish) | sync in-process | "
+        "`syncFocusSessions` at the server |",
+        "|---|---:|---:|---:|---:|",
     ]
     others = {part for parts in split.values() for part in parts} - set(PARTS)
     for part in [*PARTS, *sorted(others)]:
-        cells = [f"{split[name].get(part, 0.0):.1f}" for name in ("bare", "service", "server")]
+        cells = [f"{split[name].get(part, 0.0):.1f}" for name in names]
         lines.append(f"| {PARTS.get(part, part)} | " + " | ".join(cells) + " |")
     lines.append(
         "| **all** | "
         + " | ".join(
             f"**{total[name]:.1f}**"
             + ("" if name == "bare" else f" ({total[name] / total['bare']:.1f}x)")
-            for name in ("bare", "service", "server")
+            for name in names
         )
         + " |"
     )
@@ -542,6 +592,8 @@ def latency_rows(run: LatencyRun, mode: str) -> list[str]:
         f"{b99 * 1000:.1f} ms | 1.0 | 1.0 | 1.0 |"
     ]
     labels = {
+        "floor": f"floor: one batched read of the {MUTATIONS + 1} documents, the bare commit of "
+        f"the {MUTATIONS + 1} writes, one publish of the change records",
         "service": "sync service in-process (read, decide, commit, publish to Pub/Sub)",
         "server": "`syncFocusSessions` at the server (`latencyMs`: auth, parse, the above, "
         "push hook)",
@@ -555,13 +607,31 @@ def latency_rows(run: LatencyRun, mode: str) -> list[str]:
     return rows
 
 
+def floor_ratios(runs: dict[bool, LatencyRun]) -> list[str]:
+    """The sync's p50 over the floor's, per mode: what is ours beyond what any design pays."""
+    parts = []
+    for hold, mode in MODES.items():
+        floor = statistics.median(runs[hold].samples("floor"))
+        bare = statistics.median(runs[hold].samples("bare"))
+        ours = ", ".join(
+            f"{label} {statistics.median(runs[hold].samples(name)) / floor:.1f}x"
+            for name, label in (("service", "in process"), ("server", "at the server"))
+        )
+        parts.append(f"{mode}: the floor is {floor / bare:.1f}x the bare commit; the sync {ours}")
+    return [
+        "The floor is what any sync of new sessions pays on this stack, whatever its code: the "
+        "read, the commit and the publish it cannot do without, each built in advance. Over "
+        "it, at p50: " + "; ".join(parts) + "."
+    ]
+
+
 def run() -> str:
     with local_stack() as stack:
         counts = {h: (ours(h), naive(h)) for h in HISTORIES}
         alone_service, _ = service_pattern(1)
         alone = interleaved([bare_commit_pattern(), alone_service], clients=1, rounds=ALONE)
-        # Each call of these two has the mirror write its sessions; the bare commit none.
-        writes = {"service": MUTATIONS, "server": MUTATIONS}
+        # Each call of these has the mirror write its sessions; the bare commit none.
+        writes = {"floor": MUTATIONS, "service": MUTATIONS, "server": MUTATIONS}
         mirrored = (ALONE + 1) * MUTATIONS
         runs: dict[bool, LatencyRun] = {}
         lags: list[float] = []
@@ -570,7 +640,12 @@ def run() -> str:
             service, devices = service_pattern()
             meter = BatchMeter(stack, writes, mirrored, hold=hold)
             try:
-                patterns = [bare_commit_pattern(), service, callable_pattern(stack)]
+                patterns = [
+                    bare_commit_pattern(),
+                    floor_pattern(),
+                    service,
+                    callable_pattern(stack),
+                ]
                 runs[hold] = LatencyRun(interleaved(patterns, observer=meter), meter)
             finally:
                 meter.close()
@@ -584,9 +659,10 @@ def run() -> str:
         "Billed Firestore operations per call, counted by `shared.metering` on the emulator, as "
         "reads / writes. *This design*: docs/SYNC.md. *Naive*: read each session before "
         "writing it, write it plus a change-log entry, pull by scanning all the user's "
-        "sessions. *History* is how many sessions the user already has. The callable adds one "
-        "read per call to both (the deleted-account guard; in this design it rides in the "
-        "store's first batched read, so it adds no round trip).",
+        "sessions. *History* is how many sessions the user already has. The callable's "
+        "deleted-account check adds nothing to this design's counts where the user has a feed "
+        "head (the deletion copies its time onto the head the sync reads anyway) and one read "
+        "where there is none (a user's first sync); to the naive design, one read per call.",
         "",
         "| call | "
         + " | ".join(f"this design, history {h:,} | naive, history {h:,}" for h in HISTORIES)
@@ -621,6 +697,7 @@ def run() -> str:
     ]
     for hold, mode in MODES.items():
         lines += latency_rows(runs[hold], mode)
+    lines += ["", *floor_ratios(runs)]
     lines += [
         "",
         *cpu_table(runs[True].meter),

@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 
 def _processes() -> dict[int, tuple[int, float, float]]:
     """pid -> (parent pid, CPU seconds of the process with its waited-for children, CPU seconds
     of the process alone)."""
+    from devstack.process import proc_stats
+
     ticks = os.sysconf("SC_CLK_TCK")
     table: dict[int, tuple[int, float, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        fields = stat[stat.rindex(")") + 2 :].split()
-        # state ppid ... utime(11) stime(12) cutime(13) cstime(14), counted from the state
-        own = int(fields[11]) + int(fields[12])
-        waited = int(fields[13]) + int(fields[14])
-        table[int(entry.name)] = (int(fields[1]), (own + waited) / ticks, own / ticks)
+    for pid, fields in proc_stats():
+        own = int(fields[11]) + int(fields[12])  # utime, stime
+        waited = int(fields[13]) + int(fields[14])  # cutime, cstime
+        table[pid] = (int(fields[1]), (own + waited) / ticks, own / ticks)
     return table
 
 

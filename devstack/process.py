@@ -292,3 +292,19 @@ def session_members(sid: int) -> list[int]:
         if int(fields[3]) == sid:
             found.append(int(entry.parent.name))
     return found
+
+
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, fields) of every live process, from /proc/<pid>/stat (Linux): the fields after the
+    command name, so `fields[0]` is the state, `[1]` the parent, `[2]` the process group,
+    `[11]`-`[14]` utime, stime, cutime, cstime in clock ticks and `[19]` the start time.
+    Processes that end while being read are left out."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # The command name is in parentheses and may itself hold spaces or parentheses.
+        yield int(entry.name), stat[stat.rindex(")") + 2 :].split()

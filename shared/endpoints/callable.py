@@ -102,8 +102,9 @@ def callable_endpoint(
 
     `guard_deleted`: refuse tokens of an account deleted since they were issued (functions that
     write; read-only and delete-only functions have nothing to protect). `guard_in_store`: the
-    marker is not read here but by the store that reads the user's documents first, in the same
-    batched read (`call.guard`, shared/accounts/deletion.py): one round trip less. A call whose
+    check is not made here but by the store that reads the user's documents first (`call.guard`,
+    shared/accounts/deletion.py; the Firestore session store takes it from the feed head it
+    reads anyway, without reading the marker). A call whose
     guard was never applied is answered INTERNAL, never OK. `sign_in`: what the function asks of
     the sign-in beyond a valid token (`SignIn`).
     """

@@ -104,18 +104,13 @@ def test_the_alembic_command_line_reads_the_dsn_from_the_environment(scratch_dsn
 
 def _process_group(pgid: int) -> set[tuple[int, str]]:
     """(pid, start time) of every live process in a process group."""
-    members = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":  # fields[2] is the group, [0] the state
-            members.add((int(entry.name), fields[19]))
-    return members
+    from devstack.process import proc_stats
+
+    return {
+        (pid, fields[19])  # the start time: a pid reused later is another process
+        for pid, fields in proc_stats()
+        if int(fields[2]) == pgid and fields[0] != "Z"  # in the group, not a zombie
+    }
 
 
 def _postmaster_pid(cluster: PostgresCluster) -> int:
